@@ -1,0 +1,284 @@
+// Every public contract of the service in one place (graphile-worker style).
+// Implementations live next to their interface's folder: ledger/, queues/,
+// notifier/, blobs/, jobs/. Nothing here has runtime code except constants.
+import type { Logger } from 'pino';
+import type { TaskEnvelope, CloudEvent, ErrorInfo } from './schemas/index.ts';
+
+export type { TaskEnvelope, CloudEvent, ErrorInfo };
+
+/** Milliseconds since the epoch; injectable so tests need no sleeps. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** One tier of the retry chain (CHAIN entry). */
+export interface Tier {
+  /** 0-based position in the chain. */
+  index: number;
+  /** Cloud Tasks queue id (short name). */
+  queue: string;
+  /** Attempts in this tier before forwarding; null = unlimited (never forwards). */
+  maxAttempts: number | null;
+  /** Push URL of the worker that serves this tier; default SERVICE_URL + /tasks. */
+  url?: string;
+  /** Pub/Sub subscription that feeds this tier (POST /pubsub), if any. */
+  subscription?: string;
+}
+
+// ---------------------------------------------------------------- ledger
+
+export type LineageState =
+  | 'running' // an attempt is in progress
+  | 'retrying' // last attempt failed retryably; Cloud Tasks will retry
+  | 'throttled' // last push refused at the concurrency limit
+  | 'succeeded'
+  | 'failed'
+  | 'forwarded' // handed to the next tier; the lineage continues there
+  | 'cancelled';
+
+/** States after which no delivery of the lineage runs the job again. */
+export const ENDED_STATES: readonly LineageState[] = ['succeeded', 'failed', 'cancelled'];
+
+export type AttemptOutcome =
+  | 'running'
+  | 'succeeded'
+  | 'failed' // permanent failure or last tier exhausted
+  | 'retry' // retryable failure, Cloud Tasks retries
+  | 'throttled'
+  | 'forwarded'
+  | 'aborted' // shutdown
+  | 'duplicate';
+
+export interface AttemptEntry {
+  tier: number;
+  attempt: number;
+  queue: string;
+  taskName: string;
+  outcome: AttemptOutcome;
+  startedAt: string;
+  finishedAt?: string;
+  error?: ErrorInfo;
+}
+
+export interface LineageRecord {
+  id: string;
+  type?: string;
+  state: LineageState;
+  /** Highest tier seen. */
+  tier: number;
+  queue?: string;
+  /** Attempts counted per tier, keyed by tier index as a string. */
+  attempts: Record<string, number>;
+  maxAttempts?: number | null;
+  /** Bounded; newest last. */
+  history: AttemptEntry[];
+  error?: ErrorInfo;
+  result?: unknown;
+  /** Blob reference when the job's output was too large to keep inline. */
+  outputRef?: string;
+  /** Blob reference of the offloaded payload (deleted when the lineage ends). */
+  dataRef?: string;
+  notify?: { url?: string; topic?: string };
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  /** Finished records are dropped after this time (Firestore TTL field). */
+  expiresAt?: string;
+}
+
+export interface BeginInput {
+  id: string;
+  tier: number;
+  queue: string;
+  taskName: string;
+  type?: string;
+  /** The attempt number the Cloud Tasks headers imply: max(RetryCount+1, ExecutionCount+1). */
+  headerAttempt: number;
+  maxAttempts: number | null;
+  notify?: { url?: string; topic?: string };
+  dataRef?: string;
+  now: number;
+}
+
+export type BeginResult =
+  | { duplicate: false; attempt: number; record: LineageRecord }
+  | { duplicate: true; record: LineageRecord };
+
+export interface FinishInput {
+  id: string;
+  tier: number;
+  attempt: number;
+  outcome: Exclude<AttemptOutcome, 'running' | 'duplicate'>;
+  error?: ErrorInfo;
+  result?: unknown;
+  outputRef?: string;
+  now: number;
+}
+
+export interface DeadLetter {
+  /** Unique key: `${lineageId}/${kind}/${tier}` (or `/${eventType}` for notify). */
+  key: string;
+  lineageId: string;
+  kind: 'forward' | 'notify';
+  /** For 'forward': the envelope to create in `tier`. */
+  envelope?: TaskEnvelope;
+  tier?: number;
+  taskName?: string;
+  /** For 'notify': the event and where it was going. */
+  event?: CloudEvent;
+  target?: NotifyTarget;
+  error: ErrorInfo;
+  createdAt: string;
+}
+
+/**
+ * The attempt ledger. Every method is atomic per lineage id; implementations
+ * must pass test/ledger/contract.ts.
+ */
+export interface AttemptLedger {
+  /**
+   * Start an attempt: if the lineage ended (succeeded, failed, cancelled) or
+   * already moved past `tier` (forwarded from it, or a higher tier seen), it is
+   * a duplicate and nothing changes. Otherwise attempts[tier] becomes
+   * max(headerAttempt, attempts[tier] + 1), state 'running', and that number is
+   * returned.
+   */
+  begin(input: BeginInput): Promise<BeginResult>;
+  /** Record how the attempt ended and the resulting lineage state. */
+  finish(input: FinishInput): Promise<LineageRecord>;
+  get(id: string): Promise<LineageRecord | undefined>;
+  /** Mark cancelled unless already ended; returns the record, undefined if unknown. */
+  cancel(id: string, now: number): Promise<LineageRecord | undefined>;
+  putDeadLetter(letter: DeadLetter): Promise<void>;
+  listDeadLetters(lineageId?: string): Promise<DeadLetter[]>;
+  removeDeadLetter(key: string): Promise<void>;
+  /** Throws when the backend is unreachable (used by /readyz). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- queues
+
+export interface CreateTaskInput {
+  /** Queue short id. */
+  queue: string;
+  /** Task short id; omitted = the queue picks one. */
+  taskName?: string;
+  /** Push target. */
+  url: string;
+  body: Buffer;
+  headers?: Record<string, string>;
+  /** Put an OIDC token on the push (service account email, audience). */
+  oidc?: { serviceAccountEmail: string; audience?: string };
+  scheduleTime?: Date;
+  /** Seconds. */
+  dispatchDeadlineSeconds?: number;
+}
+
+export interface CreatedTask {
+  /** Short task id. */
+  taskName: string;
+  /** Full resource name. */
+  name: string;
+  /** true when the name already existed (ALREADY_EXISTS): counted as done. */
+  alreadyExisted: boolean;
+}
+
+export interface QueueInfo {
+  name: string;
+  maxAttempts: number;
+  maxRetryDurationSeconds: number;
+  state: string;
+}
+
+/** Cloud Tasks, as this service uses it. */
+export interface TaskQueue {
+  createTask(input: CreateTaskInput): Promise<CreatedTask>;
+  /** false when the task did not exist. */
+  deleteTask(queue: string, taskName: string): Promise<boolean>;
+  /** undefined when the queue does not exist. */
+  getQueue(queue: string): Promise<QueueInfo | undefined>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- notifier
+
+export interface NotifyTarget {
+  url?: string;
+  topic?: string;
+}
+
+export interface Notifier {
+  /**
+   * Deliver one CloudEvent. `target` comes from the envelope's `notify`; the
+   * notifier falls back to its configured NOTIFY_URL / NOTIFY_TOPIC. Throws
+   * when the event could not be handed over (the caller dead-letters it).
+   */
+  send(event: CloudEvent, target: NotifyTarget): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- blobs
+
+export interface BlobStore {
+  /** Store bytes under a key; returns a reference (`gs://b/k` or `file:///...`). */
+  put(key: string, bytes: Buffer, contentType?: string): Promise<string>;
+  /** Read a reference this store (or a compatible one) produced. */
+  get(ref: string): Promise<Buffer>;
+  /** Idempotent. */
+  delete(ref: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- jobs
+
+export type JobState = 'succeeded' | 'failed';
+
+export interface JobContext {
+  /** Lineage id. */
+  id: string;
+  attempt: number;
+  maxAttempts: number | null;
+  /** This is the last attempt of the tier. */
+  final: boolean;
+  tier: number;
+  /** Aborted on timeout, cancel or shutdown. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** What `run` returns (Spin Cycle's Return). */
+export interface JobResult {
+  state: JobState;
+  exit?: number;
+  error?: ErrorInfo;
+  stdout?: string;
+  stderr?: string;
+  result?: unknown;
+  /** Ask Cloud Tasks to wait this long before the next attempt (503 + Retry-After). */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * The job contract (after Spin Cycle's job.Job). The submitter calls
+ * create(args) then serialize(); the worker calls deserialize(bytes), then
+ * run(data, ctx), and may call stop() and status() while it runs.
+ */
+export interface Job {
+  readonly type: string;
+  create(args: Record<string, unknown>): void;
+  serialize(): Buffer;
+  deserialize(bytes: Buffer): void;
+  run(data: unknown, ctx: JobContext): Promise<JobResult>;
+  stop(): Promise<void>;
+  status(): string;
+}
+
+export interface JobRegistry {
+  /** Throws UnknownJobType (permanent). */
+  make(type: string): Job;
+  has(type: string): boolean;
+  types(): string[];
+}
