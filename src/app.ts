@@ -1,0 +1,116 @@
+// buildApp(config, deps): the Fastify instance. It reads no env, never listens
+// and installs no signal handlers (server.ts does); tests build one per test.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { AttemptLedger, BlobStore, Clock, JobRegistry, Notifier, TaskQueue } from './interfaces.ts';
+import { createDelivery, type Delivery } from './delivery/deliver.ts';
+import { createEffects, type Effects } from './delivery/effects.ts';
+import { ConcurrencyLimiter } from './delivery/concurrency-limiter.ts';
+import { taskRoutes } from './routes/tasks.ts';
+import { pubsubRoutes } from './routes/pubsub.ts';
+import { operatorRoutes } from './routes/operator.ts';
+import { healthRoutes } from './routes/health.ts';
+import { Metrics, metricsRoute } from './routes/metrics.ts';
+import { sinkRoutes } from './routes/sink.ts';
+import type { NotificationSink } from './notifier/memory-sink.ts';
+import { authHook } from './auth/auth-hook.ts';
+import type { OidcVerifier } from './auth/oidc-verifier.ts';
+
+export interface Deps {
+  ledger: AttemptLedger;
+  queue?: TaskQueue;
+  notifier: Notifier;
+  blobs?: BlobStore;
+  registry: JobRegistry;
+  clock: Clock;
+  logger: Logger;
+  /** undefined = AUTH=none. */
+  verifier?: OidcVerifier;
+  /** `executor dev`: the notification sink behind /v1/notifications. */
+  sink?: NotificationSink;
+}
+
+export interface App {
+  app: FastifyInstance;
+  delivery: Delivery;
+  effects: Effects;
+  metrics: Metrics;
+  /** Stop taking work: /readyz answers 503 and running jobs are aborted. */
+  beginShutdown(): void;
+}
+
+/** dispatchDeadline on forwarded tasks: a margin above JOB_TIMEOUT, within 15 s–30 min. */
+export function dispatchDeadlineFor(jobTimeoutMs: number): number {
+  return Math.min(1800, Math.max(15, Math.ceil(jobTimeoutMs / 1000) + 30));
+}
+
+export function buildApp(config: Config, deps: Deps): App {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger,
+    disableRequestLogging: true,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    // Task ids and lineage ids are path params; keep them verbatim.
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance;
+  const metrics = new Metrics();
+  const effects = createEffects({
+    ledger: deps.ledger,
+    ...(deps.queue ? { queue: deps.queue } : {}),
+    notifier: deps.notifier,
+    ...(deps.blobs ? { blobs: deps.blobs } : {}),
+    clock: deps.clock,
+    chain: config.chain,
+    source: config.serviceUrl ?? `urn:executor:${config.project || 'local'}`,
+    notifyOn: config.notify.on,
+    ...(config.invokerServiceAccount ? { invokerServiceAccount: config.invokerServiceAccount } : {}),
+    dispatchDeadlineSeconds: dispatchDeadlineFor(config.jobTimeoutMs),
+    offloadThresholdBytes: config.blobs.offloadThresholdBytes,
+  });
+  const delivery = createDelivery({
+    ledger: deps.ledger,
+    registry: deps.registry,
+    effects,
+    limiter: new ConcurrencyLimiter(config.maxConcurrency),
+    ...(deps.blobs ? { blobs: deps.blobs } : {}),
+    clock: deps.clock,
+    chain: config.chain,
+    jobTimeoutMs: config.jobTimeoutMs,
+    logger: deps.logger,
+  });
+  let shuttingDown = false;
+
+  // Health and metrics stay open: probes carry no identity.
+  app.register(healthRoutes, { ledger: deps.ledger, isShuttingDown: () => shuttingDown });
+  app.register(metricsRoute, { metrics, running: () => delivery.running });
+
+  // Everything that runs work or reads state is authenticated when AUTH=oidc.
+  app.register(async (secured) => {
+    if (deps.verifier) secured.addHook('onRequest', authHook(deps.verifier));
+    secured.register(taskRoutes, { delivery, project: config.project, metrics });
+    secured.register(pubsubRoutes, { delivery, project: config.project, metrics, chain: config.chain });
+    secured.register(operatorRoutes, {
+      ledger: deps.ledger,
+      ...(deps.queue ? { queue: deps.queue } : {}),
+      ...(deps.blobs ? { blobs: deps.blobs } : {}),
+      delivery,
+      effects,
+      chain: config.chain,
+      clock: deps.clock,
+      logger: deps.logger,
+    });
+    if (deps.sink) secured.register(sinkRoutes, { sink: deps.sink, logger: deps.logger });
+  });
+
+  return {
+    app,
+    delivery,
+    effects,
+    metrics,
+    beginShutdown() {
+      shuttingDown = true;
+      delivery.shutdown();
+    },
+  };
+}

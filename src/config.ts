@@ -1,0 +1,294 @@
+// The only reader of the environment (STYLE §2). env-schema checks types and
+// ranges; the parsers below turn strings into the shapes the service uses.
+// Every failure is a ConfigError whose message is one line naming the variable.
+import envSchema from 'env-schema';
+import { Type, type Static } from '@sinclair/typebox';
+import type { Tier } from './interfaces.ts';
+import type { EventKind } from './schemas/index.ts';
+
+export type Mode = 'serve' | 'dev' | 'emulator' | 'cli';
+
+export class ConfigError extends Error {
+  readonly variable: string;
+  constructor(variable: string, problem: string) {
+    super(`${variable}: ${problem}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}
+
+const Str = (opts: { default?: string } = {}) => Type.Optional(Type.String(opts));
+const Int = (min: number, max: number, def?: number) =>
+  Type.Optional(Type.Integer({ minimum: min, maximum: max, ...(def === undefined ? {} : { default: def }) }));
+
+const EnvSchema = Type.Object({
+  PORT: Int(0, 65535, 8080),
+  HOST: Str({ default: '0.0.0.0' }),
+  GOOGLE_CLOUD_PROJECT: Str(),
+  LOCATION: Str(),
+  CHAIN: Str({ default: 'incoming' }),
+  MAX_ATTEMPTS: Int(1, 10000, 7),
+  SERVICE_URL: Str(),
+  NOTIFY_QUEUE: Str(),
+  NOTIFY_URL: Str(),
+  NOTIFY_TOPIC: Str(),
+  NOTIFY_ON: Str({ default: 'failed' }),
+  LEDGER: Type.Optional(Type.Union([Type.Literal('memory'), Type.Literal('firestore')])),
+  LEDGER_TTL: Str({ default: '7d' }),
+  FIRESTORE_COLLECTION_PREFIX: Str({ default: 'executor' }),
+  BUCKET: Str(),
+  BLOB_DIR: Str(),
+  OFFLOAD_THRESHOLD: Int(1024, 1024 * 1024, 512 * 1024),
+  AUTH: Type.Optional(Type.Union([Type.Literal('oidc'), Type.Literal('none')])),
+  ALLOW_UNAUTHENTICATED: Str(),
+  OIDC_AUDIENCE: Str(),
+  OIDC_INVOKERS: Str(),
+  OIDC_ISSUER: Str(),
+  OIDC_CERTS_URL: Str(),
+  INVOKER_SERVICE_ACCOUNT: Str(),
+  MAX_CONCURRENCY: Int(1, 100000, 100),
+  JOB_TIMEOUT: Str({ default: '540s' }),
+  SHUTDOWN_GRACE: Str({ default: '8s' }),
+  REQUEST_TIMEOUT: Str({ default: '300s' }),
+  EXEC_COMMANDS: Str(),
+  EXEC_PERMANENT_EXIT_CODES: Str(),
+  JOBS_DIR: Str(),
+  HTTP_JOB_ALLOW: Str(),
+  JOBS_MODULE: Str(),
+  CLOUD_TASKS_EMULATOR_HOST: Str(),
+  EMULATOR_PORT: Int(0, 65535, 8123),
+  LOG_LEVEL: Type.Optional(
+    Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  ),
+});
+type RawEnv = Static<typeof EnvSchema>;
+
+export interface Config {
+  mode: Mode;
+  port: number;
+  host: string;
+  project: string;
+  location: string;
+  chain: Tier[];
+  serviceUrl?: string;
+  notify: { queue?: string; url?: string; topic?: string; on: Set<EventKind> };
+  ledger: { kind: 'memory' | 'firestore'; ttlMs: number; collectionPrefix: string };
+  blobs: { bucket?: string; dir?: string; offloadThresholdBytes: number };
+  auth: { mode: 'oidc' | 'none'; audiences: string[]; invokers: string[]; issuer?: string; certsUrl?: string };
+  invokerServiceAccount?: string;
+  maxConcurrency: number;
+  jobTimeoutMs: number;
+  shutdownGraceMs: number;
+  /** The platform's request timeout (Cloud Run --timeout); only `doctor` reads it. */
+  requestTimeoutMs: number;
+  jobs: { execCommands: string[]; execPermanentExitCodes: number[]; jobsDir?: string; httpAllow: string[]; module?: string };
+  cloudTasksEmulatorHost?: string;
+  emulatorPort: number;
+  logLevel: string;
+}
+
+/** Defaults that differ by mode (DESIGN §6). */
+const MODE_DEFAULTS: Record<Mode, Partial<Record<keyof RawEnv, string>>> = {
+  serve: { AUTH: 'oidc', LEDGER: 'memory', NOTIFY_QUEUE: 'notifier' },
+  dev: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1', NOTIFY_QUEUE: 'notifier' },
+  emulator: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1' },
+  cli: { AUTH: 'none', LEDGER: 'memory', NOTIFY_QUEUE: 'notifier' },
+};
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, mode: Mode = 'serve'): Config {
+  const data: Record<string, string> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const v = env[key] ?? MODE_DEFAULTS[mode][key as keyof RawEnv];
+    if (v !== undefined) data[key] = v;
+  }
+  let raw: RawEnv;
+  try {
+    raw = envSchema<RawEnv>({ schema: EnvSchema, data, env: false });
+  } catch (err) {
+    const first = (err as { errors?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }> }).errors?.[0];
+    const variable = first?.instancePath.replace(/^\//, '') || 'environment';
+    const allowed = first?.params?.allowedValues ?? (first?.params as { allowedValue?: unknown })?.allowedValue;
+    const got = data[variable];
+    throw new ConfigError(
+      variable,
+      `${first?.message ?? 'invalid'}${allowed ? ` (${JSON.stringify(allowed)})` : ''}${got !== undefined ? `, got "${got}"` : ''}`,
+    );
+  }
+
+  const serviceUrl = optionalUrl('SERVICE_URL', raw.SERVICE_URL);
+  const maxAttemptsDefault = raw.MAX_ATTEMPTS ?? 7;
+  const chain = parseChain(raw.CHAIN ?? 'incoming', maxAttemptsDefault, serviceUrl);
+  const project = raw.GOOGLE_CLOUD_PROJECT ?? '';
+  const location = raw.LOCATION ?? '';
+  if (mode === 'serve') {
+    if (!project) throw new ConfigError('GOOGLE_CLOUD_PROJECT', 'required in serve mode');
+    if (!location) throw new ConfigError('LOCATION', 'required in serve mode');
+  }
+
+  const auth = raw.AUTH ?? 'oidc';
+  const issuer = optionalUrl('OIDC_ISSUER', raw.OIDC_ISSUER);
+  const certsUrl = optionalUrl('OIDC_CERTS_URL', raw.OIDC_CERTS_URL);
+  if (issuer && !certsUrl) throw new ConfigError('OIDC_CERTS_URL', 'required when OIDC_ISSUER is set');
+  let audiences = list(raw.OIDC_AUDIENCE);
+  for (const a of audiences) optionalUrl('OIDC_AUDIENCE', a);
+  if (audiences.length === 0 && serviceUrl) {
+    const u = new URL(serviceUrl);
+    audiences = [...new Set([serviceUrl.replace(/\/$/, ''), u.origin, `${u.origin}/`, `${serviceUrl.replace(/\/$/, '')}/tasks`, `${serviceUrl.replace(/\/$/, '')}/pubsub`])];
+  }
+  const invokers = list(raw.OIDC_INVOKERS);
+  if (mode === 'serve' && auth === 'none' && !truthy(raw.ALLOW_UNAUTHENTICATED)) {
+    throw new ConfigError('AUTH', 'none is refused in serve mode unless ALLOW_UNAUTHENTICATED=1');
+  }
+  if (mode === 'serve' && auth === 'oidc') {
+    if (audiences.length === 0) throw new ConfigError('OIDC_AUDIENCE', 'required with AUTH=oidc (or set SERVICE_URL)');
+    if (invokers.length === 0) throw new ConfigError('OIDC_INVOKERS', 'required with AUTH=oidc: the service accounts allowed to call');
+  }
+
+  const notifyOn = parseNotifyOn(raw.NOTIFY_ON ?? 'failed');
+  const notifyTopic = raw.NOTIFY_TOPIC || undefined;
+  if (notifyTopic && !/^projects\/[^/]+\/topics\/[^/]+$/.test(notifyTopic)) {
+    throw new ConfigError('NOTIFY_TOPIC', `must look like projects/P/topics/T, got "${notifyTopic}"`);
+  }
+  const notifyQueue = raw.NOTIFY_QUEUE || undefined;
+  if (notifyQueue && !QUEUE_ID.test(notifyQueue)) throw new ConfigError('NOTIFY_QUEUE', `"${notifyQueue}" is not a valid queue id`);
+
+  const exitCodes = list(raw.EXEC_PERMANENT_EXIT_CODES).map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1 || n > 255) throw new ConfigError('EXEC_PERMANENT_EXIT_CODES', `"${s}" is not an exit code 1-255`);
+    return n;
+  });
+  const jobTimeoutMs = parseDuration('JOB_TIMEOUT', raw.JOB_TIMEOUT ?? '540s');
+  if (jobTimeoutMs > 30 * 60_000) throw new ConfigError('JOB_TIMEOUT', 'must be at most 30m (the longest Cloud Tasks dispatchDeadline)');
+
+  return {
+    mode,
+    port: raw.PORT ?? 8080,
+    host: raw.HOST ?? '0.0.0.0',
+    project,
+    location,
+    chain,
+    ...(serviceUrl ? { serviceUrl } : {}),
+    notify: {
+      ...(notifyQueue ? { queue: notifyQueue } : {}),
+      ...(raw.NOTIFY_URL ? { url: optionalUrl('NOTIFY_URL', raw.NOTIFY_URL) } : {}),
+      ...(notifyTopic ? { topic: notifyTopic } : {}),
+      on: notifyOn,
+    },
+    ledger: {
+      kind: raw.LEDGER ?? 'memory',
+      ttlMs: parseDuration('LEDGER_TTL', raw.LEDGER_TTL ?? '7d'),
+      collectionPrefix: raw.FIRESTORE_COLLECTION_PREFIX ?? 'executor',
+    },
+    blobs: {
+      ...(raw.BUCKET ? { bucket: raw.BUCKET } : {}),
+      ...(raw.BLOB_DIR ? { dir: raw.BLOB_DIR } : {}),
+      offloadThresholdBytes: raw.OFFLOAD_THRESHOLD ?? 512 * 1024,
+    },
+    auth: { mode: auth, audiences, invokers, ...(issuer ? { issuer } : {}), ...(certsUrl ? { certsUrl } : {}) },
+    ...(raw.INVOKER_SERVICE_ACCOUNT ? { invokerServiceAccount: raw.INVOKER_SERVICE_ACCOUNT } : {}),
+    maxConcurrency: raw.MAX_CONCURRENCY ?? 100,
+    jobTimeoutMs,
+    shutdownGraceMs: parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? '8s'),
+    requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? '300s'),
+    jobs: {
+      execCommands: list(raw.EXEC_COMMANDS),
+      execPermanentExitCodes: exitCodes,
+      ...(raw.JOBS_DIR ? { jobsDir: raw.JOBS_DIR } : {}),
+      httpAllow: list(raw.HTTP_JOB_ALLOW),
+      ...(raw.JOBS_MODULE ? { module: raw.JOBS_MODULE } : {}),
+    },
+    ...(raw.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: hostPort('CLOUD_TASKS_EMULATOR_HOST', raw.CLOUD_TASKS_EMULATOR_HOST) } : {}),
+    emulatorPort: raw.EMULATOR_PORT ?? 8123,
+    logLevel: raw.LOG_LEVEL ?? 'info',
+  };
+}
+
+const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
+
+/**
+ * CHAIN: comma-separated `queue[:maxAttempts][@url][#subscription]`;
+ * maxAttempts may be `unlimited` (or -1). A tier without a URL is served by
+ * SERVICE_URL/tasks. `#subscription` names the Pub/Sub push subscription that
+ * feeds the tier through POST /pubsub.
+ */
+export function parseChain(value: string, defaultMaxAttempts: number, serviceUrl?: string): Tier[] {
+  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) throw new ConfigError('CHAIN', 'must name at least one queue');
+  const seen = new Set<string>();
+  return parts.map((part, index) => {
+    const m = /^([^:@#]+)(?::([^@#]+))?(?:@([^#]+))?(?:#(.+))?$/.exec(part);
+    if (!m) throw new ConfigError('CHAIN', `cannot parse "${part}" (expected queue[:maxAttempts][@url][#subscription])`);
+    const [, queue, attempts, url, subscription] = m as unknown as [string, string, string | undefined, string | undefined, string | undefined];
+    if (!QUEUE_ID.test(queue)) throw new ConfigError('CHAIN', `"${queue}" is not a valid queue id`);
+    if (seen.has(queue)) throw new ConfigError('CHAIN', `queue "${queue}" appears twice`);
+    seen.add(queue);
+    let maxAttempts: number | null = defaultMaxAttempts;
+    if (attempts !== undefined) {
+      if (attempts === 'unlimited' || attempts === '-1') maxAttempts = null;
+      else if (/^\d+$/.test(attempts) && Number(attempts) >= 1) maxAttempts = Number(attempts);
+      else throw new ConfigError('CHAIN', `maxAttempts of "${queue}" must be a positive integer or "unlimited", got "${attempts}"`);
+    }
+    if (maxAttempts === null && index < parts.length - 1) {
+      throw new ConfigError('CHAIN', `"${queue}" has unlimited attempts, so the tiers after it could never be reached`);
+    }
+    let tierUrl: string | undefined;
+    if (url) tierUrl = optionalUrl('CHAIN', url);
+    else if (serviceUrl) tierUrl = `${serviceUrl.replace(/\/$/, '')}/tasks`;
+    if (subscription !== undefined && !/^[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/.test(subscription.replace(/^projects\/[^/]+\/subscriptions\//, ''))) {
+      throw new ConfigError('CHAIN', `"${subscription}" is not a Pub/Sub subscription name`);
+    }
+    return {
+      index,
+      queue,
+      maxAttempts,
+      ...(tierUrl ? { url: tierUrl } : {}),
+      ...(subscription ? { subscription: subscription.replace(/^projects\/[^/]+\/subscriptions\//, '') } : {}),
+    };
+  });
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `540s`, `9m`, `1500ms`, `7d`, or a bare number of seconds. */
+export function parseDuration(variable: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!m) throw new ConfigError(variable, `"${value}" is not a duration (e.g. 30s, 9m, 1500ms)`);
+  const ms = Number(m[1]) * UNITS[m[2] ?? 's']!;
+  if (ms <= 0) throw new ConfigError(variable, 'must be greater than 0');
+  return Math.round(ms);
+}
+
+function parseNotifyOn(value: string): Set<EventKind> {
+  const all: EventKind[] = ['succeeded', 'failed', 'forwarded'];
+  const items = list(value);
+  if (items.includes('all')) return new Set(all);
+  for (const i of items) {
+    if (!all.includes(i as EventKind)) throw new ConfigError('NOTIFY_ON', `"${i}" is not one of succeeded, failed, forwarded, all`);
+  }
+  return new Set(items as EventKind[]);
+}
+
+function list(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+function truthy(value: string | undefined): boolean {
+  return value === '1' || value === 'true' || value === 'yes';
+}
+
+function optionalUrl(variable: string, value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new ConfigError(variable, `"${value}" is not a URL`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(variable, `"${value}" must be http(s)`);
+  return value;
+}
+
+function hostPort(variable: string, value: string): string {
+  if (!/^[A-Za-z0-9.\-[\]:]+:\d{1,5}$/.test(value)) throw new ConfigError(variable, `"${value}" must be host:port`);
+  return value;
+}

@@ -1,0 +1,17 @@
+// GET /healthz: the process answers. GET /readyz: backends reachable and not
+// shutting down (Cloud Run / GKE stop routing before SIGTERM completes).
+import type { FastifyInstance } from 'fastify';
+import type { AttemptLedger } from '../interfaces.ts';
+
+export async function healthRoutes(app: FastifyInstance, opts: { ledger: AttemptLedger; isShuttingDown: () => boolean }) {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (opts.isShuttingDown()) return reply.code(503).send({ status: 'shutting down' });
+    try {
+      await opts.ledger.ping();
+      return { status: 'ready' };
+    } catch (err) {
+      return reply.code(503).send({ status: 'ledger unreachable', error: (err as Error).message });
+    }
+  });
+}

@@ -1,0 +1,183 @@
+// createDeps(config) chooses every backend in exactly one place; startServer
+// listens and owns shutdown: stop accepting, abort running jobs (they answer
+// 503 so Cloud Tasks retries), wait up to SHUTDOWN_GRACE, close backends in
+// reverse order of creation.
+import type { Logger } from 'pino';
+import type { Config } from './config.ts';
+import { buildApp, type App, type Deps } from './app.ts';
+import type { BlobStore, Notifier, TaskQueue } from './interfaces.ts';
+import { systemClock } from './interfaces.ts';
+import { createMemoryLedger } from './ledger/memory-ledger.ts';
+import { createFirestoreLedger } from './ledger/firestore-ledger.ts';
+import { createCloudTasksQueue } from './queues/cloud-tasks-queue.ts';
+import { createCloudTasksNotifier } from './notifier/cloud-tasks-notifier.ts';
+import { createPubSubNotifier } from './notifier/pubsub-notifier.ts';
+import { createLogNotifier } from './notifier/log-notifier.ts';
+import { createRoutingNotifier } from './notifier/routing-notifier.ts';
+import { createLocalBlobStore } from './blobs/local-blob-store.ts';
+import { createGcsBlobStore } from './blobs/gcs-blob-store.ts';
+import { builtinJobs, createRegistry, loadJobsModule } from './jobs/index.ts';
+import { createOidcVerifier } from './auth/oidc-verifier.ts';
+import type { NotificationSink } from './notifier/memory-sink.ts';
+
+export interface CreatedDeps extends Deps {
+  /** Close every backend, in reverse order of creation. */
+  close(): Promise<void>;
+}
+
+export async function createDeps(config: Config, logger: Logger, extra: { sink?: NotificationSink } = {}): Promise<CreatedDeps> {
+  const closers: Array<{ name: string; close: () => Promise<void> }> = [];
+  const own = <T extends { close(): Promise<void> }>(name: string, thing: T): T => {
+    closers.push({ name, close: () => thing.close() });
+    return thing;
+  };
+  try {
+    const ledger = own(
+      'ledger',
+      config.ledger.kind === 'firestore'
+        ? createFirestoreLedger({
+            ...(config.project ? { projectId: config.project } : {}),
+            collectionPrefix: config.ledger.collectionPrefix,
+            ttlMs: config.ledger.ttlMs,
+          })
+        : createMemoryLedger({ ttlMs: config.ledger.ttlMs }),
+    );
+
+    let queue: TaskQueue | undefined;
+    if (config.project && config.location) {
+      queue = own(
+        'cloud-tasks',
+        createCloudTasksQueue({
+          project: config.project,
+          location: config.location,
+          ...(config.cloudTasksEmulatorHost ? { emulatorHost: config.cloudTasksEmulatorHost } : {}),
+          logger,
+        }),
+      );
+    }
+
+    let blobs: BlobStore | undefined;
+    if (config.blobs.bucket) blobs = own('blobs', createGcsBlobStore({ bucket: config.blobs.bucket }));
+    else if (config.blobs.dir) blobs = own('blobs', createLocalBlobStore({ dir: config.blobs.dir }));
+
+    const notifiers: { queue?: Notifier; pubsub?: Notifier } = {};
+    if (config.notify.queue && queue) {
+      notifiers.queue = own(
+        'notify-queue',
+        createCloudTasksNotifier({
+          queue,
+          queueName: config.notify.queue,
+          ...(config.notify.url ? { defaultUrl: config.notify.url } : {}),
+          ...(config.invokerServiceAccount ? { serviceAccountEmail: config.invokerServiceAccount } : {}),
+        }),
+      );
+    }
+    // Pub/Sub is also needed for an envelope's own notify.topic; the client
+    // connects lazily, so creating it costs nothing until a topic is used.
+    if (config.notify.topic || config.mode === 'serve') {
+      notifiers.pubsub = own(
+        'notify-pubsub',
+        createPubSubNotifier({ ...(config.project ? { projectId: config.project } : {}), defaultTopic: config.notify.topic }),
+      );
+    }
+    const notifier = createRoutingNotifier({
+      ...notifiers,
+      ...(config.notify.url ? { defaultUrl: config.notify.url } : {}),
+      ...(config.notify.topic ? { defaultTopic: config.notify.topic } : {}),
+      log: createLogNotifier(logger),
+    });
+
+    const factories = builtinJobs({
+      httpAllow: config.jobs.httpAllow,
+      execCommands: config.jobs.execCommands,
+      ...(config.jobs.jobsDir ? { jobsDir: config.jobs.jobsDir } : {}),
+      execPermanentExitCodes: config.jobs.execPermanentExitCodes,
+    });
+    if (config.jobs.module) factories.push(...(await loadJobsModule(config.jobs.module)));
+    const registry = createRegistry(factories);
+
+    const verifier =
+      config.auth.mode === 'oidc'
+        ? createOidcVerifier({
+            audiences: config.auth.audiences,
+            invokers: config.auth.invokers,
+            ...(config.auth.issuer ? { issuers: [config.auth.issuer] } : {}),
+            ...(config.auth.certsUrl ? { certsUrl: config.auth.certsUrl } : {}),
+          })
+        : undefined;
+
+    return {
+      ledger,
+      ...(queue ? { queue } : {}),
+      notifier,
+      ...(blobs ? { blobs } : {}),
+      registry,
+      clock: systemClock,
+      logger,
+      ...(verifier ? { verifier } : {}),
+      ...(extra.sink ? { sink: extra.sink } : {}),
+      close: () => closeAll(closers, logger),
+    };
+  } catch (err) {
+    await closeAll(closers, logger);
+    throw err;
+  }
+}
+
+async function closeAll(closers: Array<{ name: string; close: () => Promise<void> }>, logger: Logger) {
+  for (const c of closers.reverse()) {
+    try {
+      await c.close();
+    } catch (err) {
+      logger.warn({ err: { message: (err as Error).message }, backend: c.name }, 'backend did not close cleanly');
+    }
+  }
+  closers.length = 0;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  app: App;
+  /** Graceful stop (what SIGTERM does). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Listen and wire shutdown. Signal handlers are installed only when
+ * `handleSignals` is true (the CLI), never in tests.
+ */
+export async function startServer(config: Config, deps: CreatedDeps, opts: { handleSignals?: boolean; port?: number; host?: string } = {}): Promise<RunningServer> {
+  const built = buildApp(config, deps);
+  const { app } = built;
+  await app.listen({ port: opts.port ?? config.port, host: opts.host ?? config.host });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.port;
+  const host = (opts.host ?? config.host) === '0.0.0.0' ? '127.0.0.1' : (opts.host ?? config.host);
+  let stopping: Promise<void> | undefined;
+
+  const stop = () =>
+    (stopping ??= (async () => {
+      deps.logger.info({ running: built.delivery.running, graceMs: config.shutdownGraceMs }, 'shutting down');
+      built.beginShutdown();
+      // Aborted jobs answer 503 right away; give their replies the grace time to flush.
+      const closed = app.close();
+      const timeout = new Promise<void>((r) => setTimeout(r, config.shutdownGraceMs).unref());
+      await Promise.race([closed, timeout]);
+      await deps.close();
+      deps.logger.info('stopped');
+    })());
+
+  if (opts.handleSignals) {
+    const onSignal = (sig: NodeJS.Signals) => {
+      deps.logger.info({ signal: sig }, 'signal received');
+      void stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, app: built, stop };
+}

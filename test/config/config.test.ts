@@ -1,0 +1,103 @@
+import t from 'tap';
+import { ConfigError, loadConfig, parseChain, parseDuration } from '../../src/config.ts';
+
+const serveEnv = {
+  GOOGLE_CLOUD_PROJECT: 'p',
+  LOCATION: 'europe-west1',
+  SERVICE_URL: 'https://executor-abc.a.run.app',
+  OIDC_INVOKERS: 'tasks@p.iam.gserviceaccount.com',
+};
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+t.test('CHAIN parses queue[:maxAttempts][@url][#subscription] with MAX_ATTEMPTS as the default', async (t) => {
+  const chain = parseChain('incoming,incoming-2:5@https://other.run.app/tasks,incoming-3:unlimited#sub-3', 7, 'https://svc.run.app');
+  t.same(chain, [
+    { index: 0, queue: 'incoming', maxAttempts: 7, url: 'https://svc.run.app/tasks' },
+    { index: 1, queue: 'incoming-2', maxAttempts: 5, url: 'https://other.run.app/tasks' },
+    { index: 2, queue: 'incoming-3', maxAttempts: null, url: 'https://svc.run.app/tasks', subscription: 'sub-3' },
+  ]);
+});
+
+t.test('CHAIN refuses bad entries with one line naming the variable', async (t) => {
+  for (const bad of ['', 'a:0', 'a:x', 'bad_queue!', 'a,a', 'a:unlimited,b', 'a@notaurl']) {
+    const err = configError(() => parseChain(bad, 7));
+    t.equal(err.variable, 'CHAIN', bad);
+    t.notMatch(err.message, /\n/, 'one line');
+  }
+});
+
+t.test('serve mode loads a production environment', async (t) => {
+  const c = loadConfig(serveEnv, 'serve');
+  t.equal(c.auth.mode, 'oidc');
+  t.ok(c.auth.audiences.includes('https://executor-abc.a.run.app'));
+  t.ok(c.auth.audiences.includes('https://executor-abc.a.run.app/tasks'));
+  t.equal(c.jobTimeoutMs, 540_000);
+  t.equal(c.shutdownGraceMs, 8000);
+  t.equal(c.notify.queue, 'notifier');
+  t.same([...c.notify.on], ['failed']);
+  t.equal(c.chain[0]!.maxAttempts, 7);
+});
+
+t.test('serve refuses AUTH=none unless ALLOW_UNAUTHENTICATED=1', async (t) => {
+  t.equal(configError(() => loadConfig({ ...serveEnv, AUTH: 'none' }, 'serve')).variable, 'AUTH');
+  t.equal(loadConfig({ ...serveEnv, AUTH: 'none', ALLOW_UNAUTHENTICATED: '1' }, 'serve').auth.mode, 'none');
+});
+
+t.test('bad values stop start-up with the variable named', async (t) => {
+  const cases: Array<[Record<string, string>, string]> = [
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ LEDGER: 'redis' }, 'LEDGER'],
+    [{ JOB_TIMEOUT: 'forever' }, 'JOB_TIMEOUT'],
+    [{ JOB_TIMEOUT: '45m' }, 'JOB_TIMEOUT'],
+    [{ NOTIFY_ON: 'sometimes' }, 'NOTIFY_ON'],
+    [{ NOTIFY_TOPIC: 'my-topic' }, 'NOTIFY_TOPIC'],
+    [{ MAX_CONCURRENCY: '0' }, 'MAX_CONCURRENCY'],
+    [{ SERVICE_URL: 'ftp://x' }, 'SERVICE_URL'],
+    [{ CLOUD_TASKS_EMULATOR_HOST: 'localhost' }, 'CLOUD_TASKS_EMULATOR_HOST'],
+    [{ EXEC_PERMANENT_EXIT_CODES: '2,300' }, 'EXEC_PERMANENT_EXIT_CODES'],
+    [{ OIDC_ISSUER: 'http://127.0.0.1:1' }, 'OIDC_CERTS_URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  ];
+  for (const [env, variable] of cases) {
+    const err = configError(() => loadConfig({ ...serveEnv, ...env }, 'serve'));
+    t.equal(err.variable, variable, JSON.stringify(env));
+    t.match(err.message, new RegExp(`^${variable}: `));
+    t.notMatch(err.message, /\n/);
+  }
+});
+
+t.test('serve requires the project, location and invokers', async (t) => {
+  t.equal(configError(() => loadConfig({ ...serveEnv, GOOGLE_CLOUD_PROJECT: '' }, 'serve')).variable, 'GOOGLE_CLOUD_PROJECT');
+  t.equal(configError(() => loadConfig({ ...serveEnv, OIDC_INVOKERS: '' }, 'serve')).variable, 'OIDC_INVOKERS');
+});
+
+t.test('dev mode has local defaults and needs nothing', async (t) => {
+  const c = loadConfig({}, 'dev');
+  t.equal(c.auth.mode, 'none');
+  t.equal(c.project, 'local-project');
+  t.equal(c.location, 'us-central1');
+  t.equal(c.ledger.kind, 'memory');
+  t.equal(c.emulatorPort, 8123);
+});
+
+t.test('an empty NOTIFY_QUEUE turns the notifier queue off', async (t) => {
+  t.equal(loadConfig({ ...serveEnv, NOTIFY_QUEUE: '' }, 'serve').notify.queue, undefined);
+  t.same([...loadConfig({ ...serveEnv, NOTIFY_ON: 'all' }, 'serve').notify.on].sort(), ['failed', 'forwarded', 'succeeded']);
+});
+
+t.test('durations accept units and bare seconds', async (t) => {
+  t.equal(parseDuration('X', '30'), 30_000);
+  t.equal(parseDuration('X', '1500ms'), 1500);
+  t.equal(parseDuration('X', '9m'), 540_000);
+  t.equal(parseDuration('X', '7d'), 7 * 86_400_000);
+});
