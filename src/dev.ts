@@ -21,7 +21,12 @@ export interface DevStack {
   stop(): Promise<void>;
 }
 
-export async function startDev(env: Record<string, string | undefined>, logger: Logger, opts: { handleSignals?: boolean } = {}): Promise<DevStack> {
+export async function startDev(
+  env: Record<string, string | undefined>,
+  logger: Logger,
+  opts: { handleSignals?: boolean; retry?: typeof DEV_RETRY } = {},
+): Promise<DevStack> {
+  const retry = opts.retry ?? DEV_RETRY;
   const base = loadConfig(env, 'dev');
   const emulator = await startEmulator({ host: base.host, port: base.emulatorPort, logger: logger.child({ component: 'emulator' }) });
   try {
@@ -39,6 +44,9 @@ export async function startDev(env: Record<string, string | undefined>, logger: 
               OIDC_ISSUER: env.OIDC_ISSUER ?? emulator.url,
               OIDC_CERTS_URL: env.OIDC_CERTS_URL ?? `${emulator.url}/oauth2/v1/certs`,
               OIDC_INVOKERS: env.OIDC_INVOKERS ?? DEV_SERVICE_ACCOUNT,
+              // The sink receives notifier-queue pushes whose audience is its own URL.
+              OIDC_AUDIENCE:
+                env.OIDC_AUDIENCE ?? [serviceUrl, new URL(serviceUrl).origin, `${serviceUrl}/tasks`, `${serviceUrl}/pubsub`, `${serviceUrl}/v1/notifications`].join(','),
               INVOKER_SERVICE_ACCOUNT: env.INVOKER_SERVICE_ACCOUNT ?? DEV_SERVICE_ACCOUNT,
             }
           : {}),
@@ -46,10 +54,10 @@ export async function startDev(env: Record<string, string | undefined>, logger: 
       'dev',
     );
     for (const tier of config.chain) {
-      await emulator.ensureQueue(config.project, config.location, tier.queue, { ...DEV_RETRY, maxAttempts: tier.maxAttempts ?? -1 });
+      await emulator.ensureQueue(config.project, config.location, tier.queue, { ...retry, maxAttempts: tier.maxAttempts ?? -1 });
     }
     if (config.notify.queue) {
-      await emulator.ensureQueue(config.project, config.location, config.notify.queue, { ...DEV_RETRY, maxAttempts: 20 });
+      await emulator.ensureQueue(config.project, config.location, config.notify.queue, { ...retry, maxAttempts: 20 });
     }
     const sink = createNotificationSink({});
     const deps = await createDeps(config, logger, { sink });
