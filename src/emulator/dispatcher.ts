@@ -1,0 +1,224 @@
+// Pushes due tasks to their targets within each queue's limits and applies the
+// outcome: 2xx deletes the task, anything else schedules a retry by the queue's
+// RetryConfig until both maxAttempts and maxRetryDuration are used up.
+import type { Logger } from 'pino';
+import type { EmulatorClock } from './clock.ts';
+import { push, PushAgents, type PushResult } from './push.ts';
+import type { QueueRuntime } from './queue-runtime.ts';
+import { backoffMs, retriesExhausted, retryAfterMs } from './retry-policy.ts';
+import { rpcStatusForHttp, type Attempt, type TaskRecord } from './task-model.ts';
+import { formatEtaSeconds } from './wire.ts';
+
+/** The part of the OIDC issuer the dispatcher needs (oidc-issuer.ts provides it). */
+export interface IdTokenSigner {
+  signIdToken(input: { audience: string; email: string; expiresInSeconds?: number }): string;
+}
+
+export interface DispatcherOptions {
+  clock: EmulatorClock;
+  logger: Logger;
+  tombstoneMs: number;
+  signer?: IdTokenSigner;
+}
+
+/** Headers a task may not set: Cloud Tasks owns them. */
+const RESERVED = /^(host|content-length|user-agent|x-cloudtasks-.*|x-google-.*|x-appengine-.*)$/i;
+
+const RPC_NAMES: Record<number, string> = { 1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 7: 'PERMISSION_DENIED', 8: 'RESOURCE_EXHAUSTED', 9: 'FAILED_PRECONDITION', 10: 'ABORTED', 12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 16: 'UNAUTHENTICATED' };
+
+export class Dispatcher {
+  readonly #clock: EmulatorClock;
+  readonly #log: Logger;
+  readonly #tombstoneMs: number;
+  readonly #signer?: IdTokenSigner;
+  readonly #agents = new PushAgents();
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #controllers = new Set<AbortController>();
+  readonly #armed = new Set<QueueRuntime>();
+  readonly #kicked = new Set<QueueRuntime>();
+  #closed = false;
+
+  constructor(opts: DispatcherOptions) {
+    this.#clock = opts.clock;
+    this.#log = opts.logger;
+    this.#tombstoneMs = opts.tombstoneMs;
+    this.#signer = opts.signer;
+  }
+
+  /** Ask for a pump of q soon; many kicks in one tick (a burst of creates) cost one pump. */
+  kick(q: QueueRuntime): void {
+    if (this.#closed || this.#kicked.has(q)) return;
+    this.#kicked.add(q);
+    queueMicrotask(() => {
+      this.#kicked.delete(q);
+      this.pump(q);
+    });
+  }
+
+  /** Dispatch every due task the queue's limits allow now, and arm a timer for the next one. */
+  pump(q: QueueRuntime): void {
+    if (this.#closed || q.deleted || q.config.state !== 'RUNNING') {
+      this.#arm(q, undefined);
+      return;
+    }
+    const now = this.#clock.now();
+    // One scan: due tasks, and the earliest future one for the wake-up timer.
+    const due: TaskRecord[] = [];
+    let next = Infinity;
+    for (const t of q.tasks.values()) {
+      if (t.inFlight > 0) continue;
+      if (t.scheduleTime <= now) due.push(t);
+      else if (t.scheduleTime < next) next = t.scheduleTime;
+    }
+    // At the concurrency limit the next completion pumps again.
+    const slots = Math.max(0, q.config.rateLimits.maxConcurrentDispatches - q.inFlight);
+    const tokens = q.bucket.available(now);
+    const n = Math.min(due.length, slots, tokens);
+    // Oldest first; sorting only matters when not every due task can go now.
+    const batch = n < due.length ? due.sort((a, b) => a.scheduleTime - b.scheduleTime).slice(0, n) : due;
+    for (const t of batch) {
+      q.bucket.tryTake(now);
+      this.#dispatch(q, t);
+    }
+    let wakeAt = next === Infinity ? undefined : next;
+    if (due.length > n && n === tokens && tokens < slots) {
+      const tokenAt = now + q.bucket.msUntilToken(now);
+      wakeAt = wakeAt === undefined ? tokenAt : Math.min(wakeAt, tokenAt);
+    }
+    this.#arm(q, wakeAt);
+  }
+
+  /** RunTask: dispatch now, ignoring pause and rate limits. */
+  runNow(q: QueueRuntime, t: TaskRecord): void {
+    t.scheduleTime = this.#clock.now();
+    this.#dispatch(q, t);
+  }
+
+  /** Stop q's timer (queue deleted). */
+  forget(q: QueueRuntime): void {
+    this.#arm(q, undefined);
+  }
+
+  /** Resolves once no push is in flight and no pump is pending (tests use it after clock.advance). */
+  async idle(): Promise<void> {
+    for (;;) {
+      await new Promise((r) => setImmediate(r));
+      if (this.#inflight.size === 0 && this.#kicked.size === 0) return;
+      await Promise.allSettled([...this.#inflight]);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const q of [...this.#armed]) this.#arm(q, undefined);
+    for (const ac of this.#controllers) ac.abort(new Error('emulator closing'));
+    await Promise.allSettled([...this.#inflight]);
+    this.#agents.destroy();
+  }
+
+  #arm(q: QueueRuntime, at: number | undefined): void {
+    if (q.wakeTimer !== undefined && q.wakeAt === at) return;
+    if (q.wakeTimer !== undefined) this.#clock.clearTimeout(q.wakeTimer);
+    q.wakeTimer = undefined;
+    q.wakeAt = undefined;
+    this.#armed.delete(q);
+    if (at === undefined || this.#closed) return;
+    q.wakeAt = at;
+    this.#armed.add(q);
+    q.wakeTimer = this.#clock.setTimeout(() => {
+      q.wakeTimer = undefined;
+      q.wakeAt = undefined;
+      this.#armed.delete(q);
+      this.pump(q);
+    }, at - this.#clock.now());
+  }
+
+  #headers(q: QueueRuntime, t: TaskRecord): Record<string, string> {
+    const r = t.httpRequest;
+    const h: Record<string, string> = {};
+    for (const [k, v] of Object.entries(r.headers)) {
+      if (RESERVED.test(k) || (r.oidcToken && k.toLowerCase() === 'authorization')) continue;
+      h[k] = v;
+    }
+    h['User-Agent'] = 'Google-Cloud-Tasks';
+    h['X-CloudTasks-QueueName'] = q.id;
+    h['X-CloudTasks-TaskName'] = t.id;
+    h['X-CloudTasks-TaskRetryCount'] = String(t.dispatchCount);
+    h['X-CloudTasks-TaskExecutionCount'] = String(t.executionCount);
+    h['X-CloudTasks-TaskETA'] = formatEtaSeconds(t.scheduleTime);
+    if (t.previousResponse !== undefined) h['X-CloudTasks-TaskPreviousResponse'] = String(t.previousResponse);
+    if (t.retryReason !== undefined) h['X-CloudTasks-TaskRetryReason'] = t.retryReason;
+    if (r.oidcToken && this.#signer) {
+      const audience = r.oidcToken.audience ?? r.url;
+      h.Authorization = `Bearer ${this.#signer.signIdToken({ audience, email: r.oidcToken.serviceAccountEmail })}`;
+    }
+    return h;
+  }
+
+  #dispatch(q: QueueRuntime, t: TaskRecord): void {
+    const now = this.#clock.now();
+    const headers = this.#headers(q, t);
+    t.dispatchCount += 1;
+    t.inFlight += 1;
+    q.inFlight += 1;
+    const attempt: Attempt = { scheduleTime: t.scheduleTime, dispatchTime: now };
+    t.lastAttempt = attempt;
+    t.firstAttempt ??= { dispatchTime: now };
+    const ac = new AbortController();
+    this.#controllers.add(ac);
+    const deadline = this.#clock.setTimeout(() => ac.abort(new Error('dispatch deadline exceeded')), t.dispatchDeadlineMs);
+    const r = t.httpRequest;
+    const p = push({ url: r.url, method: r.httpMethod, headers, body: r.body, signal: ac.signal }, this.#agents)
+      .then((res) => {
+        this.#clock.clearTimeout(deadline);
+        this.#controllers.delete(ac);
+        t.inFlight -= 1;
+        q.inFlight -= 1;
+        if (!this.#closed) this.#settle(q, t, attempt, res);
+      })
+      .catch((err: unknown) => this.#log.error({ err, queue: q.id, task: t.id }, 'dispatch bookkeeping failed'))
+      .finally(() => this.#inflight.delete(p));
+    this.#inflight.add(p);
+  }
+
+  #settle(q: QueueRuntime, t: TaskRecord, attempt: Attempt, res: PushResult): void {
+    const now = this.#clock.now();
+    const status = rpcStatusForHttp(res.status, res.error);
+    attempt.responseTime = now;
+    attempt.responseStatus = status;
+    if (res.status !== undefined) {
+      t.responseCount += 1;
+      // Cloud Tasks does not count 5xx replies as executions (CLOUD-TASKS.md).
+      if (res.status < 500) t.executionCount += 1;
+    }
+    const log = this.#log.child({ queue: q.id, task: t.id, attempt: t.dispatchCount });
+    // Deleted, purged or its queue removed while the push was out: nothing to update.
+    if (q.deleted || q.tasks.get(t.id) !== t) {
+      this.kick(q);
+      return;
+    }
+    if (res.status !== undefined && res.status >= 200 && res.status < 300) {
+      log.debug({ status: res.status }, 'task done');
+      q.removeTask(t.id, now, this.#tombstoneMs);
+      this.kick(q);
+      return;
+    }
+    t.previousResponse = res.status ?? 0;
+    t.retryReason = RPC_NAMES[status.code] ?? 'UNKNOWN';
+    const policy = q.config.retryConfig;
+    if (retriesExhausted(policy, t.dispatchCount, now - (t.firstAttempt?.dispatchTime ?? now))) {
+      log.info({ status: res.status, error: res.error }, 'retries exhausted; task deleted');
+      q.removeTask(t.id, now, this.#tombstoneMs);
+      this.kick(q);
+      return;
+    }
+    let delay = backoffMs(policy, t.dispatchCount);
+    if (res.status === 429 || res.status === 503) {
+      const asked = retryAfterMs(res.retryAfter, now);
+      if (asked !== undefined) delay = Math.max(delay, asked);
+    }
+    t.scheduleTime = now + delay;
+    log.debug({ status: res.status, error: res.error, delayMs: delay }, 'attempt failed; retry scheduled');
+    this.kick(q);
+  }
+}

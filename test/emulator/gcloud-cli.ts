@@ -1,0 +1,55 @@
+// Runs the installed gcloud CLI against the emulator with a private config
+// folder, so tests never touch the user's gcloud settings or credentials.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface GcloudResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Gcloud {
+  /** Run `gcloud <args>`; never throws on a non-zero exit. */
+  run(...args: string[]): Promise<GcloudResult>;
+  /** Run with --format=json and parse stdout; throws when gcloud fails. */
+  json(...args: string[]): Promise<unknown>;
+  cleanup(): void;
+}
+
+function exec(args: string[], env: NodeJS.ProcessEnv): Promise<GcloudResult> {
+  return new Promise((resolve, reject) => {
+    execFile('gcloud', args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err && typeof err.code !== 'number') return reject(new Error(`cannot run gcloud (is it installed?): ${err.message}`));
+      resolve({ code: err ? Number(err.code) : 0, stdout, stderr });
+    });
+  });
+}
+
+export async function gcloudFor(emulatorUrl: string, project = 'test-project'): Promise<Gcloud> {
+  const config = mkdtempSync(join(tmpdir(), 'gcloud-tasks-'));
+  const env = { ...process.env, CLOUDSDK_CONFIG: config, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' };
+  const settings: Array<[string, string]> = [
+    ['api_endpoint_overrides/cloudtasks', `${emulatorUrl}/`],
+    ['auth/disable_credentials', 'true'],
+    ['core/project', project],
+    ['core/disable_usage_reporting', 'true'],
+    ['component_manager/disable_update_check', 'true'],
+  ];
+  for (const [key, value] of settings) {
+    const r = await exec(['config', 'set', key, value, '--quiet'], env);
+    if (r.code !== 0) throw new Error(`gcloud config set ${key} failed: ${r.stderr}`);
+  }
+  const run = (...args: string[]) => exec([...args, '--quiet'], env);
+  return {
+    run,
+    async json(...args) {
+      const r = await run(...args, '--format=json');
+      if (r.code !== 0) throw new Error(`gcloud ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+      return JSON.parse(r.stdout || 'null');
+    },
+    cleanup: () => rmSync(config, { recursive: true, force: true }),
+  };
+}
