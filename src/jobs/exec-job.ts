@@ -1,0 +1,191 @@
+// The `exec` job: run a listed command, optionally on a script inside JOBS_DIR,
+// as the seed's script-running worker does (DESIGN §4).
+//
+// args: { command, path?, args?: string[], env?: {NAME: value} }
+// argv = [command, realpath(JOBS_DIR/path)?, ...args]; no shell; cwd = JOBS_DIR.
+//
+// Outcome:
+//   exit 0                         succeeded; result { exit, stdout, stderr }
+//   exit in permanentExitCodes     failed, permanent (code ExitCode)
+//   any other exit                 failed, retryable (code ExitCode)
+//   killed by a signal             failed, retryable (code Killed)
+//   aborted (timeout, shutdown, stop)  the process group is killed and the
+//                                  signal's reason is thrown
+//   command not listed             PermanentError CommandNotAllowed
+//   path outside JOBS_DIR          PermanentError PathNotAllowed (PathNotFound if missing)
+//   the command cannot be started  PermanentError SpawnFailed (same image, same result)
+//
+// stdout and stderr keep their last maxOutputBytes each; `truncated` in the
+// result says how many bytes were dropped from the front. status() shows the
+// last lines while it runs; onOutput streams every chunk.
+//
+// The child gets only `env` (PATH, HOME, LANG by default) plus the job's env,
+// never the worker's environment (it holds credentials). The job's env may not
+// set PATH or LD_*/DYLD_* variables: the listed command must stay the one that
+// runs. Note that listing a shell or an interpreter lets submitters run any
+// code through `args` (`sh -c ...`); list scripts' interpreters only for
+// trusted submitters, or wrap them.
+import { Type } from '@sinclair/typebox';
+import { spawn } from 'node:child_process';
+import { homedir } from 'node:os';
+import { defineJob, type JobFactory } from './define-job.ts';
+import { PermanentError, RetryableError, WrongArgType } from './errors.ts';
+import { groupAlive, terminateGroup } from './process-group.ts';
+import { resolveScriptPath } from './script-path.ts';
+import { createTailBuffer } from './tail-buffer.ts';
+import type { JobResult } from '../interfaces.ts';
+
+export const ExecArgs = Type.Object({
+  command: Type.String({ minLength: 1 }),
+  path: Type.Optional(Type.String({ minLength: 1 })),
+  args: Type.Optional(Type.Array(Type.String())),
+  env: Type.Optional(Type.Record(Type.String(), Type.String())),
+});
+
+export interface ExecOutput {
+  /** Lineage id of the task. */
+  id: string;
+  stream: 'stdout' | 'stderr';
+  chunk: string;
+}
+
+export interface ExecJobOptions {
+  /** EXEC_COMMANDS: the only commands a job may name. Empty = every job refused. */
+  commands: readonly string[];
+  /** JOBS_DIR: where scripts named by `path` live; unset = `path` refused. */
+  jobsDir?: string;
+  /** Exit codes that mean "do not retry". */
+  permanentExitCodes?: readonly number[];
+  /** Bytes kept per stream (the tail); default 64 KiB. */
+  maxOutputBytes?: number;
+  /** Time between SIGTERM and SIGKILL; default 5 s. */
+  killGraceMs?: number;
+  /** Variables every child gets; default PATH (standard dirs), HOME, LANG=C.UTF-8. */
+  env?: Record<string, string>;
+  /** Live output, chunk by chunk (e.g. to stream it to an operator). */
+  onOutput?: (out: ExecOutput) => void;
+}
+
+const DEFAULT_MAX_OUTPUT = 64 * 1024;
+const DEFAULT_KILL_GRACE_MS = 5000;
+const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const FORBIDDEN_ENV = /^(PATH|LD_.*|DYLD_.*)$/;
+
+export function execJob(opts: ExecJobOptions): JobFactory {
+  const commands = new Set(opts.commands);
+  const permanentCodes = new Set(opts.permanentExitCodes ?? []);
+  const maxOutput = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+  const graceMs = opts.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
+
+  return defineJob({
+    type: 'exec',
+    args: ExecArgs,
+    async run(args, _data, ctx) {
+      if (!commands.has(args.command)) {
+        throw new PermanentError(`command "${args.command}" is not in EXEC_COMMANDS`, { code: 'CommandNotAllowed' });
+      }
+      for (const name of Object.keys(args.env ?? {})) {
+        if (FORBIDDEN_ENV.test(name)) throw new WrongArgType(`env.${name}`, 'a variable other than PATH, LD_* or DYLD_*', args.env?.[name]);
+      }
+      const script = args.path === undefined ? undefined : await resolveScriptPath(opts.jobsDir, args.path);
+      const argv = [...(script ? [script] : []), ...(args.args ?? [])];
+      const env = { ...(opts.env ?? { PATH: STANDARD_PATH, HOME: homedir(), LANG: 'C.UTF-8' }), ...args.env };
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+
+      const child = spawn(args.command, argv, {
+        ...(opts.jobsDir ? { cwd: opts.jobsDir } : {}),
+        env,
+        detached: true, // own process group, so the whole tree can be killed
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const out = createTailBuffer(maxOutput);
+      const err = createTailBuffer(maxOutput);
+      let recent = '';
+      const collect = (stream: 'stdout' | 'stderr', buf: Buffer) => {
+        (stream === 'stdout' ? out : err).push(buf);
+        const chunk = buf.toString('utf8');
+        recent = (recent + chunk).slice(-2048);
+        opts.onOutput?.({ id: ctx.id, stream, chunk });
+      };
+      child.stdout.on('data', (b: Buffer) => collect('stdout', b));
+      child.stderr.on('data', (b: Buffer) => collect('stderr', b));
+      ctx.setStatus(() => `${child.exitCode === null ? 'running' : 'exited'} pid ${child.pid ?? '-'}${lastLines(recent)}`);
+
+      let killing: Promise<void> | undefined;
+      const kill = () => {
+        if (child.pid !== undefined) killing ??= terminateGroup(child.pid, graceMs);
+      };
+      ctx.signal.addEventListener('abort', kill, { once: true });
+      try {
+        const ended = await waitExit(child);
+        if ('error' in ended) {
+          throw new PermanentError(`cannot start "${args.command}": ${(ended.error as NodeJS.ErrnoException).code ?? ended.error.message}`, {
+            code: 'SpawnFailed',
+            cause: ended.error,
+          });
+        }
+        // The main process is gone; whatever it left behind in its group goes too.
+        if (child.pid !== undefined && groupAlive(child.pid)) kill();
+        if (killing) await killing;
+        await streamsClosed(child, 1000);
+        if (ctx.signal.aborted) throw ctx.signal.reason;
+        return outcome(ended, out.text(), err.text(), out.dropped, err.dropped, permanentCodes);
+      } finally {
+        ctx.signal.removeEventListener('abort', kill);
+      }
+    },
+  });
+}
+
+type Ended = { code: number | null; signal: NodeJS.Signals | null } | { error: Error };
+
+function waitExit(child: ReturnType<typeof spawn>): Promise<Ended> {
+  return new Promise((resolve) => {
+    child.once('error', (error) => resolve({ error }));
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+/** Wait for stdout/stderr to drain; a leftover holder of the pipes is cut off after `ms`. */
+async function streamsClosed(child: ReturnType<typeof spawn>, ms: number): Promise<void> {
+  if (child.stdout?.closed !== false && child.stderr?.closed !== false) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      resolve();
+    }, ms);
+    child.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function outcome(
+  ended: { code: number | null; signal: NodeJS.Signals | null },
+  stdout: string,
+  stderr: string,
+  droppedOut: number,
+  droppedErr: number,
+  permanentCodes: ReadonlySet<number>,
+): JobResult {
+  const truncated = droppedOut || droppedErr ? { truncated: { stdout: droppedOut, stderr: droppedErr } } : {};
+  if (ended.code === null) {
+    const exit = -1;
+    const error = new RetryableError(`killed by ${ended.signal ?? 'a signal'}`, { code: 'Killed' }).toInfo();
+    return { state: 'failed', exit, stdout, stderr, error, result: { exit, signal: ended.signal, stdout, stderr, ...truncated } };
+  }
+  const exit = ended.code;
+  const result = { exit, stdout, stderr, ...truncated };
+  if (exit === 0) return { state: 'succeeded', exit, stdout, stderr, result };
+  const error = permanentCodes.has(exit)
+    ? new PermanentError(`exited with ${exit} (a permanent exit code)`, { code: 'ExitCode' }).toInfo()
+    : new RetryableError(`exited with ${exit}`, { code: 'ExitCode' }).toInfo();
+  return { state: 'failed', exit, stdout, stderr, error, result };
+}
+
+function lastLines(text: string, n = 5): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return lines.length ? `: ${lines.slice(-n).join(' | ')}` : '';
+}

@@ -1,0 +1,43 @@
+// The jobs folder's public surface: the contract helpers, the registry, the
+// built-in job types and the loader of a user's JOBS_MODULE.
+import { echoJob } from './echo-job.ts';
+import { execJob } from './exec-job.ts';
+import { httpJob } from './http-job.ts';
+import type { JobFactory } from './define-job.ts';
+
+export { defineJob, isJobResult, type JobFactory, type JobDefinition, type JobRunContext } from './define-job.ts';
+export { createRegistry } from './registry.ts';
+export { loadJobsModule } from './load-module.ts';
+export { echoJob } from './echo-job.ts';
+export { httpJob, type HttpJobOptions } from './http-job.ts';
+export { execJob, type ExecJobOptions, type ExecOutput } from './exec-job.ts';
+export * from './errors.ts';
+
+export interface BuiltinJobsOptions {
+  /** HTTP_JOB_ALLOW; empty = every http job refused. */
+  httpAllow: string[];
+  /** EXEC_COMMANDS; empty = every exec job refused. */
+  execCommands: string[];
+  /** JOBS_DIR. */
+  jobsDir?: string;
+  execPermanentExitCodes?: number[];
+  /** Variables every exec child gets (PATH, HOME, LANG); default: standard PATH, HOME, LANG=C.UTF-8. */
+  execEnv?: Record<string, string>;
+  /** Live exec output, e.g. for an output endpoint. */
+  onExecOutput?: (out: { id: string; stream: 'stdout' | 'stderr'; chunk: string }) => void;
+}
+
+/** echo, http and exec, configured from the job sandbox settings (DESIGN §5). */
+export function builtinJobs(opts: BuiltinJobsOptions): JobFactory[] {
+  return [
+    echoJob(),
+    httpJob({ allow: opts.httpAllow }),
+    execJob({
+      commands: opts.execCommands,
+      ...(opts.jobsDir !== undefined ? { jobsDir: opts.jobsDir } : {}),
+      ...(opts.execPermanentExitCodes ? { permanentExitCodes: opts.execPermanentExitCodes } : {}),
+      ...(opts.execEnv ? { env: opts.execEnv } : {}),
+      ...(opts.onExecOutput ? { onOutput: opts.onExecOutput } : {}),
+    }),
+  ];
+}

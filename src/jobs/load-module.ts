@@ -1,0 +1,33 @@
+// JOBS_MODULE: a user's module of extra job types. Its default export or its
+// `jobs` export is a JobFactory (what defineJob returns) or an array of them.
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { JobFactory } from './define-job.ts';
+
+const SHAPE = 'a default or `jobs` export that is a job factory (defineJob(...)) or an array of them';
+
+/** Import `path` (absolute, or relative to the working directory; .js/.mjs/.ts) and return its job factories. */
+export async function loadJobsModule(path: string): Promise<JobFactory[]> {
+  const file = isAbsolute(path) ? path : resolve(process.cwd(), path);
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (err) {
+    throw new Error(`JOBS_MODULE "${path}" cannot be loaded: ${(err as Error).message}`, { cause: err });
+  }
+  const exported = mod.jobs ?? mod.default;
+  if (exported === undefined) throw new Error(`JOBS_MODULE "${path}" has no jobs: expected ${SHAPE}`);
+  const list = Array.isArray(exported) ? exported : [exported];
+  list.forEach((f, i) => {
+    if (!isJobFactory(f)) {
+      const where = Array.isArray(exported) ? `item ${i} of the export` : 'the export';
+      throw new Error(`JOBS_MODULE "${path}": ${where} is not a job factory (needs a string \`type\` and a \`make()\` function); expected ${SHAPE}`);
+    }
+  });
+  if (list.length === 0) throw new Error(`JOBS_MODULE "${path}" exports an empty list of jobs`);
+  return list as JobFactory[];
+}
+
+function isJobFactory(v: unknown): v is JobFactory {
+  return typeof v === 'object' && v !== null && typeof (v as JobFactory).type === 'string' && (v as JobFactory).type !== '' && typeof (v as JobFactory).make === 'function';
+}
