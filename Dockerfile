@@ -14,13 +14,10 @@
 #   copied as .ts and run directly. Type stripping never applies to files under
 #   node_modules, which is why this service must not be installed as a
 #   dependency of another image: build from this repo.
-# - Signals: `node` runs as PID 1 (exec-form CMD, no shell in between). PID 1
-#   gets no default signal handlers from the kernel, but `executor serve`
-#   installs its own SIGTERM/SIGINT handlers (graceful shutdown within
-#   SHUTDOWN_GRACE), so no tini is needed. Exec jobs' child processes are
-#   killed by the service on stop/timeout; if you add job types that leave
-#   orphans, run the container with `docker run --init` (GKE/Cloud Run:
-#   add tini as the ENTRYPOINT).
+# - Signals and orphans: tini is PID 1 and forwards SIGTERM to node, whose
+#   handlers shut down gracefully within SHUTDOWN_GRACE. tini also reaps the
+#   processes an `exec` job's script leaves behind; with node as PID 1 they
+#   would stay as zombies for the life of the instance.
 # - No HEALTHCHECK: Cloud Run ignores it and GKE uses the probes declared in
 #   infra/gke/deployment.yaml (/readyz, /healthz).
 
@@ -34,6 +31,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && npm cache clean --force
 
 FROM node:24-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production \
     PORT=8080
@@ -45,4 +45,5 @@ COPY bin ./bin
 COPY src ./src
 USER node
 EXPOSE 8080
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "bin/executor.js", "serve"]

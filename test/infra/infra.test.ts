@@ -76,6 +76,9 @@ t.test('Dockerfile', async (t) => {
     const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(last);
     t.ok(cmd, 'CMD is in exec form (node gets SIGTERM directly)');
     if (cmd) t.same(JSON.parse(cmd[1]!), ['node', 'bin/executor.js', 'serve']);
+    const entry = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(last);
+    t.same(entry && JSON.parse(entry[1]!), ['/usr/bin/tini', '--'], 'tini is PID 1: forwards SIGTERM, reaps exec orphans');
+    t.match(last, /apt-get install[^\n]*tini/);
     t.match(last, /ENV[^\n]*NODE_ENV=production/);
     t.match(last, /PORT=8080/);
   });
