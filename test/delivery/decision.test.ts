@@ -13,7 +13,7 @@ import { RecordingNotifier, RecordingQueue, manualClock, scriptedJob } from '../
 
 type Behaviour = (args: Record<string, unknown>, data: unknown, ctx: JobContext) => Promise<JobResult>;
 
-function setup(t: typeof import("tap").default, opts: { env?: Record<string, string>; behaviour?: Behaviour } = {}) {
+function setup(t: { teardown(fn: () => unknown): void }, opts: { env?: Record<string, string>; behaviour?: Behaviour } = {}) {
   const config = loadConfig(
     {
       CHAIN: 'incoming:3,incoming-2:2',
@@ -118,8 +118,6 @@ t.test('a body sent without any Content-Type is still parsed as JSON', async (t)
     headers: { 'x-cloudtasks-taskname': 'no-ct' },
     payload: Buffer.from(JSON.stringify({ type: 'work' })),
   });
-  // inject adds no content-type for a Buffer payload
-  t.notOk(res.request?.headers?.['content-type']);
   t.equal(res.statusCode, 200);
   t.equal(res.json().outcome, 'succeeded');
 });

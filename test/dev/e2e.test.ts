@@ -12,7 +12,7 @@ import { freePort } from '../helpers/free-port.ts';
 const JOBS = fileURLToPath(new URL('../fixtures/tier-jobs.mjs', import.meta.url));
 const FAST = { minBackoff: '0.1s', maxBackoff: '0.2s', maxDoublings: 1, maxRetryDuration: '0s' };
 
-async function stack(t: typeof import('tap').default, env: Record<string, string> = {}): Promise<DevStack> {
+async function stack(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}): Promise<DevStack> {
   const s = await startDev(
     {
       PORT: String(await freePort()),
