@@ -1,0 +1,179 @@
+// HTTP client of the service's /v1 operator API (status, output, cancel, dead
+// letters, redrive) and of the dev notification sink. With `auth: 'oidc'` each
+// call carries `Authorization: Bearer <Google ID token>` for the audience,
+// obtained through google-auth-library (ADC, or the metadata server — in dev
+// the emulator answers the metadata identity call when GCE_METADATA_HOST
+// points at it).
+import type { CloudEvent, ErrorInfo, LineageRecord } from '../interfaces.ts';
+import { OperatorError } from './errors.ts';
+import { TASK_ID } from './task-id.ts';
+
+/** GET /v1/tasks/:id: the ledger record plus its dead letters. */
+export interface TaskStatus extends LineageRecord {
+  deadLetters?: Array<{ key: string; kind: 'forward' | 'notify'; error: ErrorInfo; createdAt: string }>;
+}
+
+export interface CancelOutcome {
+  id: string;
+  state: string;
+  /** A running attempt on this instance was aborted. */
+  aborted?: boolean;
+  /** Queued tasks deleted, as `queue/task`. */
+  deleted: string[];
+}
+
+export interface DeadLetterSummary {
+  key: string;
+  lineageId: string;
+  kind: 'forward' | 'notify';
+  tier?: number;
+  error: ErrorInfo;
+  createdAt: string;
+}
+
+export interface RedriveOutcome {
+  redriven: number;
+  failed: number;
+}
+
+/** Returns a Google-signed ID token for the audience. */
+export type IdTokenSource = (audience: string) => Promise<string>;
+
+export interface OperatorClientOptions {
+  /** The service's base URL (SERVICE_URL). */
+  serviceUrl: string;
+  auth?: 'oidc' | 'none';
+  /** ID token audience; default serviceUrl (one of the service's default OIDC_AUDIENCE values). */
+  idTokenAudience?: string;
+  /** Custom token source; default google-auth-library's getIdTokenClient. */
+  idToken?: IdTokenSource;
+  /** Per request; default 30 s. */
+  requestTimeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** google-auth-library's ID token client, created once per audience, lazily (it probes ADC). */
+export function googleIdTokenSource(): IdTokenSource {
+  const clients = new Map<string, Promise<{ getRequestHeaders(url?: string): Promise<unknown> }>>();
+  return async (audience) => {
+    let client = clients.get(audience);
+    if (!client) {
+      client = import('google-auth-library').then(({ GoogleAuth }) => new GoogleAuth().getIdTokenClient(audience));
+      clients.set(audience, client);
+    }
+    const headers = await (await client).getRequestHeaders(audience);
+    const value =
+      headers instanceof Headers
+        ? headers.get('authorization')
+        : ((headers as Record<string, string>).Authorization ?? (headers as Record<string, string>).authorization);
+    if (!value?.startsWith('Bearer ')) throw new Error('google-auth-library returned no ID token');
+    return value.slice('Bearer '.length);
+  };
+}
+
+export class OperatorClient {
+  readonly serviceUrl: string;
+  readonly #auth: 'oidc' | 'none';
+  readonly #audience: string;
+  readonly #idToken: IdTokenSource | undefined;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+
+  constructor(opts: OperatorClientOptions) {
+    this.serviceUrl = opts.serviceUrl.replace(/\/+$/, '');
+    this.#auth = opts.auth ?? 'none';
+    this.#audience = opts.idTokenAudience ?? this.serviceUrl;
+    this.#idToken = this.#auth === 'oidc' ? (opts.idToken ?? googleIdTokenSource()) : undefined;
+    this.#timeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.#fetch = opts.fetch ?? fetch;
+  }
+
+  /** The lineage's record; undefined when the service does not know the id (yet). */
+  async status(id: string): Promise<TaskStatus | undefined> {
+    const res = await this.#call('GET', `/v1/tasks/${checkId(id)}`, undefined, [404]);
+    return res.status === 404 ? undefined : (res.body as TaskStatus);
+  }
+
+  /** The job's output (its `result`, or the offloaded output); undefined when none (yet). */
+  async output(id: string): Promise<unknown> {
+    const res = await this.#call('GET', `/v1/tasks/${checkId(id)}/output`, undefined, [404]);
+    return res.status === 404 ? undefined : res.body;
+  }
+
+  /** Throws OperatorError 404 (unknown id) or 409 (already ended). */
+  async cancel(id: string): Promise<CancelOutcome> {
+    return (await this.#call('POST', `/v1/tasks/${checkId(id)}/cancel`, {})).body as CancelOutcome;
+  }
+
+  async deadLetters(id?: string): Promise<DeadLetterSummary[]> {
+    const q = id ? `?id=${encodeURIComponent(checkId(id))}` : '';
+    return ((await this.#call('GET', `/v1/dead-letters${q}`)).body as { deadLetters: DeadLetterSummary[] }).deadLetters;
+  }
+
+  /** Replay the dead letters of one lineage, or all of them. */
+  async redrive(id?: string): Promise<RedriveOutcome> {
+    return (await this.#call('POST', '/v1/dead-letters/redrive', id ? { id: checkId(id) } : {})).body as RedriveOutcome;
+  }
+
+  /** The dev sink's notifications (GET /v1/notifications; `executor dev` only). */
+  async notifications(filter: { id?: string; type?: string } = {}): Promise<CloudEvent[]> {
+    const q = new URLSearchParams();
+    if (filter.id) q.set('id', filter.id);
+    if (filter.type) q.set('type', filter.type);
+    const qs = q.size ? `?${q}` : '';
+    return ((await this.#call('GET', `/v1/notifications${qs}`)).body as { notifications: CloudEvent[] }).notifications;
+  }
+
+  async #call(method: 'GET' | 'POST', path: string, body?: unknown, accept: number[] = []): Promise<{ status: number; body: unknown }> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#idToken) headers.authorization = `Bearer ${await this.#idToken(this.#audience)}`;
+    const url = `${this.serviceUrl}${path}`;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new OperatorError(0, 'Unreachable', `${method} ${url}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON: keep the text
+    }
+    if (res.ok || accept.includes(res.status)) return { status: res.status, body: parsed };
+    // The operator API answers {error: {code, message}}; Fastify's own errors {error, message}.
+    const p = parsed as { error?: { code?: unknown; message?: unknown } | string; message?: unknown } | string | undefined;
+    const e = typeof p === 'object' && typeof p.error === 'object' ? p.error : undefined;
+    const code = typeof e?.code === 'string' ? e.code : httpCode(res.status);
+    const message =
+      typeof e?.message === 'string'
+        ? e.message
+        : typeof p === 'object' && typeof p.message === 'string'
+          ? p.message
+          : typeof p === 'string' && p
+            ? p
+            : res.statusText;
+    throw new OperatorError(res.status, code, `${method} ${path}: ${res.status} ${message}`, parsed);
+  }
+}
+
+function checkId(id: string): string {
+  if (!TASK_ID.test(id)) throw new OperatorError(400, 'InvalidId', `"${id}" is not a task id (letters, digits, - and _, at most 500)`);
+  return id;
+}
+
+function httpCode(status: number): string {
+  if (status === 401) return 'Unauthenticated';
+  if (status === 403) return 'PermissionDenied';
+  if (status === 404) return 'NotFound';
+  if (status === 409) return 'Conflict';
+  return `Http${status}`;
+}

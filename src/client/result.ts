@@ -1,0 +1,104 @@
+// What Executor.enqueue returns (seed 000's Execute -> result): `error` set
+// when the task could not be submitted; otherwise watch() follows the lineage
+// through every tier until it ends.
+import { ENDED_STATES, type LineageRecord } from '../interfaces.ts';
+import { TaskFailedError, WatchTimeoutError } from './errors.ts';
+import type { OperatorClient, TaskStatus } from './operator-client.ts';
+
+export interface WatchOptions {
+  /** Between status polls; default 500 ms. */
+  intervalMs?: number;
+  /** Give up (WatchTimeoutError) after this long; default: wait forever. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Called with each record that differs from the previous one (state, tier or attempts). */
+  onProgress?: (record: TaskStatus) => void;
+}
+
+export interface ResultInit {
+  id: string;
+  operator: OperatorClient;
+  /** Queue the first task went to. */
+  queue?: string;
+  /** Full Cloud Tasks resource name of the first task. */
+  taskName?: string;
+  /** The task name already existed: an earlier enqueue of the same id won. */
+  alreadyExisted?: boolean;
+  /** The offloaded payload's reference, when the data went to the blob store. */
+  dataRef?: string;
+  error?: Error;
+}
+
+export class Result {
+  /** Lineage id (= the first task's name). */
+  readonly id: string;
+  readonly queue: string | undefined;
+  readonly taskName: string | undefined;
+  readonly alreadyExisted: boolean;
+  readonly dataRef: string | undefined;
+  /** Set when submitting failed; watch() then rejects with it. */
+  readonly error: Error | undefined;
+  readonly #operator: OperatorClient;
+
+  constructor(init: ResultInit) {
+    this.id = init.id;
+    this.queue = init.queue;
+    this.taskName = init.taskName;
+    this.alreadyExisted = init.alreadyExisted ?? false;
+    this.dataRef = init.dataRef;
+    this.error = init.error;
+    this.#operator = init.operator;
+  }
+
+  /** The lineage's record now; undefined until the worker has seen the first push. */
+  status(): Promise<TaskStatus | undefined> {
+    return this.#operator.status(this.id);
+  }
+
+  /**
+   * Poll until the lineage ended. Resolves with the record when it succeeded;
+   * rejects with TaskFailedError (failed or cancelled; `.record` says how),
+   * WatchTimeoutError, the signal's reason, or the submission error.
+   * 'forwarded' is not an end: the lineage continues in the next tier.
+   */
+  async watch(opts: WatchOptions = {}): Promise<TaskStatus> {
+    if (this.error) throw this.error;
+    const interval = opts.intervalMs ?? 500;
+    const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+    let last: TaskStatus | undefined;
+    let lastKey = '';
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const record = await this.#operator.status(this.id);
+      if (record) {
+        last = record;
+        const key = `${record.state}/${record.tier}/${JSON.stringify(record.attempts)}`;
+        if (key !== lastKey) {
+          lastKey = key;
+          opts.onProgress?.(record);
+        }
+        if (ENDED_STATES.includes(record.state)) {
+          if (record.state === 'succeeded') return record;
+          throw new TaskFailedError(record as LineageRecord);
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new WatchTimeoutError(this.id, opts.timeoutMs!, last);
+      await sleep(Math.min(interval, left), opts.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

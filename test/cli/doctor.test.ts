@@ -1,0 +1,77 @@
+import t from 'tap';
+import { main } from '../../src/cli/main.ts';
+import { checkTimeouts } from '../../src/cli/doctor.ts';
+import { captureIo, cliEnv, devStack } from './capture-io.ts';
+
+t.test('doctor is OK against the dev emulator queues with lined-up timeouts', async (t) => {
+  const s = await devStack(t);
+  const io = captureIo(cliEnv(s));
+  t.equal(await main(['doctor'], io), 0, io.stdout);
+  t.match(io.stdout, /OK\s+queue incoming \(tier 0\): exists, maxAttempts 2 matches CHAIN/);
+  t.match(io.stdout, /OK\s+queue incoming-2 \(tier 1\)/);
+  t.match(io.stdout, /OK\s+notifier queue notifier: exists/);
+  t.match(io.stdout, /OK\s+timeouts: JOB_TIMEOUT 60s < dispatchDeadline 90s <= REQUEST_TIMEOUT 300s/);
+  t.notMatch(io.stdout, /FAIL/);
+});
+
+t.test('doctor fails when a queue maxAttempts differs from CHAIN, and says how to fix it', async (t) => {
+  const s = await devStack(t);
+  await s.emulator.ensureQueue(s.config.project, s.config.location, 'incoming-2', { maxAttempts: 5 });
+  const io = captureIo(cliEnv(s));
+  t.equal(await main(['doctor'], io), 1);
+  t.match(io.stdout, /FAIL\s+queue incoming-2 \(tier 1\): maxAttempts is 5, CHAIN says 2/);
+  t.match(io.stdout, /fix: gcloud tasks queues update incoming-2 .*--max-attempts=2/);
+  t.match(io.stdout, /OK\s+queue incoming \(tier 0\)/, 'the other queue is still fine');
+});
+
+t.test('doctor fails when a CHAIN queue or the notifier queue does not exist', async (t) => {
+  const s = await devStack(t);
+  const io = captureIo(cliEnv(s, { CHAIN: 'incoming:2,incoming-2:2,incoming-9:2', NOTIFY_QUEUE: 'missing-notifier' }));
+  t.equal(await main(['doctor'], io), 1);
+  t.match(io.stdout, /FAIL\s+queue incoming-9 \(tier 2\): does not exist/);
+  t.match(io.stdout, /fix: gcloud tasks queues create incoming-9/);
+  t.match(io.stdout, /FAIL\s+notifier queue missing-notifier/);
+});
+
+t.test('doctor warns about a maxRetryDuration but still passes', async (t) => {
+  const s = await devStack(t);
+  await s.emulator.ensureQueue(s.config.project, s.config.location, 'incoming', { maxRetryDuration: '3600s' });
+  const io = captureIo(cliEnv(s));
+  t.equal(await main(['doctor'], io), 0, io.stdout);
+  t.match(io.stdout, /WARN\s+queue incoming \(tier 0\): maxRetryDuration is 3600s/);
+  t.match(io.stdout, /--max-retry-duration=0s/);
+});
+
+t.test('doctor fails on a maxRetryDuration of an unlimited tier: the duration alone would end it silently', async (t) => {
+  const s = await devStack(t, { CHAIN: 'incoming:unlimited' });
+  await s.emulator.ensureQueue(s.config.project, s.config.location, 'incoming', { maxRetryDuration: '600s' });
+  const io = captureIo(cliEnv(s, { CHAIN: 'incoming:unlimited' }));
+  t.equal(await main(['doctor'], io), 1);
+  t.match(io.stdout, /OK\s+queue incoming \(tier 0\): exists, maxAttempts unlimited \(-1\) matches CHAIN/);
+  t.match(io.stdout, /FAIL\s+queue incoming \(tier 0\): maxRetryDuration is 600s.*the duration is the only limit/);
+});
+
+t.test('doctor fails when JOB_TIMEOUT is above REQUEST_TIMEOUT', async (t) => {
+  const s = await devStack(t);
+  const io = captureIo(cliEnv(s, { JOB_TIMEOUT: '600s', REQUEST_TIMEOUT: '300s' }));
+  t.equal(await main(['doctor'], io), 1);
+  t.match(io.stdout, /FAIL\s+timeouts: .*JOB_TIMEOUT is not below REQUEST_TIMEOUT/);
+  t.match(io.stdout, /fix: raise REQUEST_TIMEOUT .* >= 630s, or lower JOB_TIMEOUT to <= 270s/);
+});
+
+t.test('the timeout line-up: JOB_TIMEOUT < dispatchDeadline <= REQUEST_TIMEOUT', async (t) => {
+  t.equal(checkTimeouts({ jobTimeoutMs: 60_000, requestTimeoutMs: 300_000 })[0]!.level, 'OK');
+  t.equal(checkTimeouts({ jobTimeoutMs: 270_000, requestTimeoutMs: 300_000 })[0]!.level, 'OK', 'deadline 300s = request timeout');
+  const cut = checkTimeouts({ jobTimeoutMs: 280_000, requestTimeoutMs: 300_000 })[0]!;
+  t.equal(cut.level, 'FAIL', 'deadline 310s > request timeout');
+  t.match(cut.what, /platform request timeout is shorter than the dispatch deadline/);
+  const max = checkTimeouts({ jobTimeoutMs: 30 * 60_000, requestTimeoutMs: 60 * 60_000 })[0]!;
+  t.equal(max.level, 'FAIL', 'a 30m job reaches the 30m deadline cap');
+  t.match(max.what, /past the dispatch deadline/);
+});
+
+t.test('doctor with a bad configuration exits 2 naming the variable', async (t) => {
+  const io = captureIo({ CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:1', JOB_TIMEOUT: 'soon' });
+  t.equal(await main(['doctor'], io), 2);
+  t.match(io.stderr, /JOB_TIMEOUT/);
+});
