@@ -2,12 +2,14 @@
 // file and stops it afterwards. A missing gcloud or emulator is a failure,
 // never a skip: these are the real local servers the tests are meant to use.
 //
-// Process tree: sh (watchdog, own process group) -> gcloud (python) -> sh -> java.
-// Why a watchdog: gcloud's python exits on SIGTERM before its java child does,
-// and a test killed by tap's timeout never runs stop(); either way java was
-// orphaned and held the test's stdout pipes open. The watchdog reads its stdin
-// (a pipe from this process); when this process exits for ANY reason the pipe
-// closes and the watchdog kills its whole process group, java included.
+// Process tree: gcloud (python) -> sh -> java, in one process group. Two traps
+// found the hard way: (1) gcloud moves itself into a new process group unless
+// it is a session leader, and on SIGTERM kills only its direct child, so java
+// was orphaned; we spawn it detached (setsid) so the group stays whole and we
+// signal the group. (2) A test killed by tap's timeout never runs stop(), and
+// the orphaned java held the test's stdout pipes open; a watchdog process
+// reads a pipe from this process and kills the group when it closes, which
+// happens when this process exits for any reason, SIGKILL included.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,8 @@ export interface RunningEmulator {
   /** host:port, the value for PUBSUB_EMULATOR_HOST / FIRESTORE_EMULATOR_HOST. */
   host: string;
   port: number;
+  /** Process group of gcloud and its java child (for leak checks). */
+  pgid: number;
   /** Kills the whole process tree and resolves once no process of it is left. */
   stop(): Promise<void>;
 }
@@ -29,15 +33,14 @@ const COMMANDS: Record<EmulatorKind, string[]> = {
   firestore: ['emulators', 'firestore', 'start'],
 };
 
-// `gcloud "$@" &` keeps gcloud in the watchdog's group (no job control in sh);
-// `cat` returns when our end of stdin closes (stop() or this process dying).
-const WATCHDOG = 'gcloud "$@" </dev/null & cat >/dev/null; kill -KILL 0';
+// $1 = the emulator's process group id. `cat` returns at EOF on stdin.
+const WATCHDOG = 'cat >/dev/null; kill -KILL -"$1" 2>/dev/null; exit 0';
 
 const MAX_OUTPUT = 20_000;
 
 export async function startGcloudEmulator(
   kind: EmulatorKind,
-  opts: { project?: string; timeoutMs?: number } = {},
+  opts: { project?: string; timeoutMs?: number; /** gcloud executable. */ gcloud?: string } = {},
 ): Promise<RunningEmulator> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -46,43 +49,52 @@ export async function startGcloudEmulator(
   // Pub/Sub its data) there, so parallel test files never share state.
   const config = mkdtempSync(join(tmpdir(), `gcloud-${kind}-`));
   const args = [...COMMANDS[kind], `--host-port=${host}`, `--project=${opts.project ?? 'test-project'}`, '--quiet'];
-  const child = spawn('sh', ['-c', WATCHDOG, 'gcloud-emulator', ...args], {
-    detached: true, // own process group, so the tree can be killed as one
-    stdio: ['pipe', 'pipe', 'pipe'],
+  const child = spawn(opts.gcloud ?? 'gcloud', args, {
+    detached: true, // session leader: gcloud then keeps java in its process group
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, CLOUDSDK_CONFIG: config, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' },
   });
-  const pgid = child.pid;
   let output = '';
   const collect = (b: Buffer) => {
     output = (output + b.toString()).slice(-MAX_OUTPUT);
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
-  // A forgotten stop() must not keep the test process alive: the watchdog
-  // cleans up when the process exits.
-  child.unref();
-  for (const s of [child.stdin, child.stdout, child.stderr]) (s as unknown as { unref?: () => void }).unref?.();
-
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  child.once('exit', () => (exited = true));
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-
-  let stopped: Promise<void> | undefined;
-  const stop = () => (stopped ??= killTree(pgid, child.stdin).finally(() => rmSync(config, { recursive: true, force: true })));
-
+  const pgid = child.pid;
   if (pgid === undefined) {
     const err = await spawnError;
     rmSync(config, { recursive: true, force: true });
-    throw new Error(`cannot start the ${kind} emulator: ${err.message}`);
+    throw new Error(`cannot start the ${kind} emulator (is gcloud installed?): ${err.message}`);
   }
+  const watchdog = spawn('sh', ['-c', WATCHDOG, 'gcloud-emulator-watchdog', String(pgid)], {
+    detached: true, // survives our process group being signalled
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
+  // A forgotten stop() must not keep the test process alive (the watchdog
+  // cleans up when it exits), so nothing here holds the event loop.
+  for (const handle of [child, watchdog, child.stdout, child.stderr, watchdog.stdin]) {
+    (handle as unknown as { unref?: () => void }).unref?.();
+  }
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= killGroup(pgid).finally(() => {
+      watchdog.stdin.end();
+      child.stdout.destroy();
+      child.stderr.destroy();
+      rmSync(config, { recursive: true, force: true });
+    }));
+
   try {
     await waitUntilServing(`http://${host}/`, timeoutMs, () => (exited ? output : undefined));
   } catch (err) {
     await stop();
     throw new Error(`${kind} emulator on ${host}: ${(err as Error).message}\n--- output ---\n${output.slice(-3000)}`);
   }
-  void exit;
-  return { host, port, stop };
+  return { host, port, pgid, stop };
 }
 
 /** Both emulators answer `GET /` with 200 "Ok" once they accept requests. */
@@ -106,8 +118,7 @@ async function waitUntilServing(url: string, timeoutMs: number, exitedOutput: ()
   }
 }
 
-async function killTree(pgid: number, stdin: NodeJS.WritableStream): Promise<void> {
-  stdin.end();
+async function killGroup(pgid: number): Promise<void> {
   signalGroup(pgid, 'SIGTERM');
   const deadline = Date.now() + 5000;
   while (groupAlive(pgid)) {

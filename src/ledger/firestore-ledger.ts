@@ -1,0 +1,219 @@
+// Firestore attempt ledger: shared by every instance of the service, so the
+// attempt count survives restarts and scale-out. begin/finish/cancel run in a
+// read-write transaction (Firestore locks the document and retries on
+// contention), which is what makes the count atomic across instances.
+//
+// Collections: `${prefix}-lineages` (one document per lineage id) and
+// `${prefix}-dead-letters` (one per dead-letter key). Finished lineages carry
+// `expiresAt` as a Timestamp so a Firestore TTL policy deletes them:
+//   gcloud firestore fields ttls update expiresAt \
+//     --collection-group=executor-lineages --enable-ttl
+// TTL deletion runs up to a day late, so reads also treat an expired record as gone.
+import { Firestore, Timestamp, type DocumentData } from '@google-cloud/firestore';
+import { systemClock } from '../interfaces.ts';
+import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, LineageRecord } from '../interfaces.ts';
+import {
+  DEFAULT_MAX_HISTORY,
+  DEFAULT_TTL_MS,
+  applyBegin,
+  applyCancel,
+  applyFinish,
+  isExpired,
+  type LineageRules,
+} from './lineage-rules.ts';
+import { LineageNotFound } from './lineage-not-found.ts';
+import { byCreatedThenKey } from './dead-letter-order.ts';
+
+export interface FirestoreLedgerOptions {
+  /** A client to use; closing the ledger then leaves it open (its owner closes it). */
+  firestore?: Firestore;
+  /** Project for the client the ledger creates (FIRESTORE_EMULATOR_HOST is honoured by the client). */
+  projectId?: string;
+  /** Collection name prefix (default 'executor'). */
+  collectionPrefix?: string;
+  ttlMs?: number;
+  maxHistory?: number;
+  clock?: Clock;
+  /** Tries per transaction under contention (default 50; the client's own default of 5 is too few for a burst of duplicate deliveries). */
+  transactionAttempts?: number;
+  /** ping() fails after this long (default 5 s): an unreachable backend otherwise retries for minutes. */
+  pingTimeoutMs?: number;
+}
+
+export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): AttemptLedger {
+  const owned = options.firestore === undefined;
+  const pingTimeoutMs = options.pingTimeoutMs ?? 5000;
+  const db =
+    options.firestore ??
+    new Firestore({
+      ...(options.projectId !== undefined ? { projectId: options.projectId } : {}),
+      ignoreUndefinedProperties: true,
+      clientConfig: pingCallConfig(pingTimeoutMs),
+    });
+  const prefix = options.collectionPrefix ?? 'executor';
+  const lineages = db.collection(`${prefix}-lineages`);
+  const letters = db.collection(`${prefix}-dead-letters`);
+  const rules: LineageRules = {
+    ttlMs: options.ttlMs ?? DEFAULT_TTL_MS,
+    maxHistory: options.maxHistory ?? DEFAULT_MAX_HISTORY,
+  };
+  const clock = options.clock ?? systemClock;
+  const txOptions = { maxAttempts: options.transactionAttempts ?? 50 };
+
+  const lineageRef = (id: string) => lineages.doc(lineageDocId(id));
+
+  /** Read-modify-write one lineage atomically. */
+  function update<T>(id: string, now: number, fn: (current: LineageRecord | undefined) => { write?: LineageRecord; value: T }): Promise<T> {
+    const ref = lineageRef(id);
+    return db.runTransaction(async (tx) => {
+      const snap = await tx.get(ref);
+      const stored = snap.exists ? fromDoc(snap.data()!) : undefined;
+      const current = stored !== undefined && !isExpired(stored, now) ? stored : undefined;
+      const { write, value } = fn(current);
+      if (write !== undefined) tx.set(ref, toDoc(write));
+      return value;
+    }, txOptions);
+  }
+
+  return {
+    begin(input: BeginInput): Promise<BeginResult> {
+      return update<BeginResult>(input.id, input.now, (current) => {
+        const result = applyBegin(current, input, rules);
+        return result.duplicate ? { value: result } : { write: result.record, value: result };
+      }).then((result): BeginResult => ({ ...result, record: clonePlain(result.record) }));
+    },
+
+    finish(input: FinishInput): Promise<LineageRecord> {
+      return update(input.id, input.now, (current) => {
+        if (current === undefined) throw new LineageNotFound(input.id);
+        const record = applyFinish(current, input, rules);
+        return { write: record, value: record };
+      }).then(clonePlain);
+    },
+
+    async get(id: string): Promise<LineageRecord | undefined> {
+      const snap = await lineageRef(id).get();
+      if (!snap.exists) return undefined;
+      const record = fromDoc(snap.data()!);
+      return isExpired(record, clock.now()) ? undefined : record;
+    },
+
+    cancel(id: string, now: number): Promise<LineageRecord | undefined> {
+      return update(id, now, (current) => {
+        if (current === undefined) return { value: undefined };
+        const record = applyCancel(current, now, rules);
+        return record === current ? { value: current } : { write: record, value: record };
+      }).then((record) => record && clonePlain(record));
+    },
+
+    async putDeadLetter(letter: DeadLetter): Promise<void> {
+      await letters.doc(deadLetterDocId(letter.key)).set({
+        key: letter.key,
+        lineageId: letter.lineageId,
+        kind: letter.kind,
+        createdAt: letter.createdAt,
+        // Envelopes and events carry arbitrary JSON (nested arrays, deep
+        // objects) that Firestore values cannot all hold: keep it as text.
+        letterJson: JSON.stringify(letter),
+      });
+    },
+
+    async listDeadLetters(lineageId?: string): Promise<DeadLetter[]> {
+      // Sorted here: an orderBy next to the where would need a composite index.
+      const query = lineageId === undefined ? letters : letters.where('lineageId', '==', lineageId);
+      const snap = await query.get();
+      return snap.docs.map((d) => JSON.parse(d.get('letterJson') as string) as DeadLetter).sort(byCreatedThenKey);
+    },
+
+    async removeDeadLetter(key: string): Promise<void> {
+      await letters.doc(deadLetterDocId(key)).delete();
+    },
+
+    async ping(): Promise<void> {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`firestore did not answer within ${pingTimeoutMs} ms`)), pingTimeoutMs);
+        timer.unref();
+      });
+      try {
+        // A unary call on purpose: a document read is a stream whose retry,
+        // if it outlives close(), rejects unhandled inside the client library.
+        const read = db.listCollections();
+        read.catch(() => {}); // after a timeout it settles later; never unhandled
+        await Promise.race([read, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+
+    async close(): Promise<void> {
+      if (owned) await db.terminate();
+    },
+  };
+}
+
+/**
+ * ping() uses ListCollectionIds (unary: a streamed read retried after close()
+ * rejects unhandled inside the client library). By default that call retries
+ * for about a minute and close() waits for it; for a health probe, one try
+ * bounded by the ping timeout is right. Other methods keep their defaults.
+ */
+function pingCallConfig(timeoutMs: number): Record<string, unknown> {
+  return {
+    interfaces: {
+      'google.firestore.v1.Firestore': {
+        retry_codes: { ping_none: [] },
+        retry_params: {
+          ping: {
+            initial_retry_delay_millis: 100,
+            retry_delay_multiplier: 1,
+            max_retry_delay_millis: 100,
+            initial_rpc_timeout_millis: timeoutMs,
+            rpc_timeout_multiplier: 1,
+            max_rpc_timeout_millis: timeoutMs,
+            total_timeout_millis: timeoutMs,
+          },
+        },
+        methods: { ListCollectionIds: { timeout_millis: timeoutMs, retry_codes_name: 'ping_none', retry_params_name: 'ping' } },
+      },
+    },
+  };
+}
+
+/**
+ * Lineage ids are task-name-like ([A-Za-z0-9_-]) and used as is, so documents
+ * are readable in the console; anything else Firestore would refuse as a
+ * document id ('/', '.', '__x__', ...) is encoded behind '~', a character no
+ * task-name-like id contains, so the two forms cannot collide.
+ */
+export function lineageDocId(id: string): string {
+  return /^[A-Za-z0-9_-]{1,1000}$/.test(id) && !/^__.*__$/.test(id) ? id : `~${Buffer.from(id).toString('base64url')}`;
+}
+
+/** Dead-letter keys contain '/' (`${lineageId}/${kind}/${tier}`). */
+export function deadLetterDocId(key: string): string {
+  return Buffer.from(key).toString('base64url');
+}
+
+/** Firestore document for a record: result as JSON text, expiresAt as a Timestamp (TTL field). */
+function toDoc(record: LineageRecord): DocumentData {
+  const { result, expiresAt, ...rest } = record;
+  // JSON round trip drops undefined values, which Firestore refuses.
+  const doc: DocumentData = JSON.parse(JSON.stringify(rest));
+  if (result !== undefined) doc.resultJson = JSON.stringify(result);
+  if (expiresAt !== undefined) doc.expiresAt = Timestamp.fromMillis(Date.parse(expiresAt));
+  return doc;
+}
+
+function fromDoc(doc: DocumentData): LineageRecord {
+  const { resultJson, expiresAt, ...rest } = doc;
+  const record = rest as LineageRecord;
+  if (typeof resultJson === 'string') record.result = JSON.parse(resultJson);
+  if (expiresAt instanceof Timestamp) record.expiresAt = expiresAt.toDate().toISOString();
+  return record;
+}
+
+/** What the caller gets back is exactly what a later get() returns. */
+function clonePlain(record: LineageRecord): LineageRecord {
+  return fromDoc(toDoc(record));
+}

@@ -1,0 +1,150 @@
+// The ledger's semantics as pure functions over plain records, so the memory
+// and Firestore backends cannot drift apart: each backend only reads a record,
+// applies one of these, and writes the result atomically (DESIGN §3).
+import { ENDED_STATES } from '../interfaces.ts';
+import type {
+  AttemptEntry,
+  AttemptOutcome,
+  BeginInput,
+  BeginResult,
+  FinishInput,
+  LineageRecord,
+  LineageState,
+} from '../interfaces.ts';
+
+export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
+export const DEFAULT_MAX_HISTORY = 100;
+
+export interface LineageRules {
+  /** How long a finished record is kept. */
+  ttlMs: number;
+  /** History entries kept per record (newest win). */
+  maxHistory: number;
+}
+
+const STATE_OF: Record<FinishInput['outcome'], LineageState> = {
+  succeeded: 'succeeded',
+  failed: 'failed',
+  retry: 'retrying',
+  throttled: 'throttled',
+  forwarded: 'forwarded',
+  // A shutdown abort is not the job's fault: Cloud Tasks delivers it again.
+  aborted: 'retrying',
+};
+
+export function isEnded(state: LineageState): boolean {
+  return ENDED_STATES.includes(state);
+}
+
+/** A record past its expiresAt is treated as gone, before any TTL sweep deletes it. */
+export function isExpired(record: LineageRecord, now: number): boolean {
+  return record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function trimHistory(history: AttemptEntry[], max: number): AttemptEntry[] {
+  return history.length > max ? history.slice(history.length - max) : history;
+}
+
+/**
+ * Start an attempt on `current` (undefined = no record, or an expired one).
+ * Returns the new record to write, or a duplicate verdict (write nothing).
+ * `current` is not modified.
+ */
+export function applyBegin(current: LineageRecord | undefined, input: BeginInput, rules: LineageRules): BeginResult {
+  const now = iso(input.now);
+  if (current !== undefined) {
+    const stale = current.tier > input.tier; // a late delivery of an earlier tier
+    const forwardedFromHere = current.tier === input.tier && current.state === 'forwarded';
+    if (isEnded(current.state) || stale || forwardedFromHere) return { duplicate: true, record: current };
+  }
+  const base: LineageRecord = current ?? {
+    id: input.id,
+    state: 'running',
+    tier: input.tier,
+    attempts: {},
+    history: [],
+    createdAt: now,
+    updatedAt: now,
+  };
+  const key = String(input.tier);
+  const attempt = Math.max(input.headerAttempt, (base.attempts[key] ?? 0) + 1, 1);
+  const entry: AttemptEntry = {
+    tier: input.tier,
+    attempt,
+    queue: input.queue,
+    taskName: input.taskName,
+    outcome: 'running',
+    startedAt: now,
+  };
+  const record: LineageRecord = {
+    ...base,
+    state: 'running',
+    tier: input.tier, // >= base.tier here: a higher tier means the lineage moved on
+    queue: input.queue,
+    attempts: { ...base.attempts, [key]: attempt },
+    maxAttempts: input.maxAttempts,
+    history: trimHistory([...base.history, entry], rules.maxHistory),
+    updatedAt: now,
+  };
+  if (input.type !== undefined) record.type = input.type;
+  if (input.notify !== undefined) record.notify = input.notify;
+  if (input.dataRef !== undefined) record.dataRef = input.dataRef;
+  return { duplicate: false, attempt, record };
+}
+
+/**
+ * Record how attempt (tier, attempt) ended. The state follows the outcome,
+ * except that an ended lineage never changes state and a lower tier's late
+ * finish cannot move a lineage that went on to a higher tier.
+ */
+export function applyFinish(current: LineageRecord, input: FinishInput, rules: LineageRules): LineageRecord {
+  const now = iso(input.now);
+  const outcome: AttemptOutcome = input.outcome;
+  const history = [...current.history];
+  let index = -1;
+  for (let i = history.length - 1; i >= 0; i--) {
+    if (history[i]!.tier === input.tier && history[i]!.attempt === input.attempt) {
+      index = i;
+      break;
+    }
+  }
+  // The entry can be missing when the history was trimmed; keep the outcome anyway.
+  const entry: AttemptEntry =
+    index >= 0
+      ? { ...history[index]! }
+      : { tier: input.tier, attempt: input.attempt, queue: current.queue ?? '', taskName: '', outcome, startedAt: now };
+  entry.outcome = outcome;
+  entry.finishedAt = now;
+  if (input.error !== undefined) entry.error = input.error;
+  if (index >= 0) history[index] = entry;
+  else history.push(entry);
+
+  const record: LineageRecord = { ...current, history: trimHistory(history, rules.maxHistory), updatedAt: now };
+  const applies = !isEnded(current.state) && input.tier >= current.tier;
+  if (applies) {
+    record.state = STATE_OF[input.outcome];
+    if (isEnded(record.state)) {
+      record.finishedAt = now;
+      record.expiresAt = iso(input.now + rules.ttlMs);
+    }
+    // A success supersedes the error of an earlier attempt.
+    if (input.outcome === 'succeeded' && input.error === undefined) delete record.error;
+  }
+  if (input.tier >= current.tier) {
+    if (input.error !== undefined) record.error = input.error;
+    if (input.result !== undefined) record.result = input.result;
+    if (input.outputRef !== undefined) record.outputRef = input.outputRef;
+  }
+  return record;
+}
+
+/** Cancel unless already ended (then `current` is returned as is). */
+export function applyCancel(current: LineageRecord, nowMs: number, rules: LineageRules): LineageRecord {
+  if (isEnded(current.state)) return current;
+  const now = iso(nowMs);
+  return { ...current, state: 'cancelled', finishedAt: now, expiresAt: iso(nowMs + rules.ttlMs), updatedAt: now };
+}

@@ -1,0 +1,168 @@
+// In-process attempt ledger: for dev mode, tests and single-instance
+// deployments that accept losing counts on restart. Each operation reads and
+// writes its record with no await in between, which makes it atomic per key
+// on Node's single thread. Records are cloned in and out so callers never
+// share mutable state with the store.
+import { systemClock } from '../interfaces.ts';
+import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, LineageRecord } from '../interfaces.ts';
+import {
+  DEFAULT_MAX_HISTORY,
+  DEFAULT_TTL_MS,
+  applyBegin,
+  applyCancel,
+  applyFinish,
+  isExpired,
+  type LineageRules,
+} from './lineage-rules.ts';
+import { LineageNotFound } from './lineage-not-found.ts';
+import { byCreatedThenKey } from './dead-letter-order.ts';
+
+export interface MemoryLedgerOptions {
+  /** How long finished records are kept (default 24 h). */
+  ttlMs?: number;
+  /** Upper bound on records held (default 100 000). */
+  maxRecords?: number;
+  /** Upper bound on dead letters held (default: maxRecords). */
+  maxDeadLetters?: number;
+  maxHistory?: number;
+  /** Expired records are swept at most this often (default 60 s), on the next operation. */
+  pruneIntervalMs?: number;
+  clock?: Clock;
+}
+
+/** Memory ledger plus a size probe for tests and metrics. */
+export interface MemoryLedger extends AttemptLedger {
+  /** Records currently held (expired ones not yet swept included). */
+  size(): number;
+}
+
+export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLedger {
+  const rules: LineageRules = {
+    ttlMs: options.ttlMs ?? DEFAULT_TTL_MS,
+    maxHistory: options.maxHistory ?? DEFAULT_MAX_HISTORY,
+  };
+  const maxRecords = options.maxRecords ?? 100_000;
+  const maxDeadLetters = options.maxDeadLetters ?? maxRecords;
+  const pruneIntervalMs = options.pruneIntervalMs ?? 60_000;
+  const clock = options.clock ?? systemClock;
+  const records = new Map<string, LineageRecord>();
+  const deadLetters = new Map<string, DeadLetter>();
+  let lastPrune = clock.now();
+  let closed = false;
+
+  function assertOpen(): void {
+    if (closed) throw new Error('memory ledger is closed');
+  }
+
+  /** Drop expired records; no timer, so nothing keeps the process alive. */
+  function pruneExpired(now: number): void {
+    lastPrune = now;
+    for (const [id, record] of records) if (isExpired(record, now)) records.delete(id);
+  }
+
+  function maybePrune(now: number): void {
+    if (now - lastPrune >= pruneIntervalMs) pruneExpired(now);
+  }
+
+  /**
+   * Over the bound: drop expired records, then the oldest finished ones, then
+   * (last resort, so memory stays bounded) the least recently updated. Evicts
+   * down to 90% so the O(n) scan runs once per many inserts, not per insert.
+   */
+  function enforceBound(now: number): void {
+    if (records.size <= maxRecords) return;
+    pruneExpired(now);
+    const target = Math.floor(maxRecords * 0.9);
+    if (records.size <= target) return;
+    const all = [...records.values()];
+    const finished = all.filter((r) => r.finishedAt !== undefined).sort((a, b) => a.finishedAt!.localeCompare(b.finishedAt!));
+    for (const r of finished) {
+      if (records.size <= target) return;
+      records.delete(r.id);
+    }
+    const rest = [...records.values()].sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
+    for (const r of rest) {
+      if (records.size <= target) return;
+      records.delete(r.id);
+    }
+  }
+
+  function live(id: string, now: number): LineageRecord | undefined {
+    const record = records.get(id);
+    if (record === undefined) return undefined;
+    if (isExpired(record, now)) {
+      records.delete(id);
+      return undefined;
+    }
+    return record;
+  }
+
+  return {
+    async begin(input: BeginInput): Promise<BeginResult> {
+      assertOpen();
+      maybePrune(clock.now());
+      const current = live(input.id, input.now);
+      const result = applyBegin(current, input, rules);
+      if (result.duplicate) return { duplicate: true, record: structuredClone(result.record) };
+      records.set(input.id, structuredClone(result.record));
+      if (current === undefined) enforceBound(input.now);
+      return { duplicate: false, attempt: result.attempt, record: structuredClone(result.record) };
+    },
+
+    async finish(input: FinishInput): Promise<LineageRecord> {
+      assertOpen();
+      maybePrune(clock.now());
+      const current = live(input.id, input.now);
+      if (current === undefined) throw new LineageNotFound(input.id);
+      const record = applyFinish(current, structuredClone(input), rules);
+      records.set(input.id, structuredClone(record));
+      return structuredClone(record);
+    },
+
+    async get(id: string): Promise<LineageRecord | undefined> {
+      assertOpen();
+      const record = live(id, clock.now());
+      return record === undefined ? undefined : structuredClone(record);
+    },
+
+    async cancel(id: string, now: number): Promise<LineageRecord | undefined> {
+      assertOpen();
+      const current = live(id, now);
+      if (current === undefined) return undefined;
+      const record = applyCancel(current, now, rules);
+      records.set(id, record);
+      return structuredClone(record);
+    },
+
+    async putDeadLetter(letter: DeadLetter): Promise<void> {
+      assertOpen();
+      deadLetters.delete(letter.key); // re-insert: Map order stays oldest-first
+      deadLetters.set(letter.key, structuredClone(letter));
+      // Oldest go first when an outage floods the store; the log still has them.
+      while (deadLetters.size > maxDeadLetters) deadLetters.delete(deadLetters.keys().next().value!);
+    },
+
+    async listDeadLetters(lineageId?: string): Promise<DeadLetter[]> {
+      assertOpen();
+      const letters = [...deadLetters.values()].filter((l) => lineageId === undefined || l.lineageId === lineageId);
+      return structuredClone(letters).sort(byCreatedThenKey);
+    },
+
+    async removeDeadLetter(key: string): Promise<void> {
+      assertOpen();
+      deadLetters.delete(key);
+    },
+
+    async ping(): Promise<void> {
+      assertOpen();
+    },
+
+    async close(): Promise<void> {
+      closed = true;
+      records.clear();
+      deadLetters.clear();
+    },
+
+    size: () => records.size,
+  };
+}

@@ -1,0 +1,295 @@
+// The AttemptLedger contract: every backend runs this same suite (BullMQ style).
+// Each test gets a fresh ledger from makeLedger and cleans it up.
+import type { Test } from 'tap';
+import type { AttemptLedger, BeginInput, DeadLetter, FinishInput } from '../../src/interfaces.ts';
+
+export interface LedgerFixture {
+  ledger: AttemptLedger;
+  cleanup(): Promise<void>;
+}
+
+export const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+export const TTL_MS = 60_000;
+
+export function beginInput(over: Partial<BeginInput> = {}): BeginInput {
+  return {
+    id: 'lineage-1',
+    tier: 0,
+    queue: 'incoming',
+    taskName: 'task-1',
+    type: 'echo',
+    headerAttempt: 1,
+    maxAttempts: 3,
+    now: T0,
+    ...over,
+  };
+}
+
+export function finishInput(over: Partial<FinishInput> = {}): FinishInput {
+  return { id: 'lineage-1', tier: 0, attempt: 1, outcome: 'retry', now: T0 + 1000, ...over };
+}
+
+const ERR = { code: 'Boom', message: 'boom', permanent: false };
+
+/** makeLedger must build a ledger with ttlMs = TTL_MS and maxHistory = 5. */
+export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<LedgerFixture>): void {
+  const withLedger = (title: string, fn: (t: Test, ledger: AttemptLedger) => Promise<void>) =>
+    t.test(`${name}: ${title}`, async (t) => {
+      const { ledger, cleanup } = await makeLedger();
+      t.teardown(cleanup);
+      await fn(t, ledger);
+    });
+
+  withLedger('begin on an unknown lineage creates a running record at the header attempt', async (t, ledger) => {
+    const res = await ledger.begin(beginInput({ headerAttempt: 3, notify: { url: 'http://cb' }, dataRef: 'gs://b/o' }));
+    if (res.duplicate) throw new Error('unexpected duplicate');
+    t.equal(res.attempt, 3);
+    t.match(res.record, {
+      id: 'lineage-1',
+      type: 'echo',
+      state: 'running',
+      tier: 0,
+      queue: 'incoming',
+      attempts: { '0': 3 },
+      maxAttempts: 3,
+      notify: { url: 'http://cb' },
+      dataRef: 'gs://b/o',
+      createdAt: new Date(T0).toISOString(),
+      updatedAt: new Date(T0).toISOString(),
+    });
+    t.same(res.record.history, [
+      { tier: 0, attempt: 3, queue: 'incoming', taskName: 'task-1', outcome: 'running', startedAt: new Date(T0).toISOString() },
+    ]);
+    t.same(await ledger.get('lineage-1'), res.record, 'get returns what begin stored');
+  });
+
+  withLedger('a header attempt of 0 still counts as attempt 1', async (t, ledger) => {
+    const res = await ledger.begin(beginInput({ headerAttempt: 0 }));
+    t.equal(res.duplicate ? -1 : res.attempt, 1);
+  });
+
+  withLedger('each begin counts one more attempt even when the headers lag', async (t, ledger) => {
+    const attempts: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await ledger.begin(beginInput({ headerAttempt: 1, now: T0 + i }));
+      attempts.push(res.duplicate ? -1 : res.attempt);
+      await ledger.finish(finishInput({ attempt: attempts[i], outcome: 'retry', error: ERR, now: T0 + i }));
+    }
+    t.same(attempts, [1, 2, 3]);
+    const rec = await ledger.get('lineage-1');
+    t.same(rec?.attempts, { '0': 3 });
+    t.equal(rec?.state, 'retrying');
+    t.same(rec?.history.map((h) => [h.attempt, h.outcome]), [[1, 'retry'], [2, 'retry'], [3, 'retry']]);
+  });
+
+  withLedger('a header attempt ahead of the ledger wins', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    const res = await ledger.begin(beginInput({ headerAttempt: 7 }));
+    t.equal(res.duplicate ? -1 : res.attempt, 7);
+    t.same((await ledger.get('lineage-1'))?.attempts, { '0': 7 });
+  });
+
+  withLedger('50 concurrent begins on one lineage get 50 distinct attempts 1..50', async (t, ledger) => {
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => ledger.begin(beginInput({ taskName: `task-${i}` }))));
+    const attempts = results.map((r) => (r.duplicate ? -1 : r.attempt)).sort((a, b) => a - b);
+    t.same(attempts, Array.from({ length: 50 }, (_, i) => i + 1));
+    t.same((await ledger.get('lineage-1'))?.attempts, { '0': 50 });
+  });
+
+  for (const ended of ['succeeded', 'failed'] as const) {
+    withLedger(`a begin after the lineage ${ended} is a duplicate and changes nothing`, async (t, ledger) => {
+      await ledger.begin(beginInput());
+      const done = await ledger.finish(finishInput({ outcome: ended }));
+      const res = await ledger.begin(beginInput({ now: T0 + 5000 }));
+      t.equal(res.duplicate, true);
+      t.same(res.record, done);
+      t.same(await ledger.get('lineage-1'), done);
+    });
+  }
+
+  withLedger('a begin after cancel is a duplicate', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    await ledger.cancel('lineage-1', T0 + 10);
+    const res = await ledger.begin(beginInput({ now: T0 + 20 }));
+    t.equal(res.duplicate, true);
+    t.equal(res.record.state, 'cancelled');
+  });
+
+  withLedger('a begin in a tier the lineage was forwarded from is a duplicate', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    await ledger.finish(finishInput({ outcome: 'forwarded' }));
+    const res = await ledger.begin(beginInput({ now: T0 + 5000 }));
+    t.equal(res.duplicate, true);
+    t.equal(res.record.state, 'forwarded');
+    t.same((await ledger.get('lineage-1'))?.attempts, { '0': 1 });
+  });
+
+  withLedger('a forwarded lineage continues in the next tier with its own count', async (t, ledger) => {
+    await ledger.begin(beginInput({ headerAttempt: 3 }));
+    await ledger.finish(finishInput({ attempt: 3, outcome: 'forwarded' }));
+    const res = await ledger.begin(beginInput({ tier: 1, queue: 'incoming-2', taskName: 'task-1-t1', maxAttempts: 5, now: T0 + 5000 }));
+    t.equal(res.duplicate, false);
+    t.equal(res.duplicate ? -1 : res.attempt, 1);
+    t.match(res.record, { state: 'running', tier: 1, queue: 'incoming-2', maxAttempts: 5, attempts: { '0': 3, '1': 1 } });
+    t.same(res.record.history.map((h) => [h.tier, h.attempt, h.outcome]), [[0, 3, 'forwarded'], [1, 1, 'running']]);
+  });
+
+  withLedger('a higher tier seen first moves the lineage on even if the forward was not recorded', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    const res = await ledger.begin(beginInput({ tier: 2, queue: 'incoming-3' }));
+    t.equal(res.duplicate, false);
+    t.equal(res.record.tier, 2);
+  });
+
+  withLedger('a late delivery of an earlier tier is a duplicate', async (t, ledger) => {
+    await ledger.begin(beginInput({ tier: 1, queue: 'incoming-2' }));
+    const res = await ledger.begin(beginInput({ tier: 0 }));
+    t.equal(res.duplicate, true);
+    t.same((await ledger.get('lineage-1'))?.attempts, { '1': 1 });
+  });
+
+  withLedger('finish maps each outcome to the lineage state', async (t, ledger) => {
+    const expected = { retry: 'retrying', throttled: 'throttled', aborted: 'retrying', forwarded: 'forwarded', succeeded: 'succeeded', failed: 'failed' } as const;
+    let n = 0;
+    for (const [outcome, state] of Object.entries(expected)) {
+      const id = `lineage-${++n}`;
+      await ledger.begin(beginInput({ id }));
+      const rec = await ledger.finish(finishInput({ id, outcome: outcome as FinishInput['outcome'] }));
+      t.equal(rec.state, state, `${outcome} -> ${state}`);
+      t.equal(rec.history[0]?.outcome, outcome);
+      t.equal(rec.history[0]?.finishedAt, new Date(T0 + 1000).toISOString());
+    }
+  });
+
+  withLedger('a terminal finish sets finishedAt and expiresAt = now + ttl and keeps error, result and outputRef', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    const failed = { code: 'Nope', message: 'bad args', permanent: true };
+    const rec = await ledger.finish(finishInput({ outcome: 'failed', error: failed, result: { partial: [1, 2] }, outputRef: 'gs://b/out' }));
+    t.equal(rec.finishedAt, new Date(T0 + 1000).toISOString());
+    t.equal(rec.expiresAt, new Date(T0 + 1000 + TTL_MS).toISOString());
+    t.same(rec.error, failed);
+    t.same(rec.result, { partial: [1, 2] });
+    t.equal(rec.outputRef, 'gs://b/out');
+    t.same(rec.history[0]?.error, failed);
+    t.same(await ledger.get('lineage-1'), rec, 'get returns what finish stored');
+  });
+
+  withLedger('a non-terminal finish sets no expiry', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    const rec = await ledger.finish(finishInput({ outcome: 'forwarded' }));
+    t.equal(rec.finishedAt, undefined);
+    t.equal(rec.expiresAt, undefined);
+  });
+
+  withLedger('a success clears the error of an earlier attempt', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    await ledger.finish(finishInput({ outcome: 'retry', error: ERR }));
+    await ledger.begin(beginInput());
+    const rec = await ledger.finish(finishInput({ attempt: 2, outcome: 'succeeded', result: 42 }));
+    t.equal(rec.error, undefined);
+    t.equal(rec.result, 42);
+    t.same(rec.history.map((h) => h.error?.code), ['Boom', undefined]);
+  });
+
+  withLedger('an ended lineage never changes state', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    await ledger.begin(beginInput()); // attempt 2 runs concurrently
+    const done = await ledger.finish(finishInput({ attempt: 1, outcome: 'succeeded' }));
+    const rec = await ledger.finish(finishInput({ attempt: 2, outcome: 'retry', now: T0 + 2000 }));
+    t.equal(rec.state, 'succeeded');
+    t.equal(rec.finishedAt, done.finishedAt);
+    t.equal(rec.expiresAt, done.expiresAt);
+    t.equal(rec.history[1]?.outcome, 'retry', 'the attempt outcome is still recorded');
+  });
+
+  withLedger('a late finish from a lower tier does not change the state', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    await ledger.begin(beginInput({ tier: 1, queue: 'incoming-2' }));
+    const rec = await ledger.finish(finishInput({ tier: 0, attempt: 1, outcome: 'failed', error: ERR }));
+    t.equal(rec.state, 'running');
+    t.equal(rec.error, undefined);
+    t.equal(rec.history[0]?.outcome, 'failed');
+  });
+
+  withLedger('finish of an unknown lineage rejects', async (t, ledger) => {
+    await t.rejects(ledger.finish(finishInput({ id: 'nobody' })), { code: 'LineageNotFound' });
+  });
+
+  withLedger('history keeps only the newest maxHistory entries', async (t, ledger) => {
+    for (let i = 1; i <= 8; i++) await ledger.begin(beginInput({ now: T0 + i }));
+    const rec = await ledger.get('lineage-1');
+    t.same(rec?.history.map((h) => h.attempt), [4, 5, 6, 7, 8]);
+    t.same(rec?.attempts, { '0': 8 }, 'the count is not bounded by the history');
+    const fin = await ledger.finish(finishInput({ attempt: 2, outcome: 'retry' }));
+    t.equal(fin.history.length, 5, 'finishing a trimmed attempt keeps the bound');
+    t.same(fin.history.at(-1), { tier: 0, attempt: 2, queue: 'incoming', taskName: '', outcome: 'retry', startedAt: new Date(T0 + 1000).toISOString(), finishedAt: new Date(T0 + 1000).toISOString() });
+  });
+
+  withLedger('get of an unknown lineage is undefined', async (t, ledger) => {
+    t.equal(await ledger.get('nobody'), undefined);
+  });
+
+  withLedger('cancel marks a running lineage cancelled with an expiry', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    const rec = await ledger.cancel('lineage-1', T0 + 10);
+    t.match(rec, { state: 'cancelled', finishedAt: new Date(T0 + 10).toISOString(), expiresAt: new Date(T0 + 10 + TTL_MS).toISOString() });
+    t.same(await ledger.get('lineage-1'), rec);
+  });
+
+  withLedger('cancel of an unknown lineage is undefined', async (t, ledger) => {
+    t.equal(await ledger.cancel('nobody', T0), undefined);
+  });
+
+  withLedger('cancel of an ended lineage returns it unchanged', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    const done = await ledger.finish(finishInput({ outcome: 'succeeded' }));
+    t.same(await ledger.cancel('lineage-1', T0 + 5000), done);
+    t.same(await ledger.get('lineage-1'), done);
+  });
+
+  withLedger('returned records share no state with the store', async (t, ledger) => {
+    const notify = { url: 'http://cb' };
+    const res = await ledger.begin(beginInput({ notify }));
+    notify.url = 'http://changed';
+    res.record.history.push({ tier: 9, attempt: 9, queue: 'x', taskName: 'x', outcome: 'running', startedAt: 'x' });
+    res.record.attempts['0'] = 99;
+    const got = await ledger.get('lineage-1');
+    t.equal(got?.notify?.url, 'http://cb');
+    t.equal(got?.history.length, 1);
+    t.equal(got?.attempts['0'], 1);
+    got!.state = 'failed';
+    t.equal((await ledger.get('lineage-1'))?.state, 'running');
+  });
+
+  const letter = (over: Partial<DeadLetter> = {}): DeadLetter => ({
+    key: 'lineage-1/forward/1',
+    lineageId: 'lineage-1',
+    kind: 'forward',
+    envelope: { id: 'lineage-1', type: 'echo', args: { nested: [[1, 2], { a: null }] }, tier: 1 },
+    tier: 1,
+    taskName: 'lineage-1-t1',
+    error: ERR,
+    createdAt: new Date(T0).toISOString(),
+    ...over,
+  });
+
+  withLedger('dead letters are stored, listed per lineage, replaced by key and removed', async (t, ledger) => {
+    const a = letter();
+    const b = letter({ key: 'lineage-1/notify/executor.task.failed', kind: 'notify', createdAt: new Date(T0 + 1).toISOString(), target: { url: 'http://cb' } });
+    const c = letter({ key: 'lineage-2/forward/1', lineageId: 'lineage-2', createdAt: new Date(T0 + 2).toISOString() });
+    for (const l of [c, b, a]) await ledger.putDeadLetter(l);
+    t.same(await ledger.listDeadLetters(), [a, b, c], 'all, oldest first');
+    t.same(await ledger.listDeadLetters('lineage-1'), [a, b]);
+    t.same(await ledger.listDeadLetters('nobody'), []);
+    const a2 = { ...a, error: { code: 'Again', message: 'again', permanent: false } };
+    await ledger.putDeadLetter(a2);
+    t.same(await ledger.listDeadLetters('lineage-1'), [a2, b], 'upsert by key');
+    await ledger.removeDeadLetter(a.key);
+    await ledger.removeDeadLetter('not/there/0');
+    t.same(await ledger.listDeadLetters(), [b, c]);
+  });
+
+  withLedger('ping resolves on a healthy ledger', async (t, ledger) => {
+    await t.resolves(ledger.ping());
+  });
+}

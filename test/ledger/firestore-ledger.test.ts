@@ -1,0 +1,115 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Firestore, Timestamp } from '@google-cloud/firestore';
+import { createFirestoreLedger, deadLetterDocId, lineageDocId } from '../../src/ledger/firestore-ledger.ts';
+import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { ledgerContract, beginInput, finishInput, T0, TTL_MS } from './contract.ts';
+
+const PROJECT = 'ledger-test';
+const emulator = await startGcloudEmulator('firestore', { project: PROJECT });
+t.teardown(() => emulator.stop());
+// The Firestore client reads this itself when it is constructed.
+process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
+
+let n = 0;
+const freshPrefix = () => `t${process.pid}-${++n}`;
+
+ledgerContract(t, 'firestore ledger', async () => {
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix: freshPrefix(), ttlMs: TTL_MS, maxHistory: 5, clock: { now: () => T0 } });
+  return { ledger, cleanup: () => ledger.close() };
+});
+
+t.test('concurrent begins from two separate clients count distinct attempts', async (t) => {
+  const collectionPrefix = freshPrefix();
+  const a = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  const b = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).begin(beginInput({ now: Date.now() }))));
+  const attempts = results.map((r) => (r.duplicate ? -1 : r.attempt)).sort((x, y) => x - y);
+  t.same(attempts, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  t.same((await a.get('lineage-1'))?.attempts, { '0': 10 });
+});
+
+t.test('records survive a restart: written by another process, read by a new ledger', async (t) => {
+  const collectionPrefix = freshPrefix();
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-restart-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const script = join(dir, 'write.ts');
+  const src = fileURLToPath(new URL('../../src/ledger/firestore-ledger.ts', import.meta.url));
+  writeFileSync(
+    script,
+    `import { createFirestoreLedger } from ${JSON.stringify(src)};\n` +
+      `const ledger = createFirestoreLedger({ projectId: ${JSON.stringify(PROJECT)}, collectionPrefix: ${JSON.stringify(collectionPrefix)} });\n` +
+      `const r = await ledger.begin({ id: 'survivor', tier: 0, queue: 'incoming', taskName: 'survivor', type: 'echo', headerAttempt: 1, maxAttempts: 3, now: Date.now() });\n` +
+      `await ledger.finish({ id: 'survivor', tier: 0, attempt: r.duplicate ? 0 : r.attempt, outcome: 'retry', error: { code: 'E', message: 'e', permanent: false }, now: Date.now() });\n` +
+      `await ledger.close();\n`,
+  );
+  const code = await new Promise((resolve) => {
+    const child = spawn(process.execPath, [script], { stdio: 'inherit', env: { ...process.env, FIRESTORE_EMULATOR_HOST: emulator.host } });
+    child.once('exit', resolve);
+  });
+  t.equal(code, 0, 'the writer process exited cleanly');
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  t.teardown(() => ledger.close());
+  const rec = await ledger.get('survivor');
+  t.match(rec, { state: 'retrying', attempts: { '0': 1 }, error: { code: 'E' } });
+  const next = await ledger.begin(beginInput({ id: 'survivor', now: Date.now() }));
+  t.equal(next.duplicate ? -1 : next.attempt, 2, 'the count continues after the restart');
+});
+
+t.test('expiresAt is stored as a Timestamp for the Firestore TTL policy', async (t) => {
+  const collectionPrefix = freshPrefix();
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix, ttlMs: TTL_MS });
+  const raw = new Firestore({ projectId: PROJECT });
+  t.teardown(async () => {
+    await ledger.close();
+    await raw.terminate();
+  });
+  await ledger.begin(beginInput());
+  await ledger.finish(finishInput({ outcome: 'succeeded', result: [[1], { deep: true }] }));
+  const doc = await raw.collection(`${collectionPrefix}-lineages`).doc('lineage-1').get();
+  const expiresAt = doc.get('expiresAt');
+  t.ok(expiresAt instanceof Timestamp, 'a Timestamp, not a string');
+  t.equal((expiresAt as Timestamp).toMillis(), T0 + 1000 + TTL_MS);
+  t.same((await ledger.get('lineage-1'))?.result, [[1], { deep: true }], 'nested arrays survive (kept as JSON)');
+});
+
+t.test('an expired record reads as gone before the TTL sweep deletes it', async (t) => {
+  let now = T0;
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix: freshPrefix(), ttlMs: TTL_MS, clock: { now: () => now } });
+  t.teardown(() => ledger.close());
+  await ledger.begin(beginInput());
+  await ledger.finish(finishInput({ outcome: 'failed', now: T0 }));
+  t.equal((await ledger.get('lineage-1'))?.state, 'failed');
+  now = T0 + TTL_MS;
+  t.equal(await ledger.get('lineage-1'), undefined);
+  const again = await ledger.begin(beginInput({ now }));
+  t.equal(again.duplicate ? -1 : again.attempt, 1, 'a delivery after expiry starts afresh');
+});
+
+t.test('ids that are not valid document ids are encoded and still work', async (t) => {
+  t.equal(lineageDocId('task-123_abc'), 'task-123_abc', 'task-name-like ids are used as is');
+  t.match(lineageDocId('a/b'), /^~[A-Za-z0-9_-]+$/);
+  t.match(lineageDocId('__x__'), /^~/);
+  t.notMatch(deadLetterDocId('l/forward/1'), /\//);
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix: freshPrefix() });
+  t.teardown(() => ledger.close());
+  for (const id of ['a/b', '..', '__x__']) {
+    await ledger.begin(beginInput({ id }));
+    t.equal((await ledger.get(id))?.id, id, `${id} round-trips`);
+  }
+});
+
+t.test('ping rejects when Firestore is unreachable', async (t) => {
+  const saved = process.env.FIRESTORE_EMULATOR_HOST;
+  process.env.FIRESTORE_EMULATOR_HOST = `127.0.0.1:${await freePort()}`;
+  const ledger = createFirestoreLedger({ projectId: PROJECT, pingTimeoutMs: 1500 });
+  process.env.FIRESTORE_EMULATOR_HOST = saved;
+  t.teardown(() => ledger.close());
+  await t.rejects(ledger.ping());
+});

@@ -1,0 +1,85 @@
+import t from 'tap';
+import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
+import { ledgerContract, beginInput, finishInput, T0, TTL_MS } from './contract.ts';
+
+ledgerContract(t, 'memory ledger', async () => {
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, maxHistory: 5, clock: { now: () => T0 } });
+  return { ledger, cleanup: () => ledger.close() };
+});
+
+function manualClock(start = T0) {
+  let now = start;
+  return { now: () => now, set: (ms: number) => void (now = ms) };
+}
+
+t.test('a finished record disappears once its ttl has passed', async (t) => {
+  const clock = manualClock();
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, clock });
+  await ledger.begin(beginInput());
+  const done = await ledger.finish(finishInput({ outcome: 'succeeded', now: T0 }));
+  clock.set(T0 + TTL_MS - 1);
+  t.same(await ledger.get('lineage-1'), done, 'still there just before expiry');
+  clock.set(T0 + TTL_MS);
+  t.equal(await ledger.get('lineage-1'), undefined, 'gone at expiry');
+  const again = await ledger.begin(beginInput({ now: T0 + TTL_MS }));
+  t.equal(again.duplicate ? -1 : again.attempt, 1, 'a delivery after expiry starts a fresh record');
+});
+
+t.test('unfinished records never expire', async (t) => {
+  const clock = manualClock();
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, clock });
+  await ledger.begin(beginInput());
+  await ledger.finish(finishInput({ outcome: 'retry' }));
+  clock.set(T0 + 100 * TTL_MS);
+  t.equal((await ledger.get('lineage-1'))?.state, 'retrying');
+});
+
+t.test('expired records are swept on the prune cadence without being read', async (t) => {
+  const clock = manualClock();
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, pruneIntervalMs: 1000, clock });
+  for (let i = 0; i < 10; i++) {
+    await ledger.begin(beginInput({ id: `done-${i}` }));
+    await ledger.finish(finishInput({ id: `done-${i}`, outcome: 'failed', now: T0 }));
+  }
+  await ledger.begin(beginInput({ id: 'open' }));
+  t.equal(ledger.size(), 11);
+  clock.set(T0 + TTL_MS + 1000);
+  await ledger.begin(beginInput({ id: 'other', now: clock.now() }));
+  t.equal(ledger.size(), 2, 'only the unfinished records are left');
+});
+
+t.test('over maxRecords the oldest finished records are evicted before unfinished ones', async (t) => {
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, maxRecords: 10, clock: { now: () => T0 } });
+  for (let i = 0; i < 5; i++) {
+    await ledger.begin(beginInput({ id: `done-${i}` }));
+    await ledger.finish(finishInput({ id: `done-${i}`, outcome: 'succeeded', now: T0 + i }));
+  }
+  for (let i = 0; i < 6; i++) await ledger.begin(beginInput({ id: `open-${i}` }));
+  t.ok(ledger.size() <= 10, `bounded (size ${ledger.size()})`);
+  t.equal(await ledger.get('done-0'), undefined, 'the oldest finished record went first');
+  t.ok(await ledger.get('done-4'), 'a newer finished record stays');
+  for (let i = 0; i < 6; i++) t.ok(await ledger.get(`open-${i}`), `open-${i} kept`);
+});
+
+t.test('maxRecords holds even when no record has finished', async (t) => {
+  const ledger = createMemoryLedger({ maxRecords: 10 });
+  for (let i = 0; i < 25; i++) await ledger.begin(beginInput({ id: `open-${i}`, now: T0 + i }));
+  t.ok(ledger.size() <= 10, `bounded (size ${ledger.size()})`);
+  t.ok(await ledger.get('open-24'), 'the newest record stays');
+  t.equal(await ledger.get('open-0'), undefined, 'the least recently updated went first');
+});
+
+t.test('dead letters are bounded, oldest dropped first', async (t) => {
+  const ledger = createMemoryLedger({ maxDeadLetters: 3 });
+  for (let i = 0; i < 5; i++) {
+    await ledger.putDeadLetter({ key: `l/forward/${i}`, lineageId: 'l', kind: 'forward', error: { code: 'E', message: 'e', permanent: false }, createdAt: new Date(T0 + i).toISOString() });
+  }
+  t.same((await ledger.listDeadLetters()).map((l) => l.key), ['l/forward/2', 'l/forward/3', 'l/forward/4']);
+});
+
+t.test('a closed memory ledger refuses work', async (t) => {
+  const ledger = createMemoryLedger();
+  await ledger.close();
+  await t.rejects(ledger.ping(), /closed/);
+  await t.rejects(ledger.begin(beginInput()), /closed/);
+});
