@@ -53,8 +53,10 @@ export async function startDev(
       },
       'dev',
     );
+    // Queues get unlimited attempts: CHAIN's count decides when a tier ends, and
+    // a push that cannot reach the worker is retried instead of deleted.
     for (const tier of config.chain) {
-      await emulator.ensureQueue(config.project, config.location, tier.queue, { ...retry, maxAttempts: tier.maxAttempts ?? -1 });
+      await emulator.ensureQueue(config.project, config.location, tier.queue, { ...retry, maxAttempts: -1 });
     }
     if (config.notify.queue) {
       await emulator.ensureQueue(config.project, config.location, config.notify.queue, { ...retry, maxAttempts: 20 });

@@ -77,23 +77,32 @@ async function checkTierQueue(queue: TaskQueue, tier: Tier, config: Config): Pro
       {
         level: 'FAIL',
         what: `${label}: does not exist`,
-        fix: gcloudQueue('create', tier.queue, config, `--max-attempts=${want} --max-retry-duration=0s`),
+        fix: gcloudQueue('create', tier.queue, config, '--max-attempts=-1 --max-retry-duration=0s'),
       },
     ];
   }
   const out: Check[] = [];
-  if (info.maxAttempts !== want) {
-    const why =
-      want !== -1 && (info.maxAttempts === -1 || info.maxAttempts > want)
-        ? 'the service forwards after CHAIN attempts anyway, but the two disagree about when the tier ends'
-        : 'Cloud Tasks would delete the task before the service counts its final attempt, so it is never forwarded nor notified';
+  // The executor decides a tier's end by its own count (CHAIN). The queue needs
+  // at least that many attempts, and better more: a final push that cannot reach
+  // the worker (down, deploying, network) uses up an attempt, and Cloud Tasks
+  // deletes a task whose attempts are used up without telling anyone.
+  const queueText = info.maxAttempts === -1 ? 'unlimited (-1)' : String(info.maxAttempts);
+  if (info.maxAttempts === -1) {
+    out.push({ level: 'OK', what: `${label}: exists, maxAttempts unlimited: CHAIN (${wantText}) decides, and a push that cannot reach the worker is retried until it does` });
+  } else if (want === -1 || info.maxAttempts < want) {
     out.push({
       level: 'FAIL',
-      what: `${label}: maxAttempts is ${info.maxAttempts}, CHAIN says ${wantText} (${why})`,
-      fix: `${gcloudQueue('update', tier.queue, config, `--max-attempts=${want}`)}  (or change CHAIN)`,
+      what: `${label}: maxAttempts is ${queueText}, CHAIN says ${wantText}: Cloud Tasks would delete the task before the service counts its final attempt, so it is never forwarded nor notified`,
+      fix: `${gcloudQueue('update', tier.queue, config, '--max-attempts=-1')}  (or lower CHAIN)`,
+    });
+  } else if (info.maxAttempts === want) {
+    out.push({
+      level: 'WARN',
+      what: `${label}: maxAttempts ${queueText} equals CHAIN, with no headroom: if the final push cannot reach the worker (an outage, a deploy), Cloud Tasks deletes the task unseen`,
+      fix: gcloudQueue('update', tier.queue, config, '--max-attempts=-1'),
     });
   } else {
-    out.push({ level: 'OK', what: `${label}: exists, maxAttempts ${wantText} matches CHAIN` });
+    out.push({ level: 'OK', what: `${label}: exists, maxAttempts ${queueText} >= CHAIN ${wantText} (headroom for pushes that never reach the worker)` });
   }
   if (info.maxRetryDurationSeconds > 0) {
     out.push({

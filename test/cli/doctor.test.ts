@@ -7,21 +7,31 @@ t.test('doctor is OK against the dev emulator queues with lined-up timeouts', as
   const s = await devStack(t);
   const io = captureIo(cliEnv(s));
   t.equal(await main(['doctor'], io), 0, io.stdout);
-  t.match(io.stdout, /OK\s+queue incoming \(tier 0\): exists, maxAttempts 2 matches CHAIN/);
+  t.match(io.stdout, /OK\s+queue incoming \(tier 0\): exists, maxAttempts unlimited: CHAIN \(2\) decides/);
   t.match(io.stdout, /OK\s+queue incoming-2 \(tier 1\)/);
   t.match(io.stdout, /OK\s+notifier queue notifier: exists/);
   t.match(io.stdout, /OK\s+timeouts: JOB_TIMEOUT 60s < dispatchDeadline 90s <= REQUEST_TIMEOUT 300s/);
   t.notMatch(io.stdout, /FAIL/);
 });
 
-t.test('doctor fails when a queue maxAttempts differs from CHAIN, and says how to fix it', async (t) => {
+t.test('doctor fails when a queue has fewer attempts than CHAIN, and says how to fix it', async (t) => {
   const s = await devStack(t);
-  await s.emulator.ensureQueue(s.config.project, s.config.location, 'incoming-2', { maxAttempts: 5 });
+  await s.emulator.ensureQueue(s.config.project, s.config.location, 'incoming-2', { maxAttempts: 1 });
   const io = captureIo(cliEnv(s));
   t.equal(await main(['doctor'], io), 1);
-  t.match(io.stdout, /FAIL\s+queue incoming-2 \(tier 1\): maxAttempts is 5, CHAIN says 2/);
-  t.match(io.stdout, /fix: gcloud tasks queues update incoming-2 .*--max-attempts=2/);
+  t.match(io.stdout, /FAIL\s+queue incoming-2 \(tier 1\): maxAttempts is 1, CHAIN says 2/);
+  t.match(io.stdout, /fix: gcloud tasks queues update incoming-2 .*--max-attempts=-1/);
   t.match(io.stdout, /OK\s+queue incoming \(tier 0\)/, 'the other queue is still fine');
+});
+
+t.test('doctor warns when a queue has exactly CHAIN attempts (no headroom) and accepts more', async (t) => {
+  const s = await devStack(t);
+  await s.emulator.ensureQueue(s.config.project, s.config.location, 'incoming', { maxAttempts: 2 });
+  await s.emulator.ensureQueue(s.config.project, s.config.location, 'incoming-2', { maxAttempts: 5 });
+  const io = captureIo(cliEnv(s));
+  t.equal(await main(['doctor'], io), 0, io.stdout);
+  t.match(io.stdout, /WARN\s+queue incoming \(tier 0\): maxAttempts 2 equals CHAIN, with no headroom/);
+  t.match(io.stdout, /OK\s+queue incoming-2 \(tier 1\): exists, maxAttempts 5 >= CHAIN 2/);
 });
 
 t.test('doctor fails when a CHAIN queue or the notifier queue does not exist', async (t) => {
@@ -47,7 +57,7 @@ t.test('doctor fails on a maxRetryDuration of an unlimited tier: the duration al
   await s.emulator.ensureQueue(s.config.project, s.config.location, 'incoming', { maxRetryDuration: '600s' });
   const io = captureIo(cliEnv(s, { CHAIN: 'incoming:unlimited' }));
   t.equal(await main(['doctor'], io), 1);
-  t.match(io.stdout, /OK\s+queue incoming \(tier 0\): exists, maxAttempts unlimited \(-1\) matches CHAIN/);
+  t.match(io.stdout, /OK\s+queue incoming \(tier 0\): exists, maxAttempts unlimited: CHAIN \(unlimited \(-1\)\) decides/);
   t.match(io.stdout, /FAIL\s+queue incoming \(tier 0\): maxRetryDuration is 600s.*the duration is the only limit/);
 });
 
