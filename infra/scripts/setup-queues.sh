@@ -22,8 +22,11 @@
 # --max-retry-duration=0s on every queue: Cloud Tasks stops retrying only when
 # both maxAttempts and maxRetryDuration are reached, so with 0 (unlimited)
 # maxAttempts alone decides, which is what the service counts against
-# (DESIGN.md section 3). "unlimited" becomes --max-attempts=-1: such a tier
-# never forwards, so only the last tier may have it.
+# (DESIGN.md section 3). Tier queues get --max-attempts=-1: the executor
+# forwards or fails at CHAIN's count, and the queue must not stop first (pushes
+# that cannot reach the worker during an outage use up attempts too, and a
+# queue that runs out deletes the task unseen). "unlimited" in CHAIN (a tier
+# that never forwards) is allowed on the last tier only.
 set -euo pipefail
 
 die() {
@@ -135,7 +138,7 @@ fi
 factor=1
 for i in "${!queues[@]}"; do
   create_or_update "${queues[$i]}" \
-    "--max-attempts=${max_attempts[$i]}" \
+    "--max-attempts=-1" \
     "--max-retry-duration=0s" \
     "--min-backoff=$((min_s * factor))s" \
     "--max-backoff=$((max_s * factor))s" \

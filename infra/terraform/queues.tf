@@ -5,8 +5,12 @@
 # a positive duration would keep a task retrying after max_attempts, and the
 # service (which decides "final" by attempts alone, DESIGN.md section 3) would
 # see attempts past what it forwards at. With "0s", max_attempts alone decides.
-# A tier with max_attempts = -1 retries until Cloud Tasks' retention limit
-# (31 days) and never forwards; the validation allows it on the last tier only.
+#
+# Every tier queue gets max_attempts = -1: the tier's own count (CHAIN, from
+# var.tiers[*].max_attempts) is what the executor forwards or fails at. The
+# queue must not stop earlier: pushes that cannot reach the worker (an outage,
+# a deploy) use up attempts too, and a queue that runs out deletes the task
+# before the executor ever sees its final attempt - lost, unnotified.
 
 resource "google_cloud_tasks_queue" "tier" {
   for_each = { for i, t in var.tiers : t.queue => merge(t, { index = i }) }
@@ -16,7 +20,7 @@ resource "google_cloud_tasks_queue" "tier" {
   name     = each.key
 
   retry_config {
-    max_attempts       = each.value.max_attempts
+    max_attempts       = -1 # the executor's CHAIN count decides; see above
     max_retry_duration = "0s"
     min_backoff        = each.value.min_backoff
     max_backoff        = each.value.max_backoff

@@ -218,13 +218,13 @@ exit 0
   return { status: r.status, stderr: r.stderr, calls, changes: calls.filter((c) => !c.includes(' describe ')) };
 }
 
-t.test('setup-queues.sh creates missing queues with the chain\'s attempts', async (t) => {
+t.test('setup-queues.sh creates missing queues with unlimited attempts (the chain\'s count decides)', async (t) => {
   const r = setupQueues({ PROJECT: 'p', LOCATION: 'us-central1', CHAIN: 'incoming:5,incoming-2:unlimited' }, false);
   t.equal(r.status, 0, r.stderr);
   t.equal(r.changes.length, 3, 'two tiers and the notifier');
   const [first, second, notifier] = r.changes;
   t.match(first, /^tasks queues create incoming /);
-  t.match(first, /--max-attempts=5(\s|$)/);
+  t.match(first, /--max-attempts=-1(\s|$)/, 'headroom: the executor forwards at 5');
   t.match(second, /^tasks queues create incoming-2 /);
   t.match(second, /--max-attempts=-1(\s|$)/);
   t.match(notifier, /^tasks queues create notifier /);
@@ -239,8 +239,8 @@ t.test('setup-queues.sh updates queues that exist (idempotent) and ignores @url'
   const r = setupQueues({ PROJECT: 'p', LOCATION: 'l', CHAIN: 'incoming@https://a.example/tasks,incoming-2:3@https://b.example:8443/tasks', MAX_ATTEMPTS: '4', NOTIFY_QUEUE: '' }, true);
   t.equal(r.status, 0, r.stderr);
   t.equal(r.changes.length, 2, 'no notifier when NOTIFY_QUEUE is empty');
-  t.match(r.changes[0], /^tasks queues update incoming .*--max-attempts=4(\s|$)/, 'MAX_ATTEMPTS for an entry without a count');
-  t.match(r.changes[1], /^tasks queues update incoming-2 .*--max-attempts=3(\s|$)/);
+  t.match(r.changes[0], /^tasks queues update incoming .*--max-attempts=-1(\s|$)/);
+  t.match(r.changes[1], /^tasks queues update incoming-2 .*--max-attempts=-1(\s|$)/);
 });
 
 t.test('setup-queues.sh refuses a bad chain before changing anything', async (t) => {
@@ -394,4 +394,10 @@ t.test('the GKE ConfigMap and Terraform agree on CHAIN and JOB_TIMEOUT', { skip:
   t.equal(cm?.data.CHAIN, tiers.join(','));
   const jobTimeout = /variable "job_timeout_seconds"[\s\S]*?default\s*=\s*(\d+)/.exec(vars)?.[1];
   t.equal(seconds(cm?.data.JOB_TIMEOUT), Number(jobTimeout));
+});
+
+t.test('terraform gives every tier queue unlimited attempts, so the executor count decides', async (t) => {
+  const queues = readFileSync(join(tfDir, 'queues.tf'), 'utf8');
+  const tier = queues.slice(queues.indexOf('resource "google_cloud_tasks_queue" "tier"'));
+  t.match(tier.slice(0, tier.indexOf('\n}\n')), /max_attempts\s*=\s*-1/);
 });
