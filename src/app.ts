@@ -1,6 +1,6 @@
 // buildApp(config, deps): the Fastify instance. It reads no env, never listens
 // and installs no signal handlers (server.ts does); tests build one per test.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.ts';
 import type { AttemptLedger, BlobStore, Clock, JobRegistry, Notifier, TaskQueue } from './interfaces.ts';
@@ -48,7 +48,9 @@ export function dispatchDeadlineFor(jobTimeoutMs: number): number {
 export function buildApp(config: Config, deps: Deps): App {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    // One log line per delivery comes from delivery/; Fastify's per-request
+    // lines would double it on the hot path.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Task ids and lineage ids are path params; keep them verbatim.

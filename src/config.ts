@@ -49,7 +49,7 @@ const EnvSchema = Type.Object({
   MAX_CONCURRENCY: Int(1, 100000, 100),
   JOB_TIMEOUT: Str({ default: '540s' }),
   SHUTDOWN_GRACE: Str({ default: '8s' }),
-  REQUEST_TIMEOUT: Str({ default: '300s' }),
+  REQUEST_TIMEOUT: Str({ default: '660s' }),
   EXEC_COMMANDS: Str(),
   EXEC_PERMANENT_EXIT_CODES: Str(),
   JOBS_DIR: Str(),
@@ -189,7 +189,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxConcurrency: raw.MAX_CONCURRENCY ?? 100,
     jobTimeoutMs,
     shutdownGraceMs: parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? '8s'),
-    requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? '300s'),
+    requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? '660s'),
     jobs: {
       execCommands: list(raw.EXEC_COMMANDS),
       execPermanentExitCodes: exitCodes,

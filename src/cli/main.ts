@@ -23,9 +23,11 @@ const USAGE = `usage: executor <command> [options]
   enqueue --type T [--args JSON] [--data JSON|@file|-] [--name ID] [--queue Q]
           [--schedule-time RFC3339] [--watch] [--json]
   status ID [--json]        a task lineage's state and attempts
-  cancel ID                 cancel a task lineage
-  tail [--json]             follow notifications (dev sink)
-  redrive [ID|--all]        replay dead letters
+  cancel ID [--json]        cancel a task lineage
+  tail [--json] [--id ID] [--once] [--interval MS]
+                            follow notifications (dev sink)
+  redrive [ID|--all] [--json]
+                            replay dead letters
   doctor                    check queues, deadlines and configuration
 
 Configuration comes from the environment; see README.md.`;
