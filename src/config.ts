@@ -90,7 +90,8 @@ export interface Config {
 /** Defaults that differ by mode (DESIGN §6). */
 const MODE_DEFAULTS: Record<Mode, Partial<Record<keyof RawEnv, string>>> = {
   serve: { AUTH: 'oidc', LEDGER: 'memory', NOTIFY_QUEUE: 'notifier' },
-  dev: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1', NOTIFY_QUEUE: 'notifier' },
+  // dev notifies every outcome, so the sink shows what a submitter would get.
+  dev: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1', NOTIFY_QUEUE: 'notifier', NOTIFY_ON: 'all' },
   emulator: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1' },
   cli: { AUTH: 'none', LEDGER: 'memory', NOTIFY_QUEUE: 'notifier' },
 };
