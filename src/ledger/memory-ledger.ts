@@ -102,9 +102,11 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       assertOpen();
       maybePrune(clock.now());
       const current = live(input.id, input.now);
-      const result = applyBegin(current, input, rules);
+      // The rules build a new record from `current` and the (cloned) input, so
+      // the result can be stored as is; only what leaves the store is cloned.
+      const result = applyBegin(current, structuredClone(input), rules);
       if (result.duplicate) return { duplicate: true, record: structuredClone(result.record) };
-      records.set(input.id, structuredClone(result.record));
+      records.set(input.id, result.record);
       if (current === undefined) enforceBound(input.now);
       return { duplicate: false, attempt: result.attempt, record: structuredClone(result.record) };
     },
@@ -115,7 +117,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(input.id, input.now);
       if (current === undefined) throw new LineageNotFound(input.id);
       const record = applyFinish(current, structuredClone(input), rules);
-      records.set(input.id, structuredClone(record));
+      records.set(input.id, record);
       return structuredClone(record);
     },
 
