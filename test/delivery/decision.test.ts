@@ -290,7 +290,8 @@ t.test('an unlimited tier never forwards', async (t) => {
   t.equal(s.queue.created.length, 0);
 });
 
-t.test('at the concurrency limit, a non-final attempt gets 429 with Retry-After', async (t) => {
+/** MAX_CONCURRENCY=1 with one job holding the slot until `release()`. */
+async function busyWorker(t: { teardown(fn: () => unknown): void }) {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
   const s = setup(t, {
@@ -302,6 +303,11 @@ t.test('at the concurrency limit, a non-final attempt gets 429 with Retry-After'
   });
   const first = s.push({ type: 'work' }, { 'x-cloudtasks-taskname': 'busy' });
   await new Promise((r) => setImmediate(r));
+  return { s, first, release };
+}
+
+t.test('at the concurrency limit, a non-final attempt gets 429 with Retry-After', async (t) => {
+  const { s, first, release } = await busyWorker(t);
   const second = await s.push({ type: 'work' }, { 'x-cloudtasks-taskname': 'other' });
   t.equal(second.statusCode, 429);
   t.ok(Number(second.headers['retry-after']) >= 1);
@@ -311,17 +317,7 @@ t.test('at the concurrency limit, a non-final attempt gets 429 with Retry-After'
 });
 
 t.test('at the concurrency limit on the final attempt: forwarded (or failed on the last tier), never 429', async (t) => {
-  let release!: () => void;
-  const gate = new Promise<void>((r) => (release = r));
-  const s = setup(t, {
-    env: { MAX_CONCURRENCY: '1' },
-    behaviour: async () => {
-      await gate;
-      return { state: 'succeeded' };
-    },
-  });
-  const first = s.push({ type: 'work' }, { 'x-cloudtasks-taskname': 'busy' });
-  await new Promise((r) => setImmediate(r));
+  const { s, first, release } = await busyWorker(t);
   const final0 = await s.push({ type: 'work' }, { 'x-cloudtasks-taskname': 'late', ...retryHeaders(2) });
   t.equal(final0.statusCode, 200);
   t.equal(final0.json().outcome, 'forwarded');

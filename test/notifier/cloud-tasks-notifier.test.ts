@@ -1,26 +1,17 @@
 // The Cloud Tasks notifier: one task per event on the notifier queue of the
 // project's emulator, pushing the structured CloudEvent to a local receiver.
 import t from 'tap';
-import { startEmulator } from '../../src/emulator/index.ts';
-import { createCloudTasksQueue } from '../../src/queues/cloud-tasks-queue.ts';
 import { createCloudTasksNotifier, notificationTaskName } from '../../src/notifier/cloud-tasks-notifier.ts';
 import { buildCloudEvent } from '../../src/notifier/cloud-event.ts';
 import { TASK_ID_PATTERN } from '../../src/queues/tier-names.ts';
 import type { CreateTaskInput, CreatedTask, TaskQueue } from '../../src/interfaces.ts';
 import type { EventKind } from '../../src/schemas/index.ts';
-import { startReceiver } from '../queues/receiver.ts';
+import { startQueueHarness } from '../queues/receiver.ts';
 
 const PROJECT = 'test-project';
 const LOCATION = 'us-central1';
 
-const emu = await startEmulator({ port: 0, logger: false });
-const receiver = await startReceiver();
-const queue = createCloudTasksQueue({ project: PROJECT, location: LOCATION, emulatorHost: new URL(emu.url).host });
-t.teardown(async () => {
-  await queue.close();
-  await receiver.close();
-  await emu.close();
-});
+const { emu, receiver, queue } = await startQueueHarness(t, PROJECT, LOCATION);
 await emu.ensureQueue(PROJECT, LOCATION, 'notifier');
 
 const event = (lineage: string, kind: EventKind) =>

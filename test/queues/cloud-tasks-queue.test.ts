@@ -1,21 +1,13 @@
 // The Cloud Tasks TaskQueue, driven through the official client in REST mode
 // against the project's emulator, with a local receiver observing the pushes.
 import t from 'tap';
-import { startEmulator } from '../../src/emulator/index.ts';
-import { createCloudTasksQueue, parseEmulatorHost, queuePath, taskPath } from '../../src/queues/cloud-tasks-queue.ts';
-import { startReceiver } from './receiver.ts';
+import { parseEmulatorHost, queuePath, taskPath } from '../../src/queues/cloud-tasks-queue.ts';
+import { startQueueHarness } from './receiver.ts';
 
 const PROJECT = 'test-project';
 const LOCATION = 'us-central1';
 
-const emu = await startEmulator({ port: 0, logger: false });
-const receiver = await startReceiver();
-const queue = createCloudTasksQueue({ project: PROJECT, location: LOCATION, emulatorHost: new URL(emu.url).host });
-t.teardown(async () => {
-  await queue.close();
-  await receiver.close();
-  await emu.close();
-});
+const { emu, receiver, queue } = await startQueueHarness(t, PROJECT, LOCATION);
 await emu.ensureQueue(PROJECT, LOCATION, 'incoming', { maxAttempts: 3, maxRetryDuration: '60s', minBackoff: '0.1s', maxBackoff: '1s' });
 
 t.test('a named task is pushed with its method, headers and body', async (t) => {

@@ -1,6 +1,8 @@
 // Test helper: a local HTTP server that records every push it receives and
 // answers 200, on a port the OS picks.
 import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { startEmulator } from '../../src/emulator/index.ts';
+import { createCloudTasksQueue } from '../../src/queues/cloud-tasks-queue.ts';
 
 export interface Push {
   method: string;
@@ -53,4 +55,20 @@ export async function startReceiver(): Promise<Receiver> {
         server.close(() => r());
       }),
   };
+}
+
+/**
+ * The project's Cloud Tasks emulator, a receiver for its pushes and the
+ * production TaskQueue pointed at it; all closed by the test's teardown.
+ */
+export async function startQueueHarness(t: { teardown(fn: () => unknown): void }, project: string, location: string) {
+  const emu = await startEmulator({ port: 0, logger: false });
+  const receiver = await startReceiver();
+  const queue = createCloudTasksQueue({ project, location, emulatorHost: new URL(emu.url).host });
+  t.teardown(async () => {
+    await queue.close();
+    await receiver.close();
+    await emu.close();
+  });
+  return { emu, receiver, queue };
 }
