@@ -86,6 +86,8 @@ export interface LineageRecord {
   finishedAt?: string;
   /** Finished records are dropped after this time (Firestore TTL field). */
   expiresAt?: string;
+  /** Fields cut to keep the record under its size limit (src/limits.ts). */
+  truncated?: string[];
 }
 
 export interface BeginInput {

@@ -1,10 +1,11 @@
 // One delivery in, one outcome out: the decision table of DESIGN §3. Plain
 // code over interfaces; the routes translate HTTP in and the outcome out.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AttemptLedger, BlobStore, Clock, JobRegistry, JobResult, LineageRecord, TaskEnvelope, Tier } from '../interfaces.ts';
-import { checkEnvelope, type ErrorInfo } from '../schemas/index.ts';
-import { InvalidTask, JobError, RunTimeout, ShuttingDown, toErrorInfo } from '../jobs/errors.ts';
+import type { ErrorInfo } from '../schemas/index.ts';
+import { intakeTask, type RejectedBody } from './intake.ts';
+import { JobError, RunTimeout, ShuttingDown, toErrorInfo } from '../jobs/errors.ts';
 import { headerAttempt, type PushHeaders } from './push-headers.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { Effects } from './effects.ts';
@@ -28,6 +29,8 @@ export interface DeliveryDeps {
 export interface DeliveryInput {
   /** The raw body; parsed as JSON whatever the Content-Type says. */
   body: Buffer | undefined;
+  /** The route already found the body unusable (over its limit, a bad Pub/Sub wrapper). */
+  rejected?: RejectedBody;
   push: PushHeaders;
   /** Tier implied by the route (Pub/Sub subscription); else envelope.tier or the queue header. */
   tierHint?: number;
@@ -86,36 +89,22 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     return Math.min(Math.max(tier ?? 0, 0), lastTier);
   }
 
-  function lineageIdOf(envelope: TaskEnvelope | undefined, input: DeliveryInput): string {
+  function lineageIdOf(envelope: TaskEnvelope | undefined, input: DeliveryInput, bodySha256: string | undefined): string {
     if (envelope?.id) return envelope.id;
     if (input.push.taskName) return input.push.taskName;
     // No name to key on (a direct POST): content hash for unusable bodies, so a
     // repeat is recognised; a fresh id otherwise.
-    if (!envelope) return `invalid-${createHash('sha256').update(input.body ?? Buffer.alloc(0)).digest('hex').slice(0, 32)}`;
+    if (!envelope) return `invalid-${bodySha256}`;
     return randomUUID();
   }
 
   async function deliver(input: DeliveryInput): Promise<DeliveryOutcome> {
-    // 1. Parse whatever arrived. A bad body is a permanent failure, never a 4xx/5xx.
-    let envelope: TaskEnvelope | undefined;
-    let invalid: ErrorInfo | undefined;
-    if (!input.body || input.body.length === 0) {
-      invalid = new InvalidTask('empty body').toInfo();
-    } else {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(input.body.toString('utf8'));
-      } catch {
-        invalid = new InvalidTask('body is not JSON').toInfo();
-      }
-      if (!invalid) {
-        const checked = checkEnvelope(parsed);
-        if (checked.ok) envelope = checked.envelope;
-        else invalid = new InvalidTask(checked.reason).toInfo();
-      }
-    }
+    // 1. Parse whatever arrived (intake.ts). A bad body is a permanent failure, never a 4xx/5xx.
+    const intake = intakeTask(input.body, input.rejected);
+    const envelope: TaskEnvelope | undefined = intake.ok ? intake.envelope : undefined;
+    const invalid: ErrorInfo | undefined = intake.ok ? undefined : intake.error;
 
-    const id = lineageIdOf(envelope, input);
+    const id = lineageIdOf(envelope, input, intake.ok ? undefined : intake.sha256);
     const tier = tierOf(envelope, input);
     const tierConf = deps.chain[tier]!;
     const queue = input.push.queueName ?? tierConf.queue;

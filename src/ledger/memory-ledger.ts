@@ -16,6 +16,7 @@ import {
 } from './lineage-rules.ts';
 import { LineageNotFound } from './lineage-not-found.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
+import { boundRecord } from '../limits.ts';
 
 export interface MemoryLedgerOptions {
   /** How long finished records are kept (default 24 h). */
@@ -106,9 +107,10 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       // the result can be stored as is; only what leaves the store is cloned.
       const result = applyBegin(current, structuredClone(input), rules);
       if (result.duplicate) return { duplicate: true, record: structuredClone(result.record) };
-      records.set(input.id, result.record);
+      const record = boundRecord(result.record);
+      records.set(input.id, record);
       if (current === undefined) enforceBound(input.now);
-      return { duplicate: false, attempt: result.attempt, record: structuredClone(result.record) };
+      return { duplicate: false, attempt: result.attempt, record: structuredClone(record) };
     },
 
     async finish(input: FinishInput): Promise<LineageRecord> {
@@ -116,7 +118,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       maybePrune(clock.now());
       const current = live(input.id, input.now);
       if (current === undefined) throw new LineageNotFound(input.id);
-      const record = applyFinish(current, structuredClone(input), rules);
+      const record = boundRecord(applyFinish(current, structuredClone(input), rules));
       records.set(input.id, record);
       return structuredClone(record);
     },
@@ -131,7 +133,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       assertOpen();
       const current = live(id, now);
       if (current === undefined) return undefined;
-      const record = applyCancel(current, now, rules);
+      const record = boundRecord(applyCancel(current, now, rules));
       records.set(id, record);
       return structuredClone(record);
     },

@@ -1,13 +1,14 @@
 // POST /tasks: the Cloud Tasks push. The body is read as raw bytes whatever
 // the Content-Type says (Cloud Tasks adds none); the delivery decides.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Delivery, DeliveryOutcome } from '../delivery/deliver.ts';
+import type { Delivery, DeliveryInput, DeliveryOutcome } from '../delivery/deliver.ts';
+import { TASK_BODY_LIMIT } from '../limits.ts';
+import { acceptAnyBody, isRawBody } from './raw-body.ts';
 import { parsePushHeaders } from '../delivery/push-headers.ts';
 import { traceField } from '../logger.ts';
 import type { Metrics } from './metrics.ts';
 
-/** 1 MiB task limit plus headroom for headers-in-body encodings. */
-export const TASK_BODY_LIMIT = 1024 * 1024 + 64 * 1024;
+export { TASK_BODY_LIMIT };
 
 export interface TaskRouteOptions {
   delivery: Delivery;
@@ -16,18 +17,24 @@ export interface TaskRouteOptions {
 }
 
 export async function taskRoutes(app: FastifyInstance, opts: TaskRouteOptions): Promise<void> {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: TASK_BODY_LIMIT }, (_req, body, done) => done(null, body));
+  acceptAnyBody(app, TASK_BODY_LIMIT);
 
-  app.post('/tasks', { bodyLimit: TASK_BODY_LIMIT }, async (req, reply) => {
+  app.post('/tasks', async (req, reply) => {
     const outcome = await opts.delivery.deliver({
-      body: Buffer.isBuffer(req.body) ? req.body : undefined,
+      ...bodyInput(req.body),
       push: parsePushHeaders(req.headers),
       logFields: traceField(opts.project, req.headers),
     });
     opts.metrics.count(outcome.outcome);
     return sendOutcome(reply, outcome);
   });
+}
+
+/** The delivery's view of a raw body: the bytes, or (over the limit) a rejection by hash. */
+export function bodyInput(raw: unknown): Pick<DeliveryInput, 'body' | 'rejected'> {
+  if (!isRawBody(raw)) return { body: undefined };
+  if (raw.bytes) return { body: raw.bytes };
+  return { body: undefined, rejected: { reason: `body of ${raw.size} bytes is over the limit of ${raw.limit}`, sha256: raw.sha256 } };
 }
 
 export function sendOutcome(reply: FastifyReply, outcome: DeliveryOutcome) {
