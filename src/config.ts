@@ -52,6 +52,8 @@ const EnvSchema = Type.Object({
   REQUEST_TIMEOUT: Str({ default: '660s' }),
   EXEC_COMMANDS: Str(),
   EXEC_PERMANENT_EXIT_CODES: Str(),
+  EXEC_ENV_PASS: Str({ default: 'PATH,HOME,LANG,TZ,TMPDIR' }),
+  BLOB_REF_KEY: Str(),
   JOBS_DIR: Str(),
   HTTP_JOB_ALLOW: Str(),
   JOBS_MODULE: Str(),
@@ -73,7 +75,7 @@ export interface Config {
   serviceUrl?: string;
   notify: { queue?: string; url?: string; topic?: string; on: Set<EventKind> };
   ledger: { kind: 'memory' | 'firestore'; ttlMs: number; collectionPrefix: string };
-  blobs: { bucket?: string; dir?: string; offloadThresholdBytes: number };
+  blobs: { bucket?: string; dir?: string; offloadThresholdBytes: number; /** BLOB_REF_KEY: signs dataRefs that name another lineage's blob. */ refKey?: string };
   auth: { mode: 'oidc' | 'none'; audiences: string[]; invokers: string[]; issuer?: string; certsUrl?: string };
   invokerServiceAccount?: string;
   maxConcurrency: number;
@@ -81,7 +83,17 @@ export interface Config {
   shutdownGraceMs: number;
   /** The platform's request timeout (Cloud Run --timeout); only `doctor` reads it. */
   requestTimeoutMs: number;
-  jobs: { execCommands: string[]; execPermanentExitCodes: number[]; jobsDir?: string; httpAllow: string[]; module?: string };
+  jobs: {
+    execCommands: string[];
+    execPermanentExitCodes: number[];
+    jobsDir?: string;
+    httpAllow: string[];
+    module?: string;
+    /** The worker's values of the EXEC_ENV_PASS names that are set: all an exec child inherits. */
+    execEnv: Record<string, string>;
+    /** SIGTERM to SIGKILL for an exec job's processes: 5 s, or half of SHUTDOWN_GRACE when that is less. */
+    execKillGraceMs: number;
+  };
   cloudTasksEmulatorHost?: string;
   emulatorPort: number;
   logLevel: string;
@@ -159,6 +171,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     return n;
   });
   const jobTimeoutMs = parseDuration('JOB_TIMEOUT', raw.JOB_TIMEOUT ?? '540s');
+  const shutdownGraceMs = parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? '8s');
   if (jobTimeoutMs > 30 * 60_000) throw new ConfigError('JOB_TIMEOUT', 'must be at most 30m (the longest Cloud Tasks dispatchDeadline)');
 
   return {
@@ -184,12 +197,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(raw.BUCKET ? { bucket: raw.BUCKET } : {}),
       ...(raw.BLOB_DIR ? { dir: raw.BLOB_DIR } : {}),
       offloadThresholdBytes: raw.OFFLOAD_THRESHOLD ?? 512 * 1024,
+      ...(raw.BLOB_REF_KEY ? { refKey: blobRefKey(raw.BLOB_REF_KEY) } : {}),
     },
     auth: { mode: auth, audiences, invokers, ...(issuer ? { issuer } : {}), ...(certsUrl ? { certsUrl } : {}) },
     ...(raw.INVOKER_SERVICE_ACCOUNT ? { invokerServiceAccount: raw.INVOKER_SERVICE_ACCOUNT } : {}),
     maxConcurrency: raw.MAX_CONCURRENCY ?? 100,
     jobTimeoutMs,
-    shutdownGraceMs: parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? '8s'),
+    shutdownGraceMs,
     requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? '660s'),
     jobs: {
       execCommands: list(raw.EXEC_COMMANDS),
@@ -197,11 +211,39 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(raw.JOBS_DIR ? { jobsDir: raw.JOBS_DIR } : {}),
       httpAllow: list(raw.HTTP_JOB_ALLOW),
       ...(raw.JOBS_MODULE ? { module: raw.JOBS_MODULE } : {}),
+      execEnv: execEnvPass(raw.EXEC_ENV_PASS ?? 'PATH,HOME,LANG,TZ,TMPDIR', env),
+      // The worker exits SHUTDOWN_GRACE after SIGTERM: SIGKILL (and the wait
+      // for it) must come well before that, or children outlive it.
+      execKillGraceMs: Math.min(5000, Math.floor(shutdownGraceMs / 2)),
     },
     ...(raw.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: hostPort('CLOUD_TASKS_EMULATOR_HOST', raw.CLOUD_TASKS_EMULATOR_HOST) } : {}),
     emulatorPort: raw.EMULATOR_PORT ?? 8123,
     logLevel: raw.LOG_LEVEL ?? 'info',
   };
+}
+
+/**
+ * Loader and interpreter start-up variables: never passed to exec children
+ * (the same list as NEVER_PASS_ENV in jobs/exec-job.ts, which also filters).
+ */
+const NEVER_PASS = /^(LD_.*|DYLD_.*|NODE_OPTIONS|NODE_PATH|BASH_ENV|ENV|BASH_FUNC_.*|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|IFS|GCONV_PATH|LOCPATH|NLSPATH|GLIBC_TUNABLES|PERL5OPT|PERL5LIB|PERLLIB|PYTHONSTARTUP|PYTHONPATH|PYTHONHOME|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS)$/;
+
+/** EXEC_ENV_PASS: names only; a loader/interpreter variable stops start-up. */
+function execEnvPass(value: string, env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of list(value)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ConfigError('EXEC_ENV_PASS', `"${name}" is not a variable name`);
+    if (NEVER_PASS.test(name)) throw new ConfigError('EXEC_ENV_PASS', `${name} changes what a child runs at start-up and is never passed`);
+    const v = env[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+/** BLOB_REF_KEY: at least 32 characters (an HMAC-SHA256 key). */
+function blobRefKey(value: string): string {
+  if (value.length < 32) throw new ConfigError('BLOB_REF_KEY', 'must be at least 32 characters (e.g. `openssl rand -hex 32`)');
+  return value;
 }
 
 const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;

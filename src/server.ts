@@ -92,6 +92,8 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
       execCommands: config.jobs.execCommands,
       ...(config.jobs.jobsDir ? { jobsDir: config.jobs.jobsDir } : {}),
       execPermanentExitCodes: config.jobs.execPermanentExitCodes,
+      execEnv: config.jobs.execEnv,
+      execKillGraceMs: config.jobs.execKillGraceMs,
     });
     if (config.jobs.module) factories.push(...(await loadJobsModule(config.jobs.module)));
     const registry = createRegistry(factories);
