@@ -84,6 +84,7 @@ export function buildApp(config: Config, deps: Deps): App {
     chain: config.chain,
     jobTimeoutMs: config.jobTimeoutMs,
     logger: deps.logger,
+    ...(config.blobs.refKey ? { blobRefKey: config.blobs.refKey } : {}),
   });
   let shuttingDown = false;
 

@@ -231,6 +231,8 @@ export interface BlobStore {
   get(ref: string): Promise<Buffer>;
   /** Idempotent. */
   delete(ref: string): Promise<void>;
+  /** The key `ref` was put under in this store; BlobRefRefused when it is not this store's. */
+  keyOf?(ref: string): string;
   close(): Promise<void>;
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AttemptLedger, BlobStore, Clock, JobRegistry, JobResult, LineageRecord, TaskEnvelope, Tier } from '../interfaces.ts';
 import type { ErrorInfo } from '../schemas/index.ts';
 import { intakeTask, type RejectedBody } from './intake.ts';
+import { scopeDataRef } from '../blobs/ref-scope.ts';
 import { JobError, RunTimeout, ShuttingDown, toErrorInfo } from '../jobs/errors.ts';
 import { headerAttempt, type PushHeaders } from './push-headers.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
@@ -24,6 +25,8 @@ export interface DeliveryDeps {
   inlineResultBytes?: number;
   /** Retry-After sent with 429. */
   throttleRetryAfterSeconds?: number;
+  /** BLOB_REF_KEY: accepts dataRefs signed for the lineage (blobs/ref-scope.ts). */
+  blobRefKey?: string;
 }
 
 export interface DeliveryInput {
@@ -164,7 +167,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       if (shuttingDown) ctl.abort(new ShuttingDown());
       const job = deps.registry.make(envelope.type);
       job.deserialize(Buffer.from(JSON.stringify(envelope.args ?? {})));
-      const data = envelope.dataRef ? await loadData(envelope.dataRef) : envelope.data;
+      const data = envelope.dataRef ? await loadData(envelope.dataRef, id) : envelope.data;
       const started = Date.now();
       result = await runAbortable(job.run(data, { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log }), ctl.signal, () => job.stop());
       log.debug({ ms: Date.now() - started }, 'job returned');
@@ -210,7 +213,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         ...(stored.outputRef ? { outputRef: stored.outputRef } : {}),
         now: deps.clock.now(),
       });
-      if (envelope?.dataRef && deps.blobs) {
+      // Only the lineage's own payload is deleted: a signed reference may be shared.
+      if (envelope?.dataRef && deps.blobs && ownPayload(envelope.dataRef, id)) {
         await deps.blobs.delete(envelope.dataRef).catch((err) => log.warn({ err: { message: (err as Error).message } }, 'offloaded payload not deleted'));
       }
       if (state === 'succeeded') log.info('job succeeded');
@@ -253,9 +257,17 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     return { status: 200, outcome: 'duplicate', id: record.id, tier };
   }
 
-  async function loadData(ref: string): Promise<unknown> {
-    if (!deps.blobs) throw new JobError('NoBlobStore', `dataRef ${ref} needs BUCKET or BLOB_DIR`, true);
-    const bytes = await deps.blobs.get(ref);
+  function ownPayload(ref: string, id: string): boolean {
+    try {
+      return scopeDataRef(deps.blobs!, ref, id, deps.blobRefKey).scope === 'own';
+    } catch {
+      return false;
+    }
+  }
+
+  async function loadData(ref: string, id: string): Promise<unknown> {
+    if (!deps.blobs) throw new JobError('NoBlobStore', 'dataRef needs BUCKET or BLOB_DIR', true);
+    const bytes = await deps.blobs.get(scopeDataRef(deps.blobs, ref, id, deps.blobRefKey).ref);
     try {
       return JSON.parse(bytes.toString('utf8'));
     } catch {
