@@ -40,7 +40,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
             collectionPrefix: config.ledger.collectionPrefix,
             ttlMs: config.ledger.ttlMs,
           })
-        : createMemoryLedger({ ttlMs: config.ledger.ttlMs }),
+        : createMemoryLedger({ ttlMs: config.ledger.ttlMs, logger }),
     );
 
     let queue: TaskQueue | undefined;

@@ -18,6 +18,9 @@ import { LineageNotFound } from './lineage-not-found.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
 import { boundRecord } from '../limits.ts';
 
+/** Records held at most by default (MemoryLedgerOptions.maxRecords). */
+export const DEFAULT_MAX_RECORDS = 100_000;
+
 export interface MemoryLedgerOptions {
   /** How long finished records are kept (default 24 h). */
   ttlMs?: number;
@@ -29,6 +32,8 @@ export interface MemoryLedgerOptions {
   /** Expired records are swept at most this often (default 60 s), on the next operation. */
   pruneIntervalMs?: number;
   clock?: Clock;
+  /** Told (once) when a finished lineage is evicted before its TTL: its redelivery would run the job again. */
+  logger?: { warn(obj: object, msg: string): void };
 }
 
 /** Memory ledger plus a size probe for tests and metrics. */
@@ -42,7 +47,8 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     ttlMs: options.ttlMs ?? DEFAULT_TTL_MS,
     maxHistory: options.maxHistory ?? DEFAULT_MAX_HISTORY,
   };
-  const maxRecords = options.maxRecords ?? 100_000;
+  const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+  let warnedEviction = false;
   const maxDeadLetters = options.maxDeadLetters ?? maxRecords;
   const pruneIntervalMs = options.pruneIntervalMs ?? 60_000;
   const clock = options.clock ?? systemClock;
@@ -80,6 +86,13 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     for (const r of finished) {
       if (records.size <= target) return;
       records.delete(r.id);
+      if (!warnedEviction) {
+        warnedEviction = true;
+        options.logger?.warn(
+          { maxRecords, ttlMs: rules.ttlMs, evicted: r.id },
+          'memory ledger full: finished lineages are evicted before LEDGER_TTL; a redelivery of one runs its job again (use LEDGER=firestore)',
+        );
+      }
     }
     const rest = [...records.values()].sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
     for (const r of rest) {

@@ -1,6 +1,6 @@
 // Blob references are scoped to their lineage: a task may read only its own
 // payload, or a reference signed for it with BLOB_REF_KEY.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import pino from 'pino';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { RecordingNotifier, RecordingQueue } from '../helpers/doubles.ts';
 
 const KEY = 'k'.repeat(40);
 
-async function setup(t: Parameters<Parameters<typeof t.test>[1]>[0], env: Record<string, string> = {}) {
+async function setup(t: Test, env: Record<string, string> = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'ref-scope-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const blobs = createLocalBlobStore({ dir });
