@@ -132,6 +132,8 @@ export function execJob(opts: ExecJobOptions): JobFactory {
       ctx.setStatus(() => `${child.exitCode === null ? 'running' : 'exited'} pid ${child.pid ?? '-'}${lastLines(recent)}`);
 
       const tree = child.pid !== undefined ? trackProcessTree(child.pid, { marker: `${MARKER_VAR}=${run}` }) : undefined;
+      if (tree) liveTrees.add(tree);
+      killTreesOnExit();
       let killing: Promise<void> | undefined;
       const kill = () => {
         if (tree) killing ??= terminateTree(tree, graceMs);
@@ -156,8 +158,25 @@ export function execJob(opts: ExecJobOptions): JobFactory {
       } finally {
         ctx.signal.removeEventListener('abort', kill);
         tree?.stop();
+        if (tree) liveTrees.delete(tree);
       }
     },
+  });
+}
+
+/**
+ * Trees of exec jobs still running or being killed. If the worker exits
+ * before a kill grace ends (SHUTDOWN_GRACE ran out), they get SIGKILL on the
+ * way out: a child must never outlive the worker. Installed on first use,
+ * never at import.
+ */
+const liveTrees = new Set<ReturnType<typeof trackProcessTree>>();
+let exitHookInstalled = false;
+function killTreesOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const tree of liveTrees) tree.signal('SIGKILL');
   });
 }
 
