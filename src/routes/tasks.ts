@@ -2,7 +2,7 @@
 // the Content-Type says (Cloud Tasks adds none); the delivery decides.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Delivery, DeliveryInput, DeliveryOutcome } from '../delivery/deliver.ts';
-import { TASK_BODY_LIMIT } from '../limits.ts';
+import { TASK_BODY_LIMIT, boundError } from '../limits.ts';
 import { acceptAnyBody, isRawBody } from './raw-body.ts';
 import { parsePushHeaders } from '../delivery/push-headers.ts';
 import { traceField } from '../logger.ts';
@@ -44,6 +44,7 @@ export function sendOutcome(reply: FastifyReply, outcome: DeliveryOutcome) {
     outcome: outcome.outcome,
     ...(outcome.attempt !== undefined ? { attempt: outcome.attempt } : {}),
     ...(outcome.tier !== undefined ? { tier: outcome.tier } : {}),
-    ...(outcome.error ? { error: outcome.error } : {}),
+    // A job's error text can be any size; the reply (Cloud Tasks keeps it as lastAttempt) carries a cut.
+    ...(outcome.error ? { error: boundError(outcome.error) } : {}),
   });
 }

@@ -70,6 +70,7 @@ for (const [name, make] of ledgers) {
     const res = await app.inject({ method: 'POST', url: '/tasks', payload: { id: `huge-${name}`, type: 'huge' } });
     t.equal(res.statusCode, 200);
     t.equal(res.json().outcome, 'failed');
+    t.ok(res.body.length < 2048, 'the reply carries a cut of the error');
     const status = await app.inject({ method: 'GET', url: `/v1/tasks/huge-${name}` });
     t.equal(status.statusCode, 200);
     t.ok(Buffer.byteLength(status.body) <= MAX_RECORD_BYTES, `record of ${status.body.length} bytes`);
