@@ -37,9 +37,17 @@ export function quote(value: string, max = 64): string {
   return JSON.stringify(truncateText(value, max));
 }
 
+const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g;
+
+/** Lone surrogates and NUL (which Firestore cannot store) replaced by U+FFFD. */
+export function storableText(text: string): string {
+  return text.replace(UNSTORABLE, '\uFFFD');
+}
+
+/** An error as it may be stored or sent: texts a job (or input) made are cut and made storable. */
 export function boundError(error: ErrorInfo): ErrorInfo {
-  const code = truncateText(String(error.code), 128);
-  const message = truncateText(String(error.message), MAX_TEXT_BYTES);
+  const code = storableText(truncateText(String(error.code), 128));
+  const message = storableText(truncateText(String(error.message), MAX_TEXT_BYTES));
   return code === error.code && message === error.message ? error : { ...error, code, message };
 }
 

@@ -1,6 +1,6 @@
 // limits.ts: texts cut with a marker; records and events kept under 256 KiB.
 import t from 'tap';
-import { MAX_RECORD_BYTES, boundEvent, boundRecord, truncateText } from '../src/limits.ts';
+import { MAX_RECORD_BYTES, boundError, boundEvent, boundRecord, truncateText } from '../src/limits.ts';
 import type { LineageRecord } from '../src/interfaces.ts';
 import { buildCloudEvent } from '../src/notifier/cloud-event.ts';
 
@@ -58,4 +58,8 @@ t.test('a notification is built under 256 KiB whatever the error text and result
   t.ok(Buffer.byteLength(event.data.error!.message) <= 512);
   t.match(event.data.result, { truncated: true });
   t.equal(boundEvent(event), event, 'bounding twice changes nothing');
+});
+
+t.test('an error text with lone surrogates or NUL (a job may make one) is made storable', async (t) => {
+  t.same(boundError({ code: 'E\u0000', message: 'a\ud800b\udc00c\u0000 😀', permanent: false }), { code: 'E\uFFFD', message: 'a\uFFFDb\uFFFDc\uFFFD 😀', permanent: false });
 });

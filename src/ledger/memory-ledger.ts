@@ -49,6 +49,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
   };
   const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
   let warnedEviction = false;
+  let warnedRunningEviction = false;
   const maxDeadLetters = options.maxDeadLetters ?? maxRecords;
   const pruneIntervalMs = options.pruneIntervalMs ?? 60_000;
   const clock = options.clock ?? systemClock;
@@ -98,6 +99,10 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     for (const r of rest) {
       if (records.size <= target) return;
       records.delete(r.id);
+      if (!warnedRunningEviction) {
+        warnedRunningEviction = true;
+        options.logger?.warn({ maxRecords, evicted: r.id }, 'memory ledger full of unfinished lineages: their attempt counts are dropped (use LEDGER=firestore)');
+      }
     }
   }
 

@@ -93,8 +93,11 @@ t.test('the first eviction of a finished lineage before its TTL is logged once, 
     await ledger.finish(finishInput({ id: `done-${i}`, outcome: 'succeeded', now: T0 + i }));
   }
   t.same(warnings, [], 'nothing evicted yet');
-  for (let i = 0; i < 15; i++) await ledger.begin(beginInput({ id: `more-${i}` }));
+  for (let i = 0; i < 8; i++) await ledger.begin(beginInput({ id: `more-${i}` }));
   t.equal(await ledger.get('done-0'), undefined, 'a finished lineage was evicted');
   t.equal(warnings.length, 1, 'warned once');
   t.match(warnings[0], { obj: { maxRecords: 10, evicted: 'done-0' }, msg: /evicted before LEDGER_TTL/ });
+  for (let i = 0; i < 20; i++) await ledger.begin(beginInput({ id: `open-${i}` }));
+  t.equal(warnings.length, 2, 'evicting unfinished lineages is warned once too');
+  t.match(warnings[1], { msg: /unfinished lineages/ });
 });
