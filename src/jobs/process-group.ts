@@ -73,7 +73,7 @@ async function waitGone(pgid: number, ms: number): Promise<boolean> {
 // two polls is reparented out of reach of the chain; it still carries the
 // job's marker variable in its environment, which a final sweep reads.
 
-interface ProcEntry {
+export interface ProcEntry {
   pid: number;
   ppid: number;
   pgrp: number;
@@ -115,7 +115,7 @@ function hasMarker(pid: number, marker: string): boolean {
 
 export interface ProcessTree {
   /** Record every live descendant now; with `sweep`, also every process carrying the marker. */
-  scan(sweep?: boolean): void;
+  scan(sweep?: boolean, table?: ProcEntry[]): void;
   /** True while any recorded process or group member still runs (zombies do not count). */
   alive(): boolean;
   /** Signal the group and every recorded process. */
@@ -130,12 +130,37 @@ export interface ProcessTree {
  * Track the tree under `rootPid` (also its process group id). `marker` is a
  * `NAME=value` string set in the root's environment, or undefined.
  */
-export function trackProcessTree(rootPid: number, opts: { marker?: string; pollMs?: number } = {}): ProcessTree {
-  const known = new Map<number, string>(); // pid -> start time
-  const hasProc = readProcTable() !== undefined;
+/**
+ * One reader of /proc for every tracked tree: with many exec jobs at once,
+ * each tick reads the process table once, not once per job.
+ */
+const POLL_MS = 100;
+const subscribers = new Set<(table: ProcEntry[]) => void>();
+let poller: NodeJS.Timeout | undefined;
 
-  function scan(sweep = false): void {
+function subscribe(fn: (table: ProcEntry[]) => void): void {
+  subscribers.add(fn);
+  if (poller) return;
+  poller = setInterval(() => {
     const table = readProcTable();
+    if (table) for (const f of subscribers) f(table);
+  }, POLL_MS);
+  poller.unref();
+}
+
+function unsubscribe(fn: (table: ProcEntry[]) => void): void {
+  subscribers.delete(fn);
+  if (subscribers.size === 0 && poller) {
+    clearInterval(poller);
+    poller = undefined;
+  }
+}
+
+export function trackProcessTree(rootPid: number, opts: { marker?: string } = {}): ProcessTree {
+  const known = new Map<number, string>(); // pid -> start time
+
+  function scan(sweep = false, given?: ProcEntry[]): void {
+    const table = given ?? readProcTable();
     if (!table) return;
     const byPid = new Map(table.map((e) => [e.pid, e]));
     if (!known.has(rootPid)) {
@@ -177,8 +202,9 @@ export function trackProcessTree(rootPid: number, opts: { marker?: string; pollM
     return out;
   }
 
-  const timer = hasProc ? setInterval(() => scan(), opts.pollMs ?? 100) : undefined;
-  timer?.unref();
+  const onTick = (table: ProcEntry[]) => scan(false, table);
+  scan();
+  subscribe(onTick);
 
   return {
     scan,
@@ -197,7 +223,7 @@ export function trackProcessTree(rootPid: number, opts: { marker?: string; pollM
       return new Set(known.keys());
     },
     stop() {
-      if (timer) clearInterval(timer);
+      unsubscribe(onTick);
     },
   };
 }
