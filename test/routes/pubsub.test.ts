@@ -17,9 +17,12 @@ function setup(t: { teardown(fn: () => unknown): void }, result: () => Promise<J
   );
   const queue = new RecordingQueue();
   const notifier = new RecordingNotifier();
-  const ledger = createMemoryLedger({});
+  // One clock for the delivery and the ledger: records stamped with the
+  // manual clock must not look expired to a ledger reading the system clock.
+  const clock = manualClock();
+  const ledger = createMemoryLedger({ clock });
   const job = scriptedJob('work', result);
-  const deps: Deps = { ledger, queue, notifier, registry: createRegistry([job]), clock: manualClock(), logger: pino({ level: 'silent' }) };
+  const deps: Deps = { ledger, queue, notifier, registry: createRegistry([job]), clock, logger: pino({ level: 'silent' }) };
   const built = buildApp(config, deps);
   t.teardown(() => built.app.close());
   const push = (envelope: unknown, extra: { deliveryAttempt?: number; subscription?: string; messageId?: string } = {}) =>
