@@ -29,6 +29,8 @@ const USAGE = `usage: executor <command> [options]
   redrive [ID|--all] [--json]
                             replay dead letters
   doctor                    check queues, deadlines and configuration
+  job ID [--size N] [--json]
+                            a job's tasks as a table
 
 Configuration comes from the environment; see README.md.`;
 
@@ -44,6 +46,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     tail: async () => (await import('./tail.ts')).tailCommand,
     redrive: async () => (await import('./redrive.ts')).redriveCommand,
     doctor: async () => (await import('./doctor.ts')).doctorCommand,
+    job: async () => (await import('./job.ts')).jobCommand,
   };
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(USAGE);
