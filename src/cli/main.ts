@@ -18,6 +18,7 @@ export class UsageError extends Error {}
 const USAGE = `usage: executor <command> [options]
 
   serve                     run the worker (production; every backend real)
+  pull                      run the worker from Pub/Sub subscriptions (streaming pull)
   dev                       emulator + worker + notification sink in one process (npm start)
   emulator                  the local Cloud Tasks emulator alone
   enqueue --type T [--args JSON] [--data JSON|@file|-] [--name ID] [--queue Q]
@@ -39,6 +40,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   const commands: Record<string, () => Promise<Command>> = {
     serve: async () => serveCommand,
     dev: async () => devCommand,
+    pull: async () => (await import('./pull.ts')).pullCommand,
     emulator: async () => emulatorCommand,
     enqueue: async () => (await import('./enqueue.ts')).enqueueCommand,
     status: async () => (await import('./status.ts')).statusCommand,
