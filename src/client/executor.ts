@@ -6,6 +6,7 @@
 // enqueue builds the DESIGN §2 envelope, offloads a large payload to the blob
 // store, and creates the Cloud Task under the lineage id, so status and cancel
 // find it by that id. Status, output and cancel go through the /v1 operator API.
+import type { PubSub } from '@google-cloud/pubsub';
 import type { BlobStore, JobRegistry, TaskEnvelope, TaskQueue } from '../interfaces.ts';
 import { checkEnvelope } from '../schemas/index.ts';
 import { createCloudTasksQueue } from '../queues/cloud-tasks-queue.ts';
@@ -58,10 +59,18 @@ export interface ExecutorOptions {
   uploadAllData?: boolean;
   /** User job types: their create(args) + serialize() check a task's args before anything is sent. */
   jobs?: JobFactory[];
+  /**
+   * Submit jobs through this Pub/Sub topic instead of Cloud Tasks (seed 000's
+   * path): every task's data goes to the bucket, and one message per task
+   * carries its envelope with the `dataRef`. Short id or `projects/P/topics/T`.
+   */
+  topic?: string;
+  /** A ready Pub/Sub client for `topic` (not closed by close()); default one created on first use (PUBSUB_EMULATOR_HOST is honoured). */
+  pubsub?: PubSub;
 }
 
 /** Seed 000's GcpContext, as the options it fills. */
-export type GcpContext = Pick<ExecutorOptions, 'project' | 'location' | 'bucket' | 'namespace' | 'business'>;
+export type GcpContext = Pick<ExecutorOptions, 'project' | 'location' | 'bucket' | 'namespace' | 'business' | 'topic'>;
 
 export interface JobSpec {
   /** Job type: a registry key on the worker. */
@@ -93,6 +102,9 @@ export class Executor {
   readonly #ownsBlobs: boolean;
   readonly #registry: JobRegistry;
   readonly #uploadAll: boolean;
+  readonly #topic: string | undefined;
+  #pubsub: PubSub | undefined;
+  readonly #ownsPubsub: boolean;
   /** Labels every task carries (namespace, business). */
   readonly labels: Record<string, string>;
 
@@ -115,7 +127,11 @@ export class Executor {
       createCloudTasksQueue({ project: opts.project, location: opts.location, ...(opts.emulatorHost ? { emulatorHost: opts.emulatorHost } : {}) });
     this.#ownsBlobs = !opts.blobs && Boolean(opts.bucket);
     this.#blobs = opts.blobs ?? (opts.bucket ? createGcsBlobStore({ bucket: opts.bucket }) : undefined);
-    this.#uploadAll = opts.uploadAllData ?? false;
+    this.#topic = opts.topic;
+    this.#pubsub = opts.pubsub;
+    this.#ownsPubsub = !opts.pubsub;
+    // Through a topic the message only says where the data is (seed 000).
+    this.#uploadAll = opts.uploadAllData ?? Boolean(opts.topic);
     // Built-ins with empty allow lists: create() checks args only; the worker's lists decide at run time.
     this.#registry = createRegistry([...builtinJobs({ httpAllow: [], execCommands: [] }), ...(opts.jobs ?? [])]);
     this.labels = {
@@ -217,6 +233,26 @@ export class Executor {
         } else envelope.data = payload.data;
       });
       // 3. Send every task.
+      if (this.#topic) {
+        const topic = (await this.#pubsubClient()).topic(this.#topic);
+        let published = 0;
+        try {
+          await mapBounded(job.tasks, 16, async (task) => {
+            await topic.publishMessage({
+              data: Buffer.from(JSON.stringify(envelopes[task.index])),
+              attributes: { 'content-type': 'application/json', job: job.id, task: task.id },
+            });
+            published++;
+          });
+        } catch (err) {
+          // A published message cannot be taken back: cancelling the job leaves
+          // each task a cancelled record, so its message runs nothing.
+          if (published > 0) await this.operator.cancelJob(job.id, job.tasks.length).catch(() => {});
+          throw err;
+        }
+        job.advance('Job Message Published');
+        return new JobResult(job, this.operator);
+      }
       await mapBounded(job.tasks, 16, async (task) => {
         const res = await this.#tasks.createTask({
           queue: this.queue,
@@ -237,6 +273,14 @@ export class Executor {
       await Promise.allSettled(uploaded.map((ref) => this.#blobs!.delete(ref)));
       return new JobResult(job, this.operator, err as Error);
     }
+  }
+
+  async #pubsubClient(): Promise<PubSub> {
+    if (!this.#pubsub) {
+      const { PubSub } = await import('@google-cloud/pubsub');
+      this.#pubsub = new PubSub({ projectId: this.project });
+    }
+    return this.#pubsub;
   }
 
   /** The envelope of one task of a job; InvalidJobError naming the task when its type or args are wrong. */
@@ -296,6 +340,7 @@ export class Executor {
   async close(): Promise<void> {
     if (this.#ownsTasks) await this.#tasks.close();
     if (this.#ownsBlobs) await this.#blobs?.close();
+    if (this.#ownsPubsub) await this.#pubsub?.close();
   }
 }
 
