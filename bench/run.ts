@@ -116,3 +116,4 @@ async function main() {
 }
 
 await main();
+if (process.env.BENCH_PULL !== '0') await (await import('./pull.ts')).benchPull();
