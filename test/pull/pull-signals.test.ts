@@ -8,6 +8,9 @@ import { freePort } from '../helpers/free-port.ts';
 import { PROJECT, chainEnv, collectNotifications, createChain, names, pullEnv, until } from './pull-stack.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));
+// Starts the Java emulator and (here) real processes, and waits for Pub/Sub
+// redeliveries: on a busy 2-core machine that outlasts tap's default per file.
+t.setTimeout(360_000);
 const emulator = await startGcloudEmulator('pubsub', { project: PROJECT });
 t.teardown(() => emulator.stop());
 process.env.PUBSUB_EMULATOR_HOST = emulator.host;

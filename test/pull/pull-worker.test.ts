@@ -5,6 +5,9 @@ import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
 import { createRegistry, defineJob, echoJob } from '../../src/jobs/index.ts';
 import { PROJECT, chainEnv, collectNotifications, createChain, names, pullEnv, startInProcess, until } from './pull-stack.ts';
 
+// Starts the Java emulator and (here) real processes, and waits for Pub/Sub
+// redeliveries: on a busy 2-core machine that outlasts tap's default per file.
+t.setTimeout(300_000);
 const emulator = await startGcloudEmulator('pubsub', { project: PROJECT });
 t.teardown(() => emulator.stop());
 // The Pub/Sub client reads this itself when it is constructed.
