@@ -123,6 +123,7 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRouteOptions) {
         const taskId = jobTaskId(id, index);
         const now = opts.clock.now();
         let record = await opts.ledger.cancel(taskId, now);
+        const unseen = !record;
         if (!record) {
           // Never seen by a worker: delete its queued task, and leave a cancelled
           // record so a delivery already on its way (or a Pub/Sub message, which
@@ -147,10 +148,12 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRouteOptions) {
         }
         cancelled.push(taskId);
         opts.delivery.abort(taskId);
-        const last = record.history[record.history.length - 1];
-        if (last && last.taskName !== 'cancelled-before-start') await tryDelete(last.queue, last.taskName);
-        const next = opts.chain[record.tier + 1];
-        if (next) await tryDelete(next.queue, nextTierTaskName(taskId, record.tier + 1));
+        if (!unseen) {
+          const last = record.history[record.history.length - 1];
+          if (last) await tryDelete(last.queue, last.taskName);
+          const next = opts.chain[record.tier + 1];
+          if (next) await tryDelete(next.queue, nextTierTaskName(taskId, record.tier + 1));
+        }
         await opts.jobs.lineageEnded(record.job ? record : { ...record, job: { id, size, index } }, log);
       });
       const byIndex = (a: string, b: string) => Number(a.slice(id.length + 1)) - Number(b.slice(id.length + 1));
