@@ -98,3 +98,30 @@ t.test('SIGTERM-like stop drains: a running job finishes and its message is acke
   t.notOk(notes.events.find((e) => e.subject === 'drain-1' && e.type === 'executor.task.failed'), 'not aborted');
   t.notOk(notes.events.find((e) => e.subject === 'drain-2'), 'the waiting message never ran here');
 });
+
+t.test('attempts count Pub/Sub deliveryAttempt (dead-letter policy) as well as the ledger', async (t) => {
+  const n = names(1);
+  const [topic] = await pubsub.createTopic(n.topics[0]!);
+  const [dead] = await pubsub.createTopic(`${n.prefix}-dead`);
+  await topic.createSubscription(n.subs[0]!, { ackDeadlineSeconds: 10, deadLetterPolicy: { deadLetterTopic: dead.name, maxDeliveryAttempts: 10 } });
+  await pubsub.createTopic(n.notify).then(([nt]) => nt.createSubscription(`${n.notify}-read`));
+  await publish(n.topics[0]!, { id: 'counted', type: 'echo', args: { failUntilAttempt: 3 } });
+  // Two deliveries that never reach the executor (another consumer nacks them).
+  const raw = pubsub.subscription(n.subs[0]!);
+  const seen: number[] = [];
+  raw.on('message', (m) => {
+    seen.push(m.deliveryAttempt);
+    m.nack();
+  });
+  await until('two raw deliveries', () => seen.length >= 2);
+  await raw.close();
+  const pull = await startInProcess(pullEnv(n, chainEnv(n, [5])));
+  t.teardown(() => pull.stop());
+  const record = await until('the lineage succeeded', async () => {
+    const r = await pull.app.app.inject({ method: 'GET', url: '/v1/tasks/counted' });
+    return r.statusCode === 200 && r.json().state === 'succeeded' ? r.json() : undefined;
+  });
+  t.ok(seen[0]! >= 1 && seen[1]! >= 2, `the emulator counted deliveries: ${seen.join(',')}`);
+  t.ok(record.attempts['0'] >= 3, `attempt ${record.attempts['0']} >= 3: the third delivery, not the ledger's first`);
+  t.equal(record.history.length, 1, 'the job ran once: failUntilAttempt 3 was met on its first run');
+});
