@@ -214,6 +214,9 @@ export class Executor {
     try {
       // 1. Check everything before anything is sent.
       const envelopes = job.tasks.map((task) => this.#taskEnvelope(job, task));
+      if (this.#uploadAll && !this.#blobs && job.tasks.some((task) => task.data !== undefined)) {
+        throw new InvalidJobError(`job ${job.id}: task data must go to a bucket ${this.#topic ? 'when submitting through a topic' : 'with uploadAllData'}: set bucket (or blobs)`);
+      }
       // 2. Upload task data.
       job.advance('Task Data Uploading');
       await mapBounded(job.tasks, 16, async (task) => {
@@ -221,8 +224,7 @@ export class Executor {
         if (task.data === undefined) return;
         const key = `payloads/${task.id}.json`;
         if (this.#uploadAll) {
-          if (!this.#blobs) throw new InvalidJobError('uploadAllData needs a bucket (or blobs)');
-          envelope.dataRef = await this.#blobs.put(key, Buffer.from(JSON.stringify(task.data)), 'application/json');
+          envelope.dataRef = await this.#blobs!.put(key, Buffer.from(JSON.stringify(task.data)), 'application/json');
           uploaded.push(envelope.dataRef);
           return;
         }

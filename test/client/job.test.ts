@@ -151,3 +151,10 @@ t.test('JOB_STATES lists the seed names in order', async (t) => {
 function job(r: { job: Job }): Job {
   return r.job;
 }
+
+t.test('submitting through a topic without a bucket fails before anything is sent', async (t) => {
+  const exe = new Executor({ project: 'p', location: 'l', serviceUrl: 'http://127.0.0.1:9', taskQueue: new RecordingQueue(), topic: 'incoming' });
+  const result = await exe.execute({ id: 'nobucket', tasks: [{ type: 'echo', data: { a: 1 } }] });
+  t.match(result.error?.message, /job nobucket: task data must go to a bucket when submitting through a topic/);
+  t.equal(result.job.currentState(), 'Job Created', 'nothing uploaded or published');
+});

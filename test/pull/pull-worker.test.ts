@@ -117,7 +117,7 @@ t.test('attempts count Pub/Sub deliveryAttempt (dead-letter policy) as well as t
   await raw.close();
   const pull = await startInProcess(pullEnv(n, chainEnv(n, [5])));
   t.teardown(() => pull.stop());
-  const record = await until('the lineage succeeded', async () => {
+  const record = await until('the lineage succeeded', async (): Promise<{ attempts: Record<string, number>; history: unknown[] } | undefined> => {
     const r = await pull.app.app.inject({ method: 'GET', url: '/v1/tasks/counted' });
     return r.statusCode === 200 && r.json().state === 'succeeded' ? r.json() : undefined;
   });
