@@ -257,7 +257,7 @@ variable "firestore_location" {
 variable "ttl_collection_groups" {
   description = "Collection groups whose documents Firestore deletes once their expiresAt passes."
   type        = list(string)
-  default     = ["executor-lineages"]
+  default     = ["executor-lineages", "executor-jobs"]
 }
 
 variable "bucket_name" {

@@ -3,11 +3,13 @@
 // read-write transaction (Firestore locks the document and retries on
 // contention), which is what makes the count atomic across instances.
 //
-// Collections: `${prefix}-lineages` (one document per lineage id) and
-// `${prefix}-dead-letters` (one per dead-letter key). Finished lineages carry
+// Collections: `${prefix}-lineages` (one document per lineage id),
+// `${prefix}-dead-letters` (one per dead-letter key) and `${prefix}-jobs` (one
+// per job of many tasks). Finished lineages and completed jobs carry
 // `expiresAt` as a Timestamp so a Firestore TTL policy deletes them:
 //   gcloud firestore fields ttls update expiresAt \
 //     --collection-group=executor-lineages --enable-ttl
+//   (and the same for executor-jobs: a completed job record expires likewise)
 // TTL deletion runs up to a day late, so reads also treat an expired record as gone.
 import { Firestore, Timestamp, type DocumentData } from '@google-cloud/firestore';
 import { systemClock } from '../interfaces.ts';
