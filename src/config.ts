@@ -6,7 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Tier } from './interfaces.ts';
 import type { EventKind } from './schemas/index.ts';
 
-export type Mode = 'serve' | 'dev' | 'emulator' | 'cli';
+export type Mode = 'serve' | 'dev' | 'emulator' | 'cli' | 'pull';
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -47,6 +47,7 @@ const EnvSchema = Type.Object({
   OIDC_CERTS_URL: Str(),
   INVOKER_SERVICE_ACCOUNT: Str(),
   MAX_CONCURRENCY: Int(1, 100000, 100),
+  PULL_MAX_MESSAGES: Int(1, 100000),
   JOB_TIMEOUT: Str({ default: '540s' }),
   SHUTDOWN_GRACE: Str({ default: '8s' }),
   REQUEST_TIMEOUT: Str({ default: '660s' }),
@@ -77,6 +78,8 @@ export interface Config {
   auth: { mode: 'oidc' | 'none'; audiences: string[]; invokers: string[]; issuer?: string; certsUrl?: string };
   invokerServiceAccount?: string;
   maxConcurrency: number;
+  /** `executor pull`: messages each subscription holds (flow control); default MAX_CONCURRENCY. */
+  pullMaxMessages: number;
   jobTimeoutMs: number;
   shutdownGraceMs: number;
   /** The platform's request timeout (Cloud Run --timeout); only `doctor` reads it. */
@@ -94,6 +97,8 @@ const MODE_DEFAULTS: Record<Mode, Partial<Record<keyof RawEnv, string>>> = {
   dev: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1', NOTIFY_QUEUE: 'notifier', NOTIFY_ON: 'all' },
   emulator: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1' },
   cli: { AUTH: 'none', LEDGER: 'memory', NOTIFY_QUEUE: 'notifier' },
+  // `executor pull` is production like serve (its port serves health and the operator API).
+  pull: { AUTH: 'oidc', LEDGER: 'memory', NOTIFY_QUEUE: 'notifier' },
 };
 
 export function loadConfig(env: Record<string, string | undefined> = process.env, mode: Mode = 'serve'): Config {
@@ -121,9 +126,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const chain = parseChain(raw.CHAIN ?? 'incoming', maxAttemptsDefault, serviceUrl);
   const project = raw.GOOGLE_CLOUD_PROJECT ?? '';
   const location = raw.LOCATION ?? '';
-  if (mode === 'serve') {
-    if (!project) throw new ConfigError('GOOGLE_CLOUD_PROJECT', 'required in serve mode');
-    if (!location) throw new ConfigError('LOCATION', 'required in serve mode');
+  const production = mode === 'serve' || mode === 'pull';
+  if (production) {
+    if (!project) throw new ConfigError('GOOGLE_CLOUD_PROJECT', `required in ${mode} mode`);
+    if (!location && mode === 'serve') throw new ConfigError('LOCATION', `required in ${mode} mode`);
   }
 
   const auth = raw.AUTH ?? 'oidc';
@@ -137,10 +143,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     audiences = [...new Set([serviceUrl.replace(/\/$/, ''), u.origin, `${u.origin}/`, `${serviceUrl.replace(/\/$/, '')}/tasks`, `${serviceUrl.replace(/\/$/, '')}/pubsub`])];
   }
   const invokers = list(raw.OIDC_INVOKERS);
-  if (mode === 'serve' && auth === 'none' && !truthy(raw.ALLOW_UNAUTHENTICATED)) {
+  if (production && auth === 'none' && !truthy(raw.ALLOW_UNAUTHENTICATED)) {
     throw new ConfigError('AUTH', 'none is refused in serve mode unless ALLOW_UNAUTHENTICATED=1');
   }
-  if (mode === 'serve' && auth === 'oidc') {
+  if (production && auth === 'oidc') {
     if (audiences.length === 0) throw new ConfigError('OIDC_AUDIENCE', 'required with AUTH=oidc (or set SERVICE_URL)');
     if (invokers.length === 0) throw new ConfigError('OIDC_INVOKERS', 'required with AUTH=oidc: the service accounts allowed to call');
   }
@@ -188,6 +194,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auth: { mode: auth, audiences, invokers, ...(issuer ? { issuer } : {}), ...(certsUrl ? { certsUrl } : {}) },
     ...(raw.INVOKER_SERVICE_ACCOUNT ? { invokerServiceAccount: raw.INVOKER_SERVICE_ACCOUNT } : {}),
     maxConcurrency: raw.MAX_CONCURRENCY ?? 100,
+    pullMaxMessages: raw.PULL_MAX_MESSAGES ?? raw.MAX_CONCURRENCY ?? 100,
     jobTimeoutMs,
     shutdownGraceMs: parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? '8s'),
     requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? '660s'),
@@ -209,8 +216,10 @@ const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
 /**
  * CHAIN: comma-separated `queue[:maxAttempts][@url][#subscription]`;
  * maxAttempts may be `unlimited` (or -1). A tier without a URL is served by
- * SERVICE_URL/tasks. `#subscription` names the Pub/Sub push subscription that
- * feeds the tier through POST /pubsub.
+ * SERVICE_URL/tasks. `#subscription` names the Pub/Sub subscription that
+ * feeds the tier: pushed through POST /pubsub, or pulled by `executor pull`,
+ * which forwards an exhausted message to the next tier's topic: the topic
+ * named like that tier's queue.
  */
 export function parseChain(value: string, defaultMaxAttempts: number, serviceUrl?: string): Tier[] {
   const parts = value.split(',').map((s) => s.trim()).filter(Boolean);

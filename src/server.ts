@@ -74,7 +74,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
     }
     // Pub/Sub is also needed for an envelope's own notify.topic; the client
     // connects lazily, so creating it costs nothing until a topic is used.
-    if (config.notify.topic || config.mode === 'serve') {
+    if (config.notify.topic || config.mode === 'serve' || config.mode === 'pull') {
       notifiers.pubsub = own(
         'notify-pubsub',
         createPubSubNotifier({ ...(config.project ? { projectId: config.project } : {}), defaultTopic: config.notify.topic }),

@@ -18,6 +18,7 @@ export class UsageError extends Error {}
 const USAGE = `usage: executor <command> [options]
 
   serve                     run the worker (production; every backend real)
+  pull                      run the worker from Pub/Sub subscriptions (streaming pull)
   dev                       emulator + worker + notification sink in one process (npm start)
   emulator                  the local Cloud Tasks emulator alone
   enqueue --type T [--args JSON] [--data JSON|@file|-] [--name ID] [--queue Q]
@@ -29,6 +30,8 @@ const USAGE = `usage: executor <command> [options]
   redrive [ID|--all] [--json]
                             replay dead letters
   doctor                    check queues, deadlines and configuration
+  job ID [--size N] [--json]
+                            a job's tasks as a table
 
 Configuration comes from the environment; see README.md.`;
 
@@ -37,6 +40,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   const commands: Record<string, () => Promise<Command>> = {
     serve: async () => serveCommand,
     dev: async () => devCommand,
+    pull: async () => (await import('./pull.ts')).pullCommand,
     emulator: async () => emulatorCommand,
     enqueue: async () => (await import('./enqueue.ts')).enqueueCommand,
     status: async () => (await import('./status.ts')).statusCommand,
@@ -44,6 +48,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     tail: async () => (await import('./tail.ts')).tailCommand,
     redrive: async () => (await import('./redrive.ts')).redriveCommand,
     doctor: async () => (await import('./doctor.ts')).doctorCommand,
+    job: async () => (await import('./job.ts')).jobCommand,
   };
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(USAGE);
