@@ -2,13 +2,13 @@
 // task, abort a running attempt. Exit 1 when the id is unknown or the lineage
 // already ended (nothing was cancelled).
 import { parseArgs } from 'node:util';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import { OperatorError } from '../client/errors.ts';
 import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
 
 export const cancelCommand: Command = async (argv, io) => {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  const id = onePositionalId(positionals, 'cancel ID');
+  const id = onePositionalId(positionals, 'cancel ID [--json]');
   const config = cliConfig(io.env);
   try {
     const outcome = await operatorClient(config, io.env).cancel(id);

@@ -4,7 +4,7 @@
 // works). With --watch it waits for the lineage to end: exit 0 succeeded,
 // 1 failed or cancelled. A job the SDK refuses is a usage error (2).
 import { parseArgs } from 'node:util';
-import { UsageError, type CliIo, type Command } from './main.ts';
+import { UsageError, type CliIo, type Command } from './command.ts';
 import type { BlobStore } from '../interfaces.ts';
 import { Executor } from '../client/executor.ts';
 import { InvalidJobError, TaskFailedError } from '../client/errors.ts';

@@ -1,7 +1,7 @@
 // `executor status ID [--json]`: the lineage's record from the operator API.
 // Exit 0 when found (whatever its state), 1 when the service does not know it.
 import { parseArgs } from 'node:util';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import { cliConfig, formatRecord, onePositionalId, operatorClient } from './cli-context.ts';
 
 export const statusCommand: Command = async (argv, io) => {

@@ -1,4 +1,4 @@
-// The submitter SDK: `import { Executor } from 'executor/client'`.
+// The submitter SDK: `import { Executor } from 'cloud-tasks-executor/client'`.
 export { Executor, type ExecutorOptions, type JobSpec } from './executor.ts';
 export { Result, type WatchOptions } from './result.ts';
 export {
