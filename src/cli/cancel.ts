@@ -26,8 +26,8 @@ export const cancelCommand: Command = async (argv, io) => {
       const state = (err.body as { state?: string } | undefined)?.state;
       io.err(
         err.status === 404
-          ? `executor cancel: no task lineage "${id}" (unknown, or its task already ran and left the queue)`
-          : `executor cancel: "${id}" already ${state ?? 'ended'}; nothing to cancel`,
+          ? `executor: no task lineage "${id}" (unknown, or its task already ran and left the queue)`
+          : `executor: "${id}" already ${state ?? 'ended'}; nothing to cancel (executor status ${id})`,
       );
       return 1;
     }

@@ -11,7 +11,7 @@ export const statusCommand: Command = async (argv, io) => {
   const record = await operatorClient(config, io.env).status(id);
   if (!record) {
     if (values.json) io.out(JSON.stringify({ id, error: { code: 'NotFound', message: `no task lineage "${id}"` } }));
-    io.err(`executor status: no task lineage "${id}" (not started yet, unknown, or expired)`);
+    io.err(`executor: no task lineage "${id}" (not started yet, unknown, or expired)`);
     return 1;
   }
   if (values.json) io.out(JSON.stringify(record));
