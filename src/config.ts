@@ -135,6 +135,17 @@ const MODE_DEFAULTS: Record<Mode, Partial<Record<keyof RawEnv, string>>> = {
 /** The CLI pointed at the emulator (CLOUD_TASKS_EMULATOR_HOST) talks to `executor dev`: its project, location and blob folder. */
 const CLI_EMULATED_DEFAULTS: Partial<Record<keyof RawEnv, string>> = { ...DEV_PLACE, BLOB_DIR: DEV.BLOB_DIR };
 
+/**
+ * The endpoint variables as given, unchecked: for naming them in an error
+ * line even when the configuration itself is what failed.
+ */
+export function endpointVariables(env: Record<string, string | undefined>): { serviceUrl?: string; cloudTasksEmulatorHost?: string } {
+  return {
+    ...(env.SERVICE_URL ? { serviceUrl: env.SERVICE_URL } : {}),
+    ...(env.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: env.CLOUD_TASKS_EMULATOR_HOST } : {}),
+  };
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env, mode: Mode = 'serve'): Config {
   const data: Record<string, string> = {};
   for (const key of Object.keys(EnvSchema.properties)) {

@@ -2,7 +2,7 @@
 // `executor: <what went wrong> (<what to do>)` and its exit code (1 = the
 // operation failed, 2 = usage or configuration). Google API errors carry a
 // numeric gRPC code (REST and gRPC alike) or, from some clients, its name.
-import { ConfigError } from '../config.ts';
+import { ConfigError, endpointVariables } from '../config.ts';
 import { UsageError } from './command.ts';
 
 export interface Explained {
@@ -35,6 +35,7 @@ export function explainError(err: unknown, ctx: ErrorContext): Explained {
   const e = (err ?? {}) as { code?: unknown; message?: unknown; status?: unknown; cause?: { code?: unknown } };
   const message = oneLine(typeof e.message === 'string' ? e.message : String(err));
   const help = `executor help ${ctx.command}`;
+  const { serviceUrl, cloudTasksEmulatorHost: emulatorHost } = endpointVariables(ctx.env);
 
   if (err instanceof ConfigError) {
     return { line: `executor: ${err.message} (fix ${err.variable}; see README "Configuration")`, exitCode: 2 };
@@ -44,12 +45,12 @@ export function explainError(err: unknown, ctx: ErrorContext): Explained {
     return { line: `executor: ${ctx.command}: ${parseArgsMessage(e.code, message)} (${help})`, exitCode: 2 };
   }
   if (e.code === 'EADDRINUSE') {
-    return { line: `executor: ${ctx.command}: ${message} (another process uses that port; set ${portVariable(message, ctx)} to a free port)`, exitCode: 2 };
+    return { line: `executor: ${ctx.command}: ${message} (another process uses that port; set PORT or EMULATOR_PORT to a free one)`, exitCode: 2 };
   }
 
   // The operator API (SERVICE_URL): OperatorError carries the HTTP status.
   if ((err as { name?: unknown }).name === 'OperatorError' && typeof e.status === 'number') {
-    const url = ctx.env.SERVICE_URL ?? 'SERVICE_URL';
+    const url = serviceUrl ?? 'SERVICE_URL';
     if (e.status === 0) return { line: `executor: cannot reach the service: ${message} (check SERVICE_URL=${url} and that the service is running)`, exitCode: 1 };
     if (e.status === 401) return { line: `executor: the service refused the call (401 unauthenticated) (with an AUTH=oidc service set AUTH=oidc here so calls carry an ID token: ADC, or GCE_METADATA_HOST in dev)`, exitCode: 1 };
     if (e.status === 403) return { line: `executor: the service refused the call (403 permission denied) (the caller needs ${OPERATOR_ROLE})`, exitCode: 1 };
@@ -58,8 +59,8 @@ export function explainError(err: unknown, ctx: ErrorContext): Explained {
 
   const grpc = grpcName(e.code);
   if (grpc) {
-    const tasks = ctx.env.CLOUD_TASKS_EMULATOR_HOST
-      ? `CLOUD_TASKS_EMULATOR_HOST=${ctx.env.CLOUD_TASKS_EMULATOR_HOST}`
+    const tasks = emulatorHost
+      ? `CLOUD_TASKS_EMULATOR_HOST=${emulatorHost}`
       : 'the Cloud Tasks API (GOOGLE_CLOUD_PROJECT, LOCATION, network)';
     const detail = stripGrpcPrefix(message);
     switch (grpc) {
@@ -69,7 +70,7 @@ export function explainError(err: unknown, ctx: ErrorContext): Explained {
         }
         return { line: `executor: Cloud Tasks refused the request: ${detail} (check the arguments; ${help})`, exitCode: 1 };
       case 'UNAVAILABLE':
-        return { line: `executor: cannot reach ${tasks}: ${reason(err, detail)} (check ${ctx.env.CLOUD_TASKS_EMULATOR_HOST ? 'CLOUD_TASKS_EMULATOR_HOST and that the emulator (npm start) is running' : 'the network and GOOGLE_CLOUD_PROJECT/LOCATION'})`, exitCode: 1 };
+        return { line: `executor: cannot reach ${tasks}: ${reason(err, detail)} (check ${emulatorHost ? 'CLOUD_TASKS_EMULATOR_HOST and that the emulator (npm start) is running' : 'the network and GOOGLE_CLOUD_PROJECT/LOCATION'})`, exitCode: 1 };
       case 'PERMISSION_DENIED':
         return { line: `executor: permission denied by Cloud Tasks: ${detail} (the caller needs ${ROLES[ctx.command] ?? ROLES.enqueue})`, exitCode: 1 };
       case 'UNAUTHENTICATED':
@@ -89,7 +90,7 @@ export function explainError(err: unknown, ctx: ErrorContext): Explained {
 
   const net = networkCode(err);
   if (net) {
-    const where = ctx.env.SERVICE_URL ? `SERVICE_URL=${ctx.env.SERVICE_URL}` : ctx.env.CLOUD_TASKS_EMULATOR_HOST ? `CLOUD_TASKS_EMULATOR_HOST=${ctx.env.CLOUD_TASKS_EMULATOR_HOST}` : 'the endpoint';
+    const where = serviceUrl ? `SERVICE_URL=${serviceUrl}` : emulatorHost ? `CLOUD_TASKS_EMULATOR_HOST=${emulatorHost}` : 'the endpoint';
     return { line: `executor: cannot connect (${net}): ${message} (check ${where} and that it is running)`, exitCode: 1 };
   }
   if (typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
@@ -124,13 +125,6 @@ function networkCode(err: unknown): string | undefined {
     }
   }
   return undefined;
-}
-
-function portVariable(message: string, ctx: ErrorContext): string {
-  const port = /:(\d+)\s*$/.exec(message)?.[1];
-  if (port && ctx.env.EMULATOR_PORT === port) return 'EMULATOR_PORT';
-  if (port && ctx.env.PORT === port) return 'PORT';
-  return ctx.command === 'emulator' ? 'EMULATOR_PORT' : port === '8123' ? 'EMULATOR_PORT' : 'PORT';
 }
 
 /** node:util parseArgs messages are long and mention internals; keep what matters. */
