@@ -12,7 +12,12 @@ export { UsageError } from './command.ts';
 
 const ENV_NOTE = 'Configuration comes from the environment (README "Configuration").';
 
-/** The command table: one entry per command (summary, usage, lazy loader). */
+/**
+ * The command table: one entry per command. `usage` starts with
+ * `usage: executor NAME` (help and the overview print it); `load` imports the
+ * command's module only when it runs, so help and other commands never load
+ * its dependencies.
+ */
 export const COMMANDS: Record<string, CommandSpec> = {
   serve: {
     summary: 'run the worker (production; every backend real)',

@@ -73,8 +73,9 @@ t.test('usage and configuration failures exit 2 with one line', async (t) => {
 
 t.test('--help of every command, and help COMMAND, print its usage, exit 0 and start nothing', async (t) => {
   const names = Object.keys(COMMANDS);
-  t.same(names.slice().sort(), ['cancel', 'dev', 'doctor', 'emulator', 'enqueue', 'redrive', 'serve', 'status', 'tail'].filter((n) => names.includes(n)).sort(), 'the table has the documented commands');
-  for (const name of ['serve', 'dev', 'emulator', 'enqueue', 'status', 'cancel', 'tail', 'redrive', 'doctor']) {
+  for (const name of ['serve', 'dev', 'emulator', 'enqueue', 'status', 'cancel', 'tail', 'redrive', 'doctor']) t.ok(names.includes(name), `${name} is in the command table`);
+  // Every command of the table, including ones added later.
+  for (const name of names) {
     for (const args of [[name, '--help'], [name, '-h'], ['help', name], [name, '--type', 'x', '--help']]) {
       // A server started by mistake would keep the process alive until the timeout (code -1).
       const r = await cli(args, { PORT: '1', EMULATOR_PORT: '1' });
