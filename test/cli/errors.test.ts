@@ -13,10 +13,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../../src/emulator/index.ts';
 import { explainError } from '../../src/cli/errors.ts';
-import { COMMANDS, version } from '../../src/cli/main.ts';
+import { COMMANDS, main, version } from '../../src/cli/main.ts';
 import { freePort } from '../helpers/free-port.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));
+
+// Some thirty processes of the CLI; a busy machine makes each slow.
+t.setTimeout(600_000);
 
 interface Ran {
   code: number;
@@ -74,14 +77,21 @@ t.test('usage and configuration failures exit 2 with one line', async (t) => {
 t.test('--help of every command, and help COMMAND, print its usage, exit 0 and start nothing', async (t) => {
   const names = Object.keys(COMMANDS);
   for (const name of ['serve', 'dev', 'emulator', 'enqueue', 'status', 'cancel', 'tail', 'redrive', 'doctor']) t.ok(names.includes(name), `${name} is in the command table`);
-  // Every command of the table, including ones added later.
+  // Every command of the table, including ones added later: `COMMAND --help`
+  // as a real process (a server started by mistake would keep it alive until
+  // the timeout, code -1), the other spellings in-process (main returns).
   for (const name of names) {
-    for (const args of [[name, '--help'], [name, '-h'], ['help', name], [name, '--type', 'x', '--help']]) {
-      // A server started by mistake would keep the process alive until the timeout (code -1).
-      const r = await cli(args, { PORT: '1', EMULATOR_PORT: '1' });
-      t.equal(r.code, 0, `${args.join(' ')}: exit 0 ${r.stderr}`);
-      t.match(r.stdout, new RegExp(`^usage: executor ${name}`), `${args.join(' ')}: usage of ${name}`);
-      t.equal(r.stderr, '', `${args.join(' ')}: nothing on stderr`);
+    const r = await cli([name, '--help'], { PORT: '1', EMULATOR_PORT: '1' });
+    t.equal(r.code, 0, `${name} --help: exit 0 ${r.stderr}`);
+    t.match(r.stdout, new RegExp(`^usage: executor ${name}`), `${name} --help: usage of ${name}`);
+    t.equal(r.stderr, '', `${name} --help: nothing on stderr`);
+    for (const args of [[name, '-h'], ['help', name], [name, '--type', 'x', '--help']]) {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(args, { env: { PORT: '1', EMULATOR_PORT: '1' }, out: (l) => out.push(l), err: (l) => err.push(l) });
+      t.equal(code, 0, `${args.join(' ')}: exit 0`);
+      t.match(out.join('\n'), new RegExp(`^usage: executor ${name}`), `${args.join(' ')}: usage of ${name}`);
+      t.same(err, [], `${args.join(' ')}: nothing on stderr`);
     }
   }
   const all = await cli(['--help']);
