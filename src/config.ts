@@ -45,8 +45,6 @@ export const DEV = {
   GOOGLE_CLOUD_PROJECT: 'local-project',
   LOCATION: 'us-central1',
   HOST: '127.0.0.1',
-  /** Shared by every dev run on the machine, so the CLI finds what dev offloaded. */
-  BLOB_DIR: join(tmpdir(), 'cloud-tasks-executor', 'blobs'),
   SERVICE_ACCOUNT: 'executor-dev@local-project.iam.gserviceaccount.com',
 } as const;
 
@@ -121,19 +119,27 @@ export interface Config {
 }
 
 /** Defaults that differ by mode (DESIGN §6). */
+/**
+ * dev's blob folder: shared by every dev run on the machine, so the CLI finds
+ * what dev offloaded. A function: the temp directory is not looked up at import.
+ */
+export function devBlobDir(): string {
+  return join(tmpdir(), 'cloud-tasks-executor', 'blobs');
+}
+
 const DEV_PLACE = { GOOGLE_CLOUD_PROJECT: DEV.GOOGLE_CLOUD_PROJECT, LOCATION: DEV.LOCATION };
 const MODE_DEFAULTS: Record<Mode, Partial<Record<keyof RawEnv, string>>> = {
   serve: { AUTH: DEFAULTS.AUTH, NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE },
   // dev listens on loopback (AUTH=none must not face a network), keeps blobs
   // in a local folder and notifies every outcome, so the sink shows what a
   // submitter would get.
-  dev: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST, BLOB_DIR: DEV.BLOB_DIR, NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE, NOTIFY_ON: 'all' },
+  dev: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST, NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE, NOTIFY_ON: 'all' },
   emulator: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST },
   cli: { AUTH: 'none', NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE },
 };
 
 /** The CLI pointed at the emulator (CLOUD_TASKS_EMULATOR_HOST) talks to `executor dev`: its project, location and blob folder. */
-const CLI_EMULATED_DEFAULTS: Partial<Record<keyof RawEnv, string>> = { ...DEV_PLACE, BLOB_DIR: DEV.BLOB_DIR };
+const CLI_EMULATED_DEFAULTS: Partial<Record<keyof RawEnv, string>> = { ...DEV_PLACE };
 
 /**
  * The endpoint variables as given, unchecked: for naming them in an error
@@ -151,8 +157,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const key of Object.keys(EnvSchema.properties)) {
     const k = key as keyof RawEnv;
     let v = env[key] ?? MODE_DEFAULTS[mode][k];
-    // An emulated CLI gets dev's blob folder only when no store is named.
-    if (v === undefined && mode === 'cli' && env.CLOUD_TASKS_EMULATOR_HOST && !(k === 'BLOB_DIR' && env.BUCKET)) v = CLI_EMULATED_DEFAULTS[k];
+    const emulatedCli = mode === 'cli' && Boolean(env.CLOUD_TASKS_EMULATOR_HOST);
+    if (v === undefined && emulatedCli) v = CLI_EMULATED_DEFAULTS[k];
+    // dev, and the CLI talking to it, get dev's blob folder unless a store is named.
+    if (v === undefined && k === 'BLOB_DIR' && !env.BUCKET && (mode === 'dev' || emulatedCli)) v = devBlobDir();
     if (v !== undefined) data[key] = v;
   }
   let raw: RawEnv;

@@ -1,7 +1,7 @@
 // The defaults that differ by mode: dev on loopback with a local blob folder,
 // the CLI against the emulator finding dev's project, location and blobs.
 import t from 'tap';
-import { DEFAULTS, DEV, loadConfig } from '../../src/config.ts';
+import { DEFAULTS, DEV, devBlobDir, loadConfig } from '../../src/config.ts';
 
 t.test('dev listens on 127.0.0.1 unless HOST says otherwise; serve on every interface', async (t) => {
   t.equal(loadConfig({}, 'dev').host, '127.0.0.1');
@@ -11,9 +11,10 @@ t.test('dev listens on 127.0.0.1 unless HOST says otherwise; serve on every inte
 });
 
 t.test('dev keeps blobs in a local folder by default; an empty BLOB_DIR or a BUCKET replaces it', async (t) => {
-  t.equal(loadConfig({}, 'dev').blobs.dir, DEV.BLOB_DIR);
+  t.equal(loadConfig({}, 'dev').blobs.dir, devBlobDir());
   t.equal(loadConfig({ BLOB_DIR: '/somewhere' }, 'dev').blobs.dir, '/somewhere');
   t.equal(loadConfig({ BLOB_DIR: '' }, 'dev').blobs.dir, undefined);
+  t.equal(loadConfig({ BUCKET: 'b' }, 'dev').blobs.dir, undefined, 'a bucket replaces the folder');
   t.equal(loadConfig({ GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', AUTH: 'none', ALLOW_UNAUTHENTICATED: '1' }, 'serve').blobs.dir, undefined, 'serve has no default blob store');
 });
 
@@ -21,7 +22,7 @@ t.test('the CLI against the emulator uses dev\'s project, location and blob fold
   const c = loadConfig({ CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:8123' }, 'cli');
   t.equal(c.project, DEV.GOOGLE_CLOUD_PROJECT);
   t.equal(c.location, DEV.LOCATION);
-  t.equal(c.blobs.dir, DEV.BLOB_DIR);
+  t.equal(c.blobs.dir, devBlobDir());
   t.equal(loadConfig({ CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:8123', BUCKET: 'b' }, 'cli').blobs.dir, undefined, 'a bucket wins');
   const real = loadConfig({}, 'cli');
   t.equal(real.project, '');
