@@ -14,5 +14,13 @@ if (tooOld) {
   console.error(`executor: Node ${process.versions.node} is too old (use Node ${need} or newer${fromSource ? '; in the repository npm start and npx executor use the pinned one' : ''})`);
   process.exit(2);
 }
-const { main } = await import(fromSource ? source.href : new URL('../dist/cli/main.js', import.meta.url).href);
-process.exitCode = await main(process.argv.slice(2));
+try {
+  const { main } = await import(fromSource ? source.href : new URL('../dist/cli/main.js', import.meta.url).href);
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  // main() turns every failure of a command into one line; this is the last
+  // resort for what escapes it (a broken install, a bug), still without a stack.
+  const message = String(err?.message ?? err).split('\n')[0];
+  console.error(`executor: internal error: ${message} (reinstall the package; if it persists, report it with the command you ran)`);
+  process.exitCode = 1;
+}
