@@ -2,7 +2,7 @@
 // Exit 0 when every task succeeded or the job is still running, 1 when a task
 // failed or was cancelled, or the service does not know the job.
 import { parseArgs } from 'node:util';
-import { UsageError, type Command } from './main.ts';
+import { UsageError, type Command } from './command.ts';
 import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
 import type { JobStatus } from '../schemas/index.ts';
 

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createDeps } from '../server.ts';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 
 /** `executor pull`: pull mode (Pub/Sub streaming pull). Resolves only when it stops. */
 export const pullCommand: Command = async (_argv, io) => {

@@ -1,4 +1,4 @@
-// The submitter SDK: `import { Executor } from 'executor/client'`.
+// The submitter SDK: `import { Executor } from 'cloud-tasks-executor/client'`.
 export { Executor, type ExecutorOptions, type JobSpec, type GcpContext, type JobCancelOutcome } from './executor.ts';
 export { Job, Task, JOB_STATES, type JobStateName, type TaskSpec, type JobInit } from './job.ts';
 export { JobResult, type JobWatchOptions } from './job-result.ts';

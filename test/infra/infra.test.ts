@@ -100,9 +100,33 @@ t.test('Dockerfile', async (t) => {
     }
     t.ok(copies.some((l) => /\ssrc\b/.test(l)) && copies.some((l) => /\sbin\b/.test(l)), 'copies src/ and bin/');
   });
+
+  t.test('the runtime stage is the packed package: dist/ and bin/ from npm pack, no sources', async (t) => {
+    const last = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const build = dockerfile.slice(0, dockerfile.indexOf('\nFROM ', dockerfile.indexOf('FROM ') + 1));
+    t.match(build, /npm pack\b/, 'the build stage packs the tarball');
+    t.match(build, /tsc -p tsconfig\.build\.json/, 'and compiles dist/ first');
+    t.notMatch(last, /^COPY\s+(?!--from)[^\n]*\bsrc\b/m, 'the runtime stage copies no src/ from the context');
+    t.match(last, /^COPY --from=\S+ \/pkg\/package\/ \.\/$/m, 'the runtime stage gets the unpacked package');
+    const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    t.ok(ignored.includes('dist'), 'a local dist/ never reaches the image');
+  });
 });
 
 // ------------------------------------------------------------- Cloud Build
+
+t.test('cloudbuild.yaml runs the CI script (npm ci + npm test) before it builds, pushes or deploys', async (t) => {
+  const cb = parseYaml(readFileSync(join(root, 'cloudbuild.yaml'), 'utf8'));
+  const steps = cb.steps as { id?: string; args: string[]; waitFor?: string[] }[];
+  const test = steps.findIndex((s) => s.args.join(' ').includes('.ci/run'));
+  const build = steps.findIndex((s) => s.args.includes('build'));
+  t.ok(test >= 0, 'a step runs .ci/run');
+  t.ok(test < build, 'before the image is built');
+  t.same(steps[build]?.waitFor, [steps[test]?.id], 'the build waits for the tests');
+  const ci = readFileSync(join(root, '.ci/run'), 'utf8');
+  t.match(ci, /^npm ci$/m);
+  t.match(ci, /^npm test$/m);
+});
 
 t.test('cloudbuild.yaml deploys privately with a request timeout above JOB_TIMEOUT', async (t) => {
   const cb = parseYaml(readFileSync(join(root, 'cloudbuild.yaml'), 'utf8'));
