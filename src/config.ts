@@ -57,6 +57,8 @@ const EnvSchema = Type.Object({
   JOBS_MODULE: Str(),
   CLOUD_TASKS_EMULATOR_HOST: Str(),
   EMULATOR_PORT: Int(0, 65535, 8123),
+  EMULATOR_APP_ENGINE_URL: Str(),
+  EMULATOR_STATE: Str(),
   LOG_LEVEL: Type.Optional(
     Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   ),
@@ -84,8 +86,15 @@ export interface Config {
   jobs: { execCommands: string[]; execPermanentExitCodes: number[]; jobsDir?: string; httpAllow: string[]; module?: string };
   cloudTasksEmulatorHost?: string;
   emulatorPort: number;
+  /** Where the emulator pushes App Engine tasks; dev: the worker. */
+  emulatorAppEngineUrl?: string;
+  /** The emulator's state file; absent = memory only. */
+  emulatorState?: string;
   logLevel: string;
 }
+
+/** The state file `executor dev` uses unless EMULATOR_STATE says otherwise (relative to the working directory). */
+export const DEV_EMULATOR_STATE = '.executor/emulator-state.json';
 
 /** Defaults that differ by mode (DESIGN §6). */
 const MODE_DEFAULTS: Record<Mode, Partial<Record<keyof RawEnv, string>>> = {
@@ -200,11 +209,18 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ...(raw.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: hostPort('CLOUD_TASKS_EMULATOR_HOST', raw.CLOUD_TASKS_EMULATOR_HOST) } : {}),
     emulatorPort: raw.EMULATOR_PORT ?? 8123,
+    ...emulatorTargets(mode, raw),
     logLevel: raw.LOG_LEVEL ?? 'info',
   };
 }
 
 const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
+
+/** The emulator's App Engine stand-in (dev: the worker itself) and its state file. */
+function emulatorTargets(mode: Mode, raw: RawEnv): { emulatorAppEngineUrl?: string; emulatorState?: string } {
+  const appEngine = optionalUrl('EMULATOR_APP_ENGINE_URL', raw.EMULATOR_APP_ENGINE_URL) ?? (mode === 'dev' ? `http://127.0.0.1:${raw.PORT ?? 8080}` : undefined);
+  return { ...(appEngine ? { emulatorAppEngineUrl: appEngine } : {}), ...(raw.EMULATOR_STATE ? { emulatorState: raw.EMULATOR_STATE } : {}) };
+}
 
 /**
  * CHAIN: comma-separated `queue[:maxAttempts][@url][#subscription]`;

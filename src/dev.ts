@@ -24,11 +24,19 @@ export interface DevStack {
 export async function startDev(
   env: Record<string, string | undefined>,
   logger: Logger,
-  opts: { handleSignals?: boolean; retry?: typeof DEV_RETRY } = {},
+  opts: { handleSignals?: boolean; retry?: typeof DEV_RETRY; fresh?: boolean } = {},
 ): Promise<DevStack> {
   const retry = opts.retry ?? DEV_RETRY;
   const base = loadConfig(env, 'dev');
-  const emulator = await startEmulator({ host: base.host, port: base.emulatorPort, logger: logger.child({ component: 'emulator' }) });
+  const emulator = await startEmulator({
+    host: base.host,
+    port: base.emulatorPort,
+    logger: logger.child({ component: 'emulator' }),
+    appEngineUrl: base.emulatorAppEngineUrl,
+    locations: [base.location],
+    statePath: base.emulatorState,
+    fresh: opts.fresh,
+  });
   try {
     const local = (port: number) => `http://127.0.0.1:${port}`;
     const serviceUrl = env.SERVICE_URL ?? local(base.port);

@@ -18,8 +18,9 @@ export class UsageError extends Error {}
 const USAGE = `usage: executor <command> [options]
 
   serve                     run the worker (production; every backend real)
-  dev                       emulator + worker + notification sink in one process (npm start)
-  emulator                  the local Cloud Tasks emulator alone
+  dev [--fresh]             emulator + worker + notification sink in one process (npm start);
+                            --fresh starts the emulator empty instead of from its state file
+  emulator [--fresh]        the local Cloud Tasks emulator alone
   enqueue --type T [--args JSON] [--data JSON|@file|-] [--name ID] [--queue Q]
           [--schedule-time RFC3339] [--watch] [--json]
   status ID [--json]        a task lineage's state and attempts
