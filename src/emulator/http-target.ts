@@ -56,8 +56,10 @@ export function parseHttpTarget(raw: Json, field: string): HttpTargetSpec {
     if (typeof h.key !== 'string' || h.key === '') throw invalidArgument(`${field}.header_overrides[${i}].header.key is required.`);
     out.headerOverrides.push({ key: h.key, value: String(h.value ?? '') });
   }
-  const oidc = raw.oidcToken as Json | undefined;
-  const oauth = raw.oauthToken as Json | undefined;
+  // A token whose fields were all cleared by an update mask is no token.
+  const token = (v: unknown) => (v && typeof v === 'object' && Object.keys(v).length > 0 ? (v as Json) : undefined);
+  const oidc = token(raw.oidcToken);
+  const oauth = token(raw.oauthToken);
   if (oidc && oauth) throw invalidArgument(`${field} may set oidc_token or oauth_token, not both.`);
   if (oidc) {
     if (!oidc.serviceAccountEmail) throw invalidArgument('service_account_email must be set.');

@@ -34,7 +34,8 @@ export function policyToJson(p: Policy): Record<string, unknown> {
 /** SetIamPolicy: validate the new policy and check its etag against the current one. */
 export function nextPolicy(current: Policy, raw: Record<string, unknown> | undefined): Policy {
   if (!raw) throw invalidArgument('SetIamPolicyRequest.policy is required.');
-  if (typeof raw.etag === 'string' && raw.etag !== '' && raw.etag !== current.etag) {
+  // Etags are bytes: gcloud sends them back in the URL-safe alphabet.
+  if (typeof raw.etag === 'string' && raw.etag !== '' && !Buffer.from(raw.etag, 'base64').equals(Buffer.from(current.etag, 'base64'))) {
     throw aborted('There were concurrent policy changes. Please retry the whole read-modify-write with exponential backoff.');
   }
   const bindings: Binding[] = [];
