@@ -139,16 +139,21 @@ export function restRoutes(app: FastifyInstance, svc: CloudTasksService): void {
     ],
   ];
 
-  for (const version of API_VERSIONS) {
+  // The Node client's location mixin asks /v1/projects/*/locations whatever the API version.
+  const mounts: Array<[prefix: string, version: ApiVersion, table: typeof routes]> = [
+    ...API_VERSIONS.map((v) => [v, v, routes] as [string, ApiVersion, typeof routes]),
+    ['v1', 'v2', routes.slice(0, 2)],
+  ];
+  for (const [prefix, version, table] of mounts) {
     app.route({
       method: ['GET', 'POST', 'PATCH', 'DELETE'],
-      url: `/${version}/*`,
+      url: `/${prefix}/*`,
       handler: async (req: FastifyRequest, reply) => {
         const path = (req.params as { '*': string })['*'];
         const query = req.query as Query;
         const alt = `${query.$alt ?? ''};${query.alt ?? ''}`;
         const raw = req.body ?? {};
-        for (const [method, pattern, handler] of routes) {
+        for (const [method, pattern, handler] of table) {
           if (method !== req.method) continue;
           const m = pattern.exec(path);
           if (m) {
@@ -156,7 +161,7 @@ export function restRoutes(app: FastifyInstance, svc: CloudTasksService): void {
             return reply.send(handler({ m, query, raw, version, asInt: alt.includes('enum-encoding=int'), read }));
           }
         }
-        throw notFound(`Method not found: ${req.method} /${version}/${path}`);
+        throw notFound(`Method not found: ${req.method} /${prefix}/${path}`);
       },
     });
   }
