@@ -53,8 +53,9 @@ t.test('v2: an App Engine task as in Google\'s quickstart reaches the local app;
   const ids: string[] = [];
   for await (const l of c2.listLocationsAsync({ name: 'projects/test-project' })) ids.push(l.locationId!);
   t.same(ids, ['europe-west1', 'us-central1']);
-  const [loc] = await c2.getLocation({ name: 'projects/test-project/locations/europe-west1' });
-  t.equal(loc.locationId, 'europe-west1');
+  // Typed as a Location, answered as [Location] like every other method.
+  const got = (await c2.getLocation({ name: 'projects/test-project/locations/europe-west1' })) as unknown;
+  t.equal((Array.isArray(got) ? got[0] : got).locationId, 'europe-west1');
 });
 
 t.test('v2beta3: queue type, appEngineHttpQueue, httpTarget, pull tasks, CMEK', async (t) => {
