@@ -62,11 +62,8 @@ t.test('a restart of executor dev keeps a scheduled task, which then runs; --fre
     return done;
   }, 30_000);
   t.ok(done, 'the task scheduled before the restart ran after it');
-  await stop(second);
-
-  const third = await startDevProcess(env);
   await api(emulator, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/extra` });
-  await stop(third);
+  await stop(second);
   const fresh = await startDevProcess(env, ['--fresh']);
   t.teardown(() => stop(fresh));
   const queues = (await api(emulator, 'GET', `${PARENT}/queues`)).json.queues.map((q: { name: string }) => q.name.split('/').pop());
