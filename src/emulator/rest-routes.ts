@@ -2,7 +2,7 @@
 // by pattern, because resource paths carry ":verb" suffixes (queues/q:pause)
 // that Fastify's router would read as parameters.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { API_VERSIONS, readMessage, type ApiVersion } from './api-schema.ts';
+import { API_VERSIONS, readMessage, snakeToCamel, type ApiVersion } from './api-schema.ts';
 import type { CloudTasksService } from './cloud-tasks-service.ts';
 import { GoogleApiError, invalidArgument, notFound } from './google-error.ts';
 import { parseUpdateMask, queueBodyToV2, queueToJson } from './queue-model.ts';
@@ -150,7 +150,9 @@ export function restRoutes(app: FastifyInstance, svc: CloudTasksService): void {
       url: `/${prefix}/*`,
       handler: async (req: FastifyRequest, reply) => {
         const path = (req.params as { '*': string })['*'];
-        const query = req.query as Query;
+        // Query parameters, like body fields, may use the proto (snake_case) names.
+        const query: Query = {};
+        for (const [k, v] of Object.entries(req.query as Query)) query[k.startsWith('$') ? k : snakeToCamel(k)] ??= v;
         const alt = `${query.$alt ?? ''};${query.alt ?? ''}`;
         const raw = req.body ?? {};
         for (const [method, pattern, handler] of table) {

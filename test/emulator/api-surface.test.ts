@@ -82,8 +82,11 @@ t.test('snake_case names are accepted everywhere and answered in camelCase', asy
   t.same(task.json.httpRequest.oidcToken, { serviceAccountEmail: 'a@b.iam.gserviceaccount.com' });
   t.equal(task.json.scheduleTime, at);
   t.equal(task.json.dispatchDeadline, '30s');
-  const upd = await call(emu.url, 'PATCH', `v2/${PARENT}/queues/snake?updateMask=retry_config.max_doublings`, { retry_config: { max_doublings: 2 } });
+  const upd = await call(emu.url, 'PATCH', `v2/${PARENT}/queues/snake?update_mask=retry_config.max_doublings`, { retry_config: { max_doublings: 2 } });
   t.equal(upd.json.retryConfig.maxDoublings, 2);
+  t.equal(upd.json.retryConfig.maxAttempts, 3, 'update_mask (snake_case query parameter) applied');
+  const full = await call(emu.url, 'GET', `v2/${PARENT}/queues/snake/tasks/s1?response_view=FULL`);
+  t.equal(full.json.view, 'FULL');
 });
 
 t.test('v2beta3 is served beside v2 with its own shapes over the same queues', async (t) => {
