@@ -145,3 +145,19 @@ t.test('BufferTask makes a task from the queue httpTarget and an HttpBody', asyn
   t.equal(b1.headers['content-type'], 'application/json');
   t.equal(b1.body.toString(), '{"a":1}');
 });
+
+t.test('oauthToken (task or queue) pushes a placeholder bearer token naming the account and scope', async (t) => {
+  const { emu, target } = await setup(t);
+  await api(emu.url, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/oa` });
+  await api(emu.url, 'POST', `${PARENT}/queues/oa/tasks`, { task: { name: `${PARENT}/queues/oa/tasks/own`, httpRequest: { url: target.url, headers: { Authorization: 'Bearer mine' }, oauthToken: { serviceAccountEmail: 'task@p.iam.gserviceaccount.com' } } } });
+  await emu.idle();
+  await waitFor(() => target.pushes.length === 1);
+  const decode = (h: unknown) => JSON.parse(Buffer.from(String(h).replace(/^Bearer emulator-oauth\./, ''), 'base64url').toString());
+  t.match(String(target.pushes[0]!.headers.authorization), /^Bearer emulator-oauth\./);
+  t.same(decode(target.pushes[0]!.headers.authorization), { email: 'task@p.iam.gserviceaccount.com', scope: 'https://www.googleapis.com/auth/cloud-platform' });
+  await api(emu.url, 'PATCH', `${PARENT}/queues/oa?updateMask=httpTarget.oauthToken`, { httpTarget: { oauthToken: { serviceAccountEmail: 'queue@p.iam.gserviceaccount.com', scope: 'https://example.com/scope' } } });
+  await api(emu.url, 'POST', `${PARENT}/queues/oa/tasks`, { task: { httpRequest: { url: target.url, oidcToken: { serviceAccountEmail: 'task@p.iam.gserviceaccount.com' } } } });
+  await emu.idle();
+  await waitFor(() => target.pushes.length === 2);
+  t.same(decode(target.pushes[1]!.headers.authorization), { email: 'queue@p.iam.gserviceaccount.com', scope: 'https://example.com/scope' }, 'the queue identity replaces the task OIDC token');
+});
