@@ -5,8 +5,13 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** Writes are coalesced: a burst of creates costs one write. */
+/**
+ * Writes are coalesced: a burst of creates costs one write. A large state takes
+ * long to write (10,000 tasks with 1 KiB bodies: about 0.5-1 s, synchronous), so
+ * the pause after a write grows with it and writing stays near a tenth of the time.
+ */
 const WRITE_DELAY_MS = 50;
+const WRITE_SHARE = 10;
 
 export class StateFileError extends Error {
   constructor(message: string) {
@@ -31,6 +36,7 @@ export class StateFile {
   readonly path: string;
   readonly #snapshot: () => unknown;
   #timer?: NodeJS.Timeout;
+  #delayMs = WRITE_DELAY_MS;
   #onError: (err: Error) => void;
 
   constructor(path: string, snapshot: () => unknown, onError: (err: Error) => void) {
@@ -55,7 +61,7 @@ export class StateFile {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.flush();
-    }, WRITE_DELAY_MS);
+    }, this.#delayMs);
     // A pending write must not keep the process alive; close() flushes.
     this.#timer.unref();
   }
@@ -64,6 +70,7 @@ export class StateFile {
   flush(): void {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    const started = Date.now();
     try {
       mkdirSync(dirname(this.path), { recursive: true });
       const tmp = `${this.path}.${process.pid}.tmp`;
@@ -72,5 +79,6 @@ export class StateFile {
     } catch (err) {
       this.#onError(err as Error);
     }
+    this.#delayMs = Math.max(WRITE_DELAY_MS, (Date.now() - started) * WRITE_SHARE);
   }
 }
