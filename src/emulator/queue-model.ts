@@ -181,8 +181,9 @@ function setPath(obj: Record<string, unknown>, path: string[], value: unknown): 
   else cur[last] = structuredClone(value);
 }
 
+/** Shallow: a nested {} can mean something ("pathOverride": {} clears the path). */
 function isEmpty(v: unknown): boolean {
-  return v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isEmpty));
+  return v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
 }
 
 /** Rebuild the typed fields from `objects` after a change. */
@@ -191,7 +192,10 @@ function applyObjects(q: QueueConfig, creating: boolean, previousType: QueueConf
   for (const k of Object.keys(o)) if (isEmpty(o[k])) delete o[k];
   const routing = o.appEngineRoutingOverride as AppEngineRouting | undefined;
   q.appEngineRoutingOverride = routing ? { ...routing } : undefined;
-  q.httpTarget = o.httpTarget === undefined ? undefined : parseHttpTarget(o.httpTarget as Record<string, unknown>, 'queue.http_target');
+  const target = o.httpTarget === undefined ? undefined : parseHttpTarget(o.httpTarget as Record<string, unknown>, 'queue.http_target');
+  const targetSetsAnything = target && (target.uriOverride || target.httpMethod || target.headerOverrides.length > 0 || target.oidcToken || target.oauthToken);
+  q.httpTarget = targetSetsAnything ? target : undefined;
+  if (!targetSetsAnything) delete o.httpTarget;
   q.taskTtlMs = o.taskTtl === undefined ? DEFAULT_TASK_TTL_MS : parseDuration(o.taskTtl, 'queue.task_ttl');
   q.tombstoneTtlMs = o.tombstoneTtl === undefined ? DEFAULT_TOMBSTONE_TTL_MS : parseDuration(o.tombstoneTtl, 'queue.tombstone_ttl');
   const type = o.type === undefined || o.type === 'TYPE_UNSPECIFIED' ? 'PUSH' : (o.type as 'PUSH' | 'PULL');

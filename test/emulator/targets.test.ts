@@ -161,3 +161,16 @@ t.test('oauthToken (task or queue) pushes a placeholder bearer token naming the 
   await waitFor(() => target.pushes.length === 2);
   t.same(decode(target.pushes[1]!.headers.authorization), { email: 'queue@p.iam.gserviceaccount.com', scope: 'https://example.com/scope' }, 'the queue identity replaces the task OIDC token');
 });
+
+t.test('a uriOverride that only clears the path is kept and applied', async (t) => {
+  const { emu, target } = await setup(t);
+  await api(emu.url, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/cp`, httpTarget: { uriOverride: { pathOverride: {} } } });
+  const q = await api(emu.url, 'GET', `${PARENT}/queues/cp`);
+  t.same(q.json.httpTarget, { uriOverride: { pathOverride: {}, uriOverrideEnforceMode: 'ALWAYS' } });
+  await api(emu.url, 'POST', `${PARENT}/queues/cp/tasks`, { task: { httpRequest: { url: `${target.url}/dropped/path?k=v` } } });
+  await emu.idle();
+  await waitFor(() => target.pushes.length === 1);
+  t.equal(target.pushes[0]!.url, '/?k=v');
+  const cleared = await api(emu.url, 'PATCH', `${PARENT}/queues/cp?updateMask=httpTarget.uriOverride`, {});
+  t.equal(cleared.json.httpTarget, undefined, 'clearing its only field removes the httpTarget');
+});
