@@ -1,21 +1,28 @@
-import { loadConfig } from '../config.ts';
+import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
-import { startEmulator } from '../emulator/index.ts';
-import type { Command } from './main.ts';
+import { startEmulator, StateFileError } from '../emulator/index.ts';
+import type { Command } from './command.ts';
 
 /** `executor emulator`: the Cloud Tasks emulator alone, on EMULATOR_PORT. */
 export const emulatorCommand: Command = async (argv, io) => {
   const config = loadConfig(io.env, 'emulator');
-  const logger = createLogger({ level: config.logLevel });
-  const emu = await startEmulator({
-    host: config.host,
-    port: config.emulatorPort,
-    logger,
-    appEngineUrl: config.emulatorAppEngineUrl,
-    locations: [config.location],
-    statePath: config.emulatorState,
-    fresh: argv.includes('--fresh'),
-  });
+  const logger = createLogger({ level: config.logLevel, pretty: Boolean(process.stdout.isTTY) });
+  let emu;
+  try {
+    emu = await startEmulator({
+      host: config.host,
+      port: config.emulatorPort,
+      logger,
+      appEngineUrl: config.emulatorAppEngineUrl,
+      locations: [config.location],
+      statePath: config.emulatorState,
+      fresh: argv.includes('--fresh'),
+    });
+  } catch (err) {
+    if (err instanceof StateFileError) throw new ConfigError('EMULATOR_STATE', err.message);
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new ConfigError('EMULATOR_PORT', `port ${config.emulatorPort} on ${config.host} is already in use by another process`);
+  }
   io.out(`Cloud Tasks emulator on ${emu.url}  (CLOUD_TASKS_EMULATOR_HOST=127.0.0.1:${emu.port})`);
   await new Promise<void>((resolve) => {
     const stop = () => void emu.close().then(resolve);

@@ -8,6 +8,7 @@ import { InvalidTask, JobError, RunTimeout, ShuttingDown, toErrorInfo } from '..
 import { headerAttempt, type PushHeaders } from './push-headers.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { Effects } from './effects.ts';
+import type { JobCompletion } from './job-completion.ts';
 
 export interface DeliveryDeps {
   ledger: AttemptLedger;
@@ -23,6 +24,8 @@ export interface DeliveryDeps {
   inlineResultBytes?: number;
   /** Retry-After sent with 429. */
   throttleRetryAfterSeconds?: number;
+  /** Counts ended tasks of jobs (DESIGN §8). */
+  jobs?: JobCompletion;
 }
 
 export interface DeliveryInput {
@@ -121,7 +124,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const queue = input.push.queueName ?? tierConf.queue;
     const maxAttempts = tierConf.maxAttempts;
     const type = envelope?.type ?? 'unknown';
-    let log = deps.logger.child({ queue, task: input.push.taskName, tier, jobType: type, lineage: id, ...input.logFields });
+    let log = deps.logger.child({ queue, task: input.push.taskName, tier, jobType: type, lineage: id, ...(envelope?.labels ? { labels: envelope.labels } : {}), ...input.logFields });
     if (input.push.problems.length) log.warn({ problems: input.push.problems }, 'garbled Cloud Tasks headers ignored');
 
     // 2. Count the attempt (atomic) and drop duplicates of an ended lineage.
@@ -135,6 +138,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       maxAttempts,
       ...(envelope?.notify ? { notify: envelope.notify } : {}),
       ...(envelope?.dataRef ? { dataRef: envelope.dataRef } : {}),
+      ...(envelope?.job ? { job: envelope.job } : {}),
+      ...(envelope?.labels ? { labels: envelope.labels } : {}),
       now: deps.clock.now(),
     });
     if (begun.duplicate) return duplicate(begun.record, tier, log);
@@ -226,6 +231,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       }
       if (state === 'succeeded') log.info('job succeeded');
       const ok = await deps.effects.notify(state, record, { ...notifyCtx, ...(error ? { error } : {}), ...(stored.result !== undefined ? { result: stored.result } : {}) }, target, log);
+      await deps.jobs?.lineageEnded(record, log);
       if (!ok) return { status: 500, outcome: 'dead-letter', id, attempt, tier, ...(error ? { error } : {}) };
       return { status: 200, outcome: state, id, attempt, tier, ...(error ? { error } : {}) };
     }
@@ -255,6 +261,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
    * earlier, this retry is the moment to replay it.
    */
   async function duplicate(record: LineageRecord, tier: number, log: Logger): Promise<DeliveryOutcome> {
+    // Idempotent: counts the job's task if a crash came between the end and the count.
+    await deps.jobs?.lineageEnded(record, log);
     const letters = await deps.ledger.listDeadLetters(record.id);
     if (letters.length > 0) {
       const r = await deps.effects.redriveAll(record.id, log);

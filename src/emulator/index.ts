@@ -73,7 +73,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
         service.restore(saved as ServiceSnapshot);
       } catch (err) {
         await dispatcher.close();
-        throw new StateFileError(`EMULATOR_STATE: ${opts.statePath} is not an emulator state file (${(err as Error).message}); move it away or start with --fresh`);
+        throw new StateFileError(`${opts.statePath} is not an emulator state file (${(err as Error).message}); move it away or start with --fresh`);
       }
     }
   }

@@ -51,7 +51,7 @@ export class StateFile {
     try {
       return JSON.parse(readFileSync(this.path, 'utf8'), reviver);
     } catch (err) {
-      throw new StateFileError(`EMULATOR_STATE: cannot read ${this.path} (${(err as Error).message}); move it away or start with --fresh`);
+      throw new StateFileError(`cannot read ${this.path} (${(err as Error).message}); move it away or start with --fresh`);
     }
   }
 

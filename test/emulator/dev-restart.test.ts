@@ -2,8 +2,8 @@
 // task scheduled before the restart runs after it), `--fresh` starts empty;
 // and the emulator's settings in loadConfig.
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,4 +78,20 @@ t.test('emulator settings: dev pushes App Engine tasks to its worker; a bad URL 
   t.equal(loadConfig({ EMULATOR_STATE: '/tmp/x.json' }, 'emulator').emulatorState, '/tmp/x.json');
   t.equal(loadConfig({}, 'dev').emulatorState, undefined, 'the dev default is applied by the dev command');
   t.throws(() => loadConfig({ EMULATOR_APP_ENGINE_URL: 'not a url' }, 'emulator'), new ConfigError('EMULATOR_APP_ENGINE_URL', '"not a url" is not a URL'));
+});
+
+t.test('executor dev with a state file that is not one stops with one line naming EMULATOR_STATE, and keeps the file', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'dev-state-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const state = join(dir, 'state.json');
+  writeFileSync(state, 'not json');
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PORT: String(await freePort()), EMULATOR_PORT: String(await freePort()), EMULATOR_STATE: state };
+  const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
+    execFile(process.execPath, [BIN, 'dev'], { env, timeout: 90_000 }, (err, _out, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code) : 0, stderr })),
+  );
+  t.equal(r.code, 2);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  t.equal(lines.length, 1, r.stderr);
+  t.match(lines[0], /^executor: configuration error: EMULATOR_STATE: cannot read .*state\.json.*--fresh/);
+  t.equal(readFileSync(state, 'utf8'), 'not json', 'the file is left as it was');
 });
