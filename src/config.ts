@@ -47,6 +47,8 @@ export const DEV = {
   LOCATION: 'us-central1',
   HOST: '127.0.0.1',
   SERVICE_ACCOUNT: 'executor-dev@local-project.iam.gserviceaccount.com',
+  /** The emulator's state file under `executor dev` (relative to the working directory); `--fresh` ignores it. */
+  EMULATOR_STATE: '.executor/emulator-state.json',
 } as const;
 
 const Str = (opts: { default?: string } = {}) => Type.Optional(Type.String(opts));
@@ -92,6 +94,8 @@ const EnvSchema = Type.Object({
   JOBS_MODULE: Str(),
   CLOUD_TASKS_EMULATOR_HOST: Str(),
   EMULATOR_PORT: Int(0, 65535, DEFAULTS.EMULATOR_PORT),
+  EMULATOR_APP_ENGINE_URL: Str(),
+  EMULATOR_STATE: Str(),
   LOG_LEVEL: Type.Optional(
     Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: DEFAULTS.LOG_LEVEL }),
   ),
@@ -131,6 +135,10 @@ export interface Config {
   };
   cloudTasksEmulatorHost?: string;
   emulatorPort: number;
+  /** Where the emulator pushes App Engine tasks; dev: the worker. */
+  emulatorAppEngineUrl?: string;
+  /** The emulator's state file; absent = memory only. */
+  emulatorState?: string;
   logLevel: string;
 }
 
@@ -287,6 +295,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ...(raw.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: hostPort('CLOUD_TASKS_EMULATOR_HOST', raw.CLOUD_TASKS_EMULATOR_HOST) } : {}),
     emulatorPort: raw.EMULATOR_PORT ?? DEFAULTS.EMULATOR_PORT,
+    ...emulatorTargets(mode, raw),
     logLevel: raw.LOG_LEVEL ?? DEFAULTS.LOG_LEVEL,
   };
 }
@@ -316,6 +325,12 @@ function blobRefKey(value: string): string {
 }
 
 const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
+
+/** The emulator's App Engine stand-in (dev: the worker itself) and its state file. */
+function emulatorTargets(mode: Mode, raw: RawEnv): { emulatorAppEngineUrl?: string; emulatorState?: string } {
+  const appEngine = optionalUrl('EMULATOR_APP_ENGINE_URL', raw.EMULATOR_APP_ENGINE_URL) ?? (mode === 'dev' ? `http://127.0.0.1:${raw.PORT ?? DEFAULTS.PORT}` : undefined);
+  return { ...(appEngine ? { emulatorAppEngineUrl: appEngine } : {}), ...(raw.EMULATOR_STATE ? { emulatorState: raw.EMULATOR_STATE } : {}) };
+}
 
 /**
  * CHAIN: comma-separated `queue[:maxAttempts][@url][#subscription]`;
