@@ -101,6 +101,8 @@ export function buildApp(config: Config, deps: Deps): App {
       chain: config.chain,
       clock: deps.clock,
       logger: deps.logger,
+      ...(config.invokerServiceAccount ? { invokerServiceAccount: config.invokerServiceAccount } : {}),
+      dispatchDeadlineSeconds: dispatchDeadlineFor(config.jobTimeoutMs),
     });
     if (deps.sink) secured.register(sinkRoutes, { sink: deps.sink, logger: deps.logger });
   });

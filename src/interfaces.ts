@@ -81,11 +81,24 @@ export interface LineageRecord {
   /** Blob reference of the offloaded payload (deleted when the lineage ends). */
   dataRef?: string;
   notify?: { url?: string; topic?: string };
+  /** What POST /v1/tasks/:id:replay enqueues again (kept from the first delivery; bounded). */
+  source?: ReplaySource;
+  /** The lineage this one replays. */
+  replayOf?: string;
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
   /** Finished records are dropped after this time (Firestore TTL field). */
   expiresAt?: string;
+}
+
+/** The parts of a first envelope needed to start it again. */
+export interface ReplaySource {
+  type: string;
+  args?: Record<string, unknown>;
+  data?: unknown;
+  /** true when args + data were too large to keep: the lineage cannot be replayed. */
+  omitted?: boolean;
 }
 
 export interface BeginInput {
@@ -99,6 +112,9 @@ export interface BeginInput {
   maxAttempts: number | null;
   notify?: { url?: string; topic?: string };
   dataRef?: string;
+  /** Kept on the record when the lineage is created (first delivery). */
+  source?: ReplaySource;
+  replayOf?: string;
   now: number;
 }
 
@@ -133,6 +149,34 @@ export interface DeadLetter {
   createdAt: string;
 }
 
+/** Filters of AttemptLedger.list(); every field narrows the result. */
+export interface ListQuery {
+  state?: LineageState;
+  type?: string;
+  /** The queue of the lineage's latest tier. */
+  queue?: string;
+  /** createdAt >= since (ISO 8601, as toISOString writes it). */
+  since?: string;
+  /** createdAt < until. */
+  until?: string;
+  /** Records per page (the ledger returns at most this many). */
+  pageSize: number;
+  /** Continue after this record (the `next` of the previous page). */
+  after?: ListCursor;
+}
+
+/** Position in the newest-first order: createdAt descending, then id descending. */
+export interface ListCursor {
+  createdAt: string;
+  id: string;
+}
+
+export interface ListPage {
+  records: LineageRecord[];
+  /** Set when more records may follow. */
+  next?: ListCursor;
+}
+
 /**
  * The attempt ledger. Every method is atomic per lineage id; implementations
  * must pass test/ledger/contract.ts.
@@ -149,6 +193,8 @@ export interface AttemptLedger {
   /** Record how the attempt ended and the resulting lineage state. */
   finish(input: FinishInput): Promise<LineageRecord>;
   get(id: string): Promise<LineageRecord | undefined>;
+  /** Lineages newest first (createdAt, then id, descending), filtered; expired ones left out. */
+  list(query: ListQuery): Promise<ListPage>;
   /** Mark cancelled unless already ended; returns the record, undefined if unknown. */
   cancel(id: string, now: number): Promise<LineageRecord | undefined>;
   putDeadLetter(letter: DeadLetter): Promise<void>;

@@ -29,6 +29,9 @@ const USAGE = `usage: executor <command> [options]
   redrive [ID|--all] [--json]
                             replay dead letters
   doctor                    check queues, deadlines and configuration
+  list [--state S] [--type T] [--queue Q] [--since TIME] [--until TIME] [--limit N] [--json] [--watch]
+                            runs, newest first
+  replay ID [--json]        start a finished run again as a new run
 
 Configuration comes from the environment; see README.md.`;
 
@@ -44,6 +47,8 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     tail: async () => (await import('./tail.ts')).tailCommand,
     redrive: async () => (await import('./redrive.ts')).redriveCommand,
     doctor: async () => (await import('./doctor.ts')).doctorCommand,
+    list: async () => (await import('./list.ts')).listCommandEntry,
+    replay: async () => (await import('./replay.ts')).replayCommand,
   };
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(USAGE);

@@ -4,36 +4,34 @@
 // obtained through google-auth-library (ADC, or the metadata server — in dev
 // the emulator answers the metadata identity call when GCE_METADATA_HOST
 // points at it).
-import type { CloudEvent, ErrorInfo, LineageRecord } from '../interfaces.ts';
+import type { CloudEvent, LineageState } from '../interfaces.ts';
+import type {
+  CancelReply,
+  DeadLetterSummary,
+  RedriveReply,
+  ReplayReply,
+  TaskList,
+  TaskStatus,
+} from '../schemas/operator.ts';
 import { OperatorError } from './errors.ts';
 import { TASK_ID } from './task-id.ts';
 
-/** GET /v1/tasks/:id: the ledger record plus its dead letters. */
-export interface TaskStatus extends LineageRecord {
-  deadLetters?: Array<{ key: string; kind: 'forward' | 'notify'; error: ErrorInfo; createdAt: string }>;
-}
+// The shapes are defined once, in src/schemas/operator.ts; these names are the SDK's.
+export type { TaskStatus, TaskSummary, TaskList, DeadLetterSummary, ReplayReply } from '../schemas/operator.ts';
+export type CancelOutcome = CancelReply;
+export type RedriveOutcome = RedriveReply;
 
-export interface CancelOutcome {
-  id: string;
-  state: string;
-  /** A running attempt on this instance was aborted. */
-  aborted?: boolean;
-  /** Queued tasks deleted, as `queue/task`. */
-  deleted: string[];
-}
-
-export interface DeadLetterSummary {
-  key: string;
-  lineageId: string;
-  kind: 'forward' | 'notify';
-  tier?: number;
-  error: ErrorInfo;
-  createdAt: string;
-}
-
-export interface RedriveOutcome {
-  redriven: number;
-  failed: number;
+/** Filters of OperatorClient.list (GET /v1/tasks). */
+export interface ListFilter {
+  state?: LineageState;
+  type?: string;
+  queue?: string;
+  /** ISO 8601 time or Date: created at or after. */
+  since?: string | Date;
+  /** Created before. */
+  until?: string | Date;
+  pageSize?: number;
+  pageToken?: string;
 }
 
 /** Returns a Google-signed ID token for the audience. */
@@ -98,6 +96,22 @@ export class OperatorClient {
   async output(id: string): Promise<unknown> {
     const res = await this.#call('GET', `/v1/tasks/${checkId(id)}/output`, undefined, [404]);
     return res.status === 404 ? undefined : res.body;
+  }
+
+  /** One page of lineages, newest first (GET /v1/tasks). */
+  async list(filter: ListFilter = {}): Promise<TaskList> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) {
+      if (v === undefined) continue;
+      q.set(k, v instanceof Date ? v.toISOString() : String(v));
+    }
+    const qs = q.size ? `?${q}` : '';
+    return (await this.#call('GET', `/v1/tasks${qs}`)).body as TaskList;
+  }
+
+  /** Start a finished lineage again as a new lineage (`replayOf` links them). Throws OperatorError 404 or 409. */
+  async replay(id: string): Promise<ReplayReply> {
+    return (await this.#call('POST', `/v1/tasks/${checkId(id)}:replay`, {})).body as ReplayReply;
   }
 
   /** Throws OperatorError 404 (unknown id) or 409 (already ended). */

@@ -8,6 +8,7 @@ import { InvalidTask, JobError, RunTimeout, ShuttingDown, toErrorInfo } from '..
 import { headerAttempt, type PushHeaders } from './push-headers.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { Effects } from './effects.ts';
+import { replayFieldsOf } from '../operator/replay.ts';
 
 export interface DeliveryDeps {
   ledger: AttemptLedger;
@@ -135,6 +136,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       maxAttempts,
       ...(envelope?.notify ? { notify: envelope.notify } : {}),
       ...(envelope?.dataRef ? { dataRef: envelope.dataRef } : {}),
+      ...replayFieldsOf(envelope),
       now: deps.clock.now(),
     });
     if (begun.duplicate) return duplicate(begun.record, tier, log);

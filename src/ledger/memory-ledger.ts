@@ -4,7 +4,7 @@
 // on Node's single thread. Records are cloned in and out so callers never
 // share mutable state with the store.
 import { systemClock } from '../interfaces.ts';
-import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, LineageRecord } from '../interfaces.ts';
+import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, LineageRecord, ListPage, ListQuery } from '../interfaces.ts';
 import {
   DEFAULT_MAX_HISTORY,
   DEFAULT_TTL_MS,
@@ -16,6 +16,7 @@ import {
 } from './lineage-rules.ts';
 import { LineageNotFound } from './lineage-not-found.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
+import { matchesQuery, newestFirst } from './list-order.ts';
 
 export interface MemoryLedgerOptions {
   /** How long finished records are kept (default 24 h). */
@@ -125,6 +126,19 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       assertOpen();
       const record = live(id, clock.now());
       return record === undefined ? undefined : structuredClone(record);
+    },
+
+    async list(query: ListQuery): Promise<ListPage> {
+      assertOpen();
+      const now = clock.now();
+      // A scan: the memory ledger is bounded (maxRecords) and meant for one instance.
+      const hits = [...records.values()].filter((r) => !isExpired(r, now) && matchesQuery(r, query)).sort(newestFirst);
+      const page = hits.slice(0, query.pageSize);
+      const last = page[page.length - 1];
+      return {
+        records: structuredClone(page),
+        ...(hits.length > page.length && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}),
+      };
     },
 
     async cancel(id: string, now: number): Promise<LineageRecord | undefined> {

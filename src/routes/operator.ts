@@ -1,11 +1,26 @@
-// Operator API under /v1: lineage status, cancel, output, dead letters and
-// redrive. Authenticated like pushes (OIDC) in serve mode.
+// Operator API under /v1: lineage list, status, cancel, replay, output, dead
+// letters and redrive. Authenticated like pushes (OIDC) in serve mode. Reply
+// shapes are the schemas of src/schemas/operator.ts.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { AttemptLedger, BlobStore, Clock, TaskQueue, Tier } from '../interfaces.ts';
+import type { AttemptLedger, BlobStore, Clock, LineageRecord, TaskQueue, Tier } from '../interfaces.ts';
 import type { Delivery } from '../delivery/deliver.ts';
 import type { Effects } from '../delivery/effects.ts';
 import { nextTierTaskName } from '../queues/tier-names.ts';
+import {
+  CancelReplySchema,
+  DeadLettersReplySchema,
+  RedriveReplySchema,
+  ReplayReplySchema,
+  TaskListQuerySchema,
+  TaskListSchema,
+  TaskStatusSchema,
+  TASK_ID_PATTERN,
+  type TaskListQuery,
+  type TaskStatus,
+} from '../schemas/operator.ts';
+import { BadListQuery, toListQuery, toTaskList } from '../operator/task-list.ts';
+import { ReplayRefused, replayLineage } from '../operator/replay.ts';
 
 export interface OperatorRouteOptions {
   ledger: AttemptLedger;
@@ -16,17 +31,59 @@ export interface OperatorRouteOptions {
   chain: Tier[];
   clock: Clock;
   logger: Logger;
+  /** For replays: OIDC identity and dispatch deadline of the tasks created. */
+  invokerServiceAccount?: string;
+  dispatchDeadlineSeconds?: number;
 }
 
-const ID = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,500}$' } as const;
+const ID = { type: 'string', pattern: TASK_ID_PATTERN } as const;
 const IdParams = { type: 'object', properties: { id: ID }, required: ['id'] } as const;
 
 export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOptions) {
-  app.get<{ Params: { id: string } }>('/v1/tasks/:id', { schema: { params: IdParams } }, async (req, reply) => {
+  app.get<{ Querystring: TaskListQuery }>(
+    '/v1/tasks',
+    { schema: { querystring: TaskListQuerySchema, response: { 200: TaskListSchema } } },
+    async (req, reply) => {
+      let query;
+      try {
+        query = toListQuery(req.query);
+      } catch (err) {
+        if (err instanceof BadListQuery) return reply.code(400).send({ error: { code: err.code, message: err.message } });
+        throw err;
+      }
+      return toTaskList(await opts.ledger.list(query));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/v1/tasks/:id', { schema: { params: IdParams, response: { 200: TaskStatusSchema } } }, async (req, reply) => {
     const record = await opts.ledger.get(req.params.id);
     if (!record) return reply.code(404).send({ error: { code: 'NotFound', message: `no task lineage "${req.params.id}"` } });
     const deadLetters = await opts.ledger.listDeadLetters(record.id);
-    return { ...record, deadLetters: deadLetters.map((d) => ({ key: d.key, kind: d.kind, error: d.error, createdAt: d.createdAt })) };
+    return { ...statusOf(record), deadLetters: deadLetters.map((d) => ({ key: d.key, kind: d.kind, error: d.error, createdAt: d.createdAt })) };
+  });
+
+  // The path /v1/tasks/ID:replay (a literal colon, Google API style); the
+  // router needs the id's pattern to tell where the id ends.
+  app.post<{ Params: { id: string } }>('/v1/tasks/:id(^[A-Za-z0-9_-]+)::replay', { schema: { params: IdParams, response: { 200: ReplayReplySchema } } }, async (req, reply) => {
+    try {
+      const replay = await replayLineage(
+        {
+          ledger: opts.ledger,
+          ...(opts.queue ? { queue: opts.queue } : {}),
+          chain: opts.chain,
+          ...(opts.invokerServiceAccount ? { invokerServiceAccount: opts.invokerServiceAccount } : {}),
+          dispatchDeadlineSeconds: opts.dispatchDeadlineSeconds ?? 600,
+        },
+        req.params.id,
+      );
+      opts.logger.info({ lineage: replay.replayOf, replay: replay.id }, 'lineage replayed');
+      return replay;
+    } catch (err) {
+      if (err instanceof ReplayRefused) {
+        return reply.code(err.status).send({ error: { code: err.code, message: err.message }, ...(err.state ? { state: err.state } : {}) });
+      }
+      throw err;
+    }
   });
 
   app.get<{ Params: { id: string } }>('/v1/tasks/:id/output', { schema: { params: IdParams } }, async (req, reply) => {
@@ -40,7 +97,7 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
     return reply.send(record.result);
   });
 
-  app.post<{ Params: { id: string } }>('/v1/tasks/:id/cancel', { schema: { params: IdParams } }, async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/v1/tasks/:id/cancel', { schema: { params: IdParams, response: { 200: CancelReplySchema } } }, async (req, reply) => {
     const id = req.params.id;
     const record = await opts.ledger.cancel(id, opts.clock.now());
     const deleted: string[] = [];
@@ -69,13 +126,19 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
     return { id, state: record.state, aborted, deleted };
   });
 
-  app.get<{ Querystring: { id?: string } }>('/v1/dead-letters', async (req) => {
+  app.get<{ Querystring: { id?: string } }>('/v1/dead-letters', { schema: { response: { 200: DeadLettersReplySchema } } }, async (req) => {
     const letters = await opts.ledger.listDeadLetters(req.query.id);
     return { deadLetters: letters.map((d) => ({ key: d.key, lineageId: d.lineageId, kind: d.kind, tier: d.tier, error: d.error, createdAt: d.createdAt })) };
   });
 
-  app.post<{ Body: { id?: string } | undefined }>('/v1/dead-letters/redrive', async (req) => {
+  app.post<{ Body: { id?: string } | undefined }>('/v1/dead-letters/redrive', { schema: { response: { 200: RedriveReplySchema } } }, async (req) => {
     const id = req.body && typeof req.body === 'object' ? req.body.id : undefined;
     return opts.effects.redriveAll(id, opts.logger);
   });
+}
+
+/** The record as the status API shows it: the kept payload (`source`) stays inside. */
+function statusOf(record: LineageRecord): TaskStatus {
+  const { source, ...rest } = record;
+  return { ...rest, replayable: source !== undefined && !source.omitted };
 }

@@ -40,6 +40,8 @@ export const TaskEnvelopeSchema = Type.Object(
     notify: Type.Optional(NotifySchema),
     tier: Type.Optional(Type.Integer({ minimum: 0 })),
     history: Type.Optional(Type.Array(HistoryEntrySchema)),
+    /** Set by POST /v1/tasks/:id:replay: the lineage this one replays. */
+    replayOf: Type.Optional(Type.String({ minLength: 1, maxLength: 500, pattern: '^[A-Za-z0-9_-]+$' })),
   },
   { additionalProperties: true },
 );
