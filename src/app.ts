@@ -13,6 +13,7 @@ import { operatorRoutes } from './routes/operator.ts';
 import { healthRoutes } from './routes/health.ts';
 import { Metrics, metricsRoute } from './routes/metrics.ts';
 import { sinkRoutes } from './routes/sink.ts';
+import { uiRoutes } from './routes/ui.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
 import { authHook } from './auth/auth-hook.ts';
 import type { OidcVerifier } from './auth/oidc-verifier.ts';
@@ -105,6 +106,7 @@ export function buildApp(config: Config, deps: Deps): App {
       dispatchDeadlineSeconds: dispatchDeadlineFor(config.jobTimeoutMs),
     });
     if (deps.sink) secured.register(sinkRoutes, { sink: deps.sink, logger: deps.logger });
+    if (config.ui) secured.register(uiRoutes);
   });
 
   return {

@@ -57,6 +57,7 @@ const EnvSchema = Type.Object({
   JOBS_MODULE: Str(),
   CLOUD_TASKS_EMULATOR_HOST: Str(),
   EMULATOR_PORT: Int(0, 65535, 8123),
+  UI: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   LOG_LEVEL: Type.Optional(
     Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   ),
@@ -85,13 +86,15 @@ export interface Config {
   cloudTasksEmulatorHost?: string;
   emulatorPort: number;
   logLevel: string;
+  /** The /ui dashboard (UI=on; default on in dev, off elsewhere). */
+  ui: boolean;
 }
 
 /** Defaults that differ by mode (DESIGN §6). */
 const MODE_DEFAULTS: Record<Mode, Partial<Record<keyof RawEnv, string>>> = {
   serve: { AUTH: 'oidc', LEDGER: 'memory', NOTIFY_QUEUE: 'notifier' },
   // dev notifies every outcome, so the sink shows what a submitter would get.
-  dev: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1', NOTIFY_QUEUE: 'notifier', NOTIFY_ON: 'all' },
+  dev: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1', NOTIFY_QUEUE: 'notifier', NOTIFY_ON: 'all', UI: 'on' },
   emulator: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1' },
   cli: { AUTH: 'none', LEDGER: 'memory', NOTIFY_QUEUE: 'notifier' },
 };
@@ -201,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(raw.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: hostPort('CLOUD_TASKS_EMULATOR_HOST', raw.CLOUD_TASKS_EMULATOR_HOST) } : {}),
     emulatorPort: raw.EMULATOR_PORT ?? 8123,
     logLevel: raw.LOG_LEVEL ?? 'info',
+    ui: (raw.UI ?? 'off') === 'on',
   };
 }
 
