@@ -14,6 +14,7 @@ import { healthRoutes } from './routes/health.ts';
 import { Metrics, metricsRoute } from './routes/metrics.ts';
 import { sinkRoutes } from './routes/sink.ts';
 import { uiRoutes } from './routes/ui.ts';
+import type { OutputHub } from './output/output-hub.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
 import { authHook } from './auth/auth-hook.ts';
 import type { OidcVerifier } from './auth/oidc-verifier.ts';
@@ -30,6 +31,8 @@ export interface Deps {
   verifier?: OidcVerifier;
   /** `executor dev`: the notification sink behind /v1/notifications. */
   sink?: NotificationSink;
+  /** Live output of running jobs; without it GET /v1/tasks/:id/output has nothing to serve. */
+  output?: OutputHub;
 }
 
 export interface App {
@@ -81,6 +84,7 @@ export function buildApp(config: Config, deps: Deps): App {
     chain: config.chain,
     jobTimeoutMs: config.jobTimeoutMs,
     logger: deps.logger,
+    ...(deps.output ? { output: deps.output } : {}),
   });
   let shuttingDown = false;
 
@@ -97,6 +101,7 @@ export function buildApp(config: Config, deps: Deps): App {
       ledger: deps.ledger,
       ...(deps.queue ? { queue: deps.queue } : {}),
       ...(deps.blobs ? { blobs: deps.blobs } : {}),
+      ...(deps.output ? { output: deps.output } : {}),
       delivery,
       effects,
       chain: config.chain,

@@ -57,6 +57,7 @@ const EnvSchema = Type.Object({
   JOBS_MODULE: Str(),
   CLOUD_TASKS_EMULATOR_HOST: Str(),
   EMULATOR_PORT: Int(0, 65535, 8123),
+  OUTPUT_LIMIT: Int(1024, 1024 * 1024 * 1024, 10 * 1024 * 1024),
   UI: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   LOG_LEVEL: Type.Optional(
     Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
@@ -86,6 +87,8 @@ export interface Config {
   cloudTasksEmulatorHost?: string;
   emulatorPort: number;
   logLevel: string;
+  /** Bytes of a job's live output kept per attempt (OUTPUT_LIMIT); then truncated with a marker. */
+  outputLimitBytes: number;
   /** The /ui dashboard (UI=on; default on in dev, off elsewhere). */
   ui: boolean;
 }
@@ -204,6 +207,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(raw.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: hostPort('CLOUD_TASKS_EMULATOR_HOST', raw.CLOUD_TASKS_EMULATOR_HOST) } : {}),
     emulatorPort: raw.EMULATOR_PORT ?? 8123,
     logLevel: raw.LOG_LEVEL ?? 'info',
+    outputLimitBytes: raw.OUTPUT_LIMIT ?? 10 * 1024 * 1024,
     ui: (raw.UI ?? 'off') === 'on',
   };
 }

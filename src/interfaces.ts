@@ -85,6 +85,8 @@ export interface LineageRecord {
   source?: ReplaySource;
   /** The lineage this one replays. */
   replayOf?: string;
+  /** The running job's latest status text (setStatus / status()), refreshed at most once a second. */
+  statusText?: string;
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
@@ -195,6 +197,8 @@ export interface AttemptLedger {
   get(id: string): Promise<LineageRecord | undefined>;
   /** Lineages newest first (createdAt, then id, descending), filtered; expired ones left out. */
   list(query: ListQuery): Promise<ListPage>;
+  /** Set statusText of a known lineage (no-op when unknown); advisory, last write wins. */
+  setStatusText(id: string, text: string, now: number): Promise<void>;
   /** Mark cancelled unless already ended; returns the record, undefined if unknown. */
   cancel(id: string, now: number): Promise<LineageRecord | undefined>;
   putDeadLetter(letter: DeadLetter): Promise<void>;
@@ -292,7 +296,10 @@ export interface JobContext {
   tier: number;
   /** Aborted on timeout, cancel or shutdown. */
   signal: AbortSignal;
+  /** Its lines also go to the task's live output (GET /v1/tasks/:id/output). */
   log: Logger;
+  /** Show a short progress text in status, list and the dashboard (statusText). */
+  setStatus?(text: string): void;
 }
 
 /** What `run` returns (Spin Cycle's Return). */

@@ -100,7 +100,7 @@ function header(): string {
 
 function formatRow(x: TaskSummary): string {
   const cells = [x.createdAt, x.id, x.type ?? '-', x.state, `${x.queue ?? '-'}#${x.tier}`, String(x.attempts)];
-  const err = x.error ? `${x.error.code}: ${x.error.message}` : x.replayOf ? `replay of ${x.replayOf}` : '';
+  const err = x.error ? `${x.error.code}: ${x.error.message}` : (x.statusText ?? (x.replayOf ? `replay of ${x.replayOf}` : ''));
   return [...cells.map((c, i) => c.padEnd(COLUMNS[i]![1])), err.length > 80 ? `${err.slice(0, 77)}...` : err].join(' ').trimEnd();
 }
 

@@ -32,6 +32,7 @@ const USAGE = `usage: executor <command> [options]
   list [--state S] [--type T] [--queue Q] [--since TIME] [--until TIME] [--limit N] [--json] [--watch]
                             runs, newest first
   replay ID [--json]        start a finished run again as a new run
+  logs ID [--follow]        a run's output (exec stdout/stderr, ctx.log); --follow streams it
 
 Configuration comes from the environment; see README.md.`;
 
@@ -49,6 +50,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     doctor: async () => (await import('./doctor.ts')).doctorCommand,
     list: async () => (await import('./list.ts')).listCommandEntry,
     replay: async () => (await import('./replay.ts')).replayCommand,
+    logs: async () => async (argv, io) => (await import('./logs.ts')).logsCommand(argv, io),
   };
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     io.out(USAGE);

@@ -10,6 +10,7 @@ export {
   type TaskList,
   type ListFilter,
   type ReplayReply,
+  type OutputEvent,
   type CancelOutcome,
   type DeadLetterSummary,
   type RedriveOutcome,

@@ -119,6 +119,16 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
       return { records, next: { createdAt: last.get('createdAt') as string, id: last.get('id') as string } };
     },
 
+    async setStatusText(id: string, text: string): Promise<void> {
+      // A plain field update, no transaction: status text is advisory, and a
+      // begin/finish racing it may keep the previous text.
+      await lineageRef(id)
+        .update({ statusText: text })
+        .catch((err: { code?: number }) => {
+          if (err.code !== 5) throw err; // NOT_FOUND: unknown lineage, nothing to do
+        });
+    },
+
     cancel(id: string, now: number): Promise<LineageRecord | undefined> {
       return update(id, now, (current) => {
         if (current === undefined) return { value: undefined };

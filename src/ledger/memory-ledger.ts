@@ -141,6 +141,12 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       };
     },
 
+    async setStatusText(id: string, text: string, now: number): Promise<void> {
+      assertOpen();
+      const current = live(id, now);
+      if (current !== undefined) records.set(id, { ...current, statusText: text });
+    },
+
     async cancel(id: string, now: number): Promise<LineageRecord | undefined> {
       assertOpen();
       const current = live(id, now);

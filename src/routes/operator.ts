@@ -21,11 +21,14 @@ import {
 } from '../schemas/operator.ts';
 import { BadListQuery, toListQuery, toTaskList } from '../operator/task-list.ts';
 import { ReplayRefused, replayLineage } from '../operator/replay.ts';
+import type { OutputHub } from '../output/output-hub.ts';
+import { followOutput, readOutput } from '../output/output-reader.ts';
 
 export interface OperatorRouteOptions {
   ledger: AttemptLedger;
   queue?: TaskQueue;
   blobs?: BlobStore;
+  output?: OutputHub;
   delivery: Delivery;
   effects: Effects;
   chain: Tier[];
@@ -86,16 +89,50 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
     }
   });
 
-  app.get<{ Params: { id: string } }>('/v1/tasks/:id/output', { schema: { params: IdParams } }, async (req, reply) => {
+  // The job's result (its return value, or the offloaded one).
+  app.get<{ Params: { id: string } }>('/v1/tasks/:id/result', { schema: { params: IdParams } }, async (req, reply) => {
     const record = await opts.ledger.get(req.params.id);
     if (!record) return reply.code(404).send({ error: { code: 'NotFound', message: `no task lineage "${req.params.id}"` } });
     if (record.outputRef && opts.blobs) {
       const bytes = await opts.blobs.get(record.outputRef);
       return reply.type('application/json').send(bytes);
     }
-    if (record.result === undefined) return reply.code(404).send({ error: { code: 'NoOutput', message: 'the task has no output (yet)' } });
+    if (record.result === undefined) return reply.code(404).send({ error: { code: 'NoResult', message: 'the task has no result (yet)' } });
     return reply.send(record.result);
   });
+
+  // The job's output (exec stdout/stderr, ctx.log lines) as text; ?follow=1 streams it as Server-Sent Events.
+  app.get<{ Params: { id: string }; Querystring: { follow?: string } }>(
+    '/v1/tasks/:id/output',
+    { schema: { params: IdParams, querystring: { type: 'object', properties: { follow: { type: 'string', enum: ['0', '1', 'true', 'false'] } } } } },
+    async (req, reply) => {
+      const id = req.params.id;
+      const output = opts.output;
+      if (!output) return reply.code(404).send({ error: { code: 'NoOutput', message: 'this worker keeps no job output' } });
+      const follow = req.query.follow === '1' || req.query.follow === 'true';
+      if (!follow) {
+        const text = await readOutput(output, opts.ledger, id);
+        if (text === undefined) return reply.code(404).send({ error: { code: 'NotFound', message: `no task lineage "${id}"` } });
+        return reply.type('text/plain; charset=utf-8').send(text);
+      }
+      if (!(await opts.ledger.get(id))) return reply.code(404).send({ error: { code: 'NotFound', message: `no task lineage "${id}"` } });
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      const abort = new AbortController();
+      res.on('close', () => abort.abort());
+      const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      try {
+        await followOutput(output, opts.ledger, id, (e) => res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`), abort.signal);
+      } catch (err) {
+        opts.logger.warn({ err: { message: (err as Error).message }, lineage: id }, 'output stream failed');
+        res.write(`event: error\ndata: ${JSON.stringify({ message: 'output stream failed' })}\n\n`);
+      } finally {
+        clearInterval(keepAlive);
+        res.end();
+      }
+    },
+  );
 
   app.post<{ Params: { id: string } }>('/v1/tasks/:id/cancel', { schema: { params: IdParams, response: { 200: CancelReplySchema } } }, async (req, reply) => {
     const id = req.params.id;

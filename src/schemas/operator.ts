@@ -58,6 +58,8 @@ export const TaskStatusSchema = Type.Object(
     replayOf: Type.Optional(Type.String()),
     /** Whether POST /v1/tasks/:id:replay can start it again once it ended. */
     replayable: Type.Optional(Type.Boolean()),
+    /** The running job's latest setStatus()/status() text. */
+    statusText: Type.Optional(Type.String()),
     createdAt: Type.String(),
     updatedAt: Type.String(),
     finishedAt: Type.Optional(Type.String()),
@@ -79,6 +81,7 @@ export const TaskSummarySchema = Type.Object({
   attempts: Type.Integer(),
   error: Type.Optional(ErrorInfoSchema),
   replayOf: Type.Optional(Type.String()),
+  statusText: Type.Optional(Type.String()),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   finishedAt: Type.Optional(Type.String()),
@@ -147,3 +150,12 @@ export const OperatorErrorSchema = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String() }),
   state: Type.Optional(Type.String()),
 });
+
+/** Server-Sent Events of GET /v1/tasks/:id/output?follow=1 (`event:` name, JSON `data:`). */
+export const OutputEventSchema = Type.Union([
+  Type.Object({ event: Type.Literal('attempt'), data: Type.Object({ tier: Type.Integer(), attempt: Type.Integer(), queue: Type.String() }) }),
+  Type.Object({ event: Type.Literal('output'), data: Type.Object({ tier: Type.Integer(), attempt: Type.Integer(), text: Type.String() }) }),
+  Type.Object({ event: Type.Literal('status'), data: Type.Object({ state: Type.String(), statusText: Type.Optional(Type.String()) }) }),
+  Type.Object({ event: Type.Literal('end'), data: Type.Object({ state: Type.String() }) }),
+]);
+export type OutputEvent = Static<typeof OutputEventSchema>;

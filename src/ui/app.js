@@ -72,7 +72,7 @@ function listPage(params) {
       field('queue', h('input', { name: 'queue', placeholder: 'queue', 'aria-label': 'queue' })),
     ),
     h('table', { id: 'runs' },
-      h('thead', {}, h('tr', {}, ['Created', 'Run', 'Type', 'State', 'Queue (tier)', 'Attempts', 'Error'].map((c) => h('th', {}, c)))),
+      h('thead', {}, h('tr', {}, ['Created', 'Run', 'Type', 'State', 'Queue (tier)', 'Attempts', 'Error / status'].map((c) => h('th', {}, c)))),
       tbody,
     ),
   );
@@ -88,7 +88,7 @@ function listPage(params) {
         h('td', {}, stateBadge(x.state)),
         h('td', {}, `${x.queue ?? ''} (${x.tier})`),
         h('td', {}, x.attempts),
-        h('td', { class: 'muted' }, errText(x.error)),
+        h('td', { class: 'muted' }, x.error ? errText(x.error) : (x.statusText ?? '')),
       ),
     );
     tbody.replaceChildren(...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No runs yet.'))]));
@@ -137,8 +137,9 @@ function runPage(id) {
     if (res.status === 404) { body.replaceChildren(h('p', { class: 'muted' }, 'No such run (not started yet, unknown, or expired).')); return; }
     if (!res.ok) throw new Error(String(res.status));
     const r = res.data;
-    const [output, notes] = await Promise.all([
-      api('GET', `/v1/tasks/${encodeURIComponent(id)}/output`),
+    const [output, result, notes] = await Promise.all([
+      fetch(`/v1/tasks/${encodeURIComponent(id)}/output`).then(async (res) => ({ ok: res.ok, text: await res.text() })),
+      api('GET', `/v1/tasks/${encodeURIComponent(id)}/result`),
       api('GET', `/v1/notifications?id=${encodeURIComponent(id)}`),
     ]);
     const ended = ENDED.includes(r.state);
@@ -157,6 +158,7 @@ function runPage(id) {
         h('dt', {}, 'created'), h('dd', {}, time(r.createdAt)),
         r.finishedAt ? [h('dt', {}, 'finished'), h('dd', {}, time(r.finishedAt))] : null,
         r.replayOf ? [h('dt', {}, 'replay of'), h('dd', {}, h('a', { href: `#/run/${encodeURIComponent(r.replayOf)}` }, r.replayOf))] : null,
+        r.statusText ? [h('dt', {}, 'status'), h('dd', { id: 'run-status-text' }, r.statusText)] : null,
         r.error ? [h('dt', {}, 'error'), h('dd', { id: 'run-error' }, errText(r.error))] : null,
       ),
       h('h2', {}, 'Attempts per tier'),
@@ -166,9 +168,13 @@ function runPage(id) {
         ? h('ul', { class: 'plain', id: 'errors' }, errors.map((a) => h('li', {}, `${a.queue} #${a.attempt} · ${a.outcome} · ${errText(a.error)}`)))
         : h('p', { class: 'muted' }, 'None.'),
       h('h2', {}, 'Output'),
-      output.ok
-        ? h('pre', { id: 'output' }, typeof output.data === 'string' ? output.data : JSON.stringify(output.data, null, 2))
+      output.ok && output.text.split('\n').some((l) => l && !l.startsWith('--- '))
+        ? h('pre', { id: 'output' }, output.text)
         : h('p', { class: 'muted', id: 'output' }, 'No output (yet).'),
+      h('h2', {}, 'Result'),
+      result.ok
+        ? h('pre', { id: 'result' }, typeof result.data === 'string' ? result.data : JSON.stringify(result.data, null, 2))
+        : h('p', { class: 'muted', id: 'result' }, 'No result (yet).'),
       h('h2', {}, 'Notifications sent'),
       notes.ok && notes.data.notifications.length
         ? h('ul', { class: 'plain', id: 'notifications' }, notes.data.notifications.map((n) => h('li', {}, `${time(n.time)} · ${n.type}${n.data?.error ? ` · ${errText(n.data.error)}` : ''}`)))

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { main } from '../../src/cli/main.ts';
 import { listCommand } from '../../src/cli/list.ts';
+import { logsCommand } from '../../src/cli/logs.ts';
 import { captureIo, cliEnv, devStack } from './capture-io.ts';
 
 async function until<T>(what: string, fn: () => T | undefined, ms = 30_000): Promise<T> {
@@ -55,4 +56,23 @@ t.test('list --watch prints the runs there, then each new run as it appears', as
   stop.abort();
   t.equal(await done, 0, 'stops cleanly');
   t.equal(io.outLines.filter((l) => /w-1\s/.test(l)).length, 1, 'an unchanged run is printed once');
+});
+
+t.test('logs prints a run’s output; --follow streams it until the run ends', async (t) => {
+  const s = await devStack(t, { EXEC_COMMANDS: 'sh' });
+  const args = JSON.stringify({ command: 'sh', args: ['-c', 'for i in 1 2 3 4 5; do echo "tick $i"; sleep 0.3; done'] });
+  t.equal(await main(['enqueue', '--type', 'exec', '--args', args, '--name', 'lg-1'], captureIo(cliEnv(s))), 0);
+  const started = Date.now() + 30_000;
+  while (!(await fetch(`${s.server.url}/v1/tasks/lg-1`)).ok && Date.now() < started) await new Promise((r) => setTimeout(r, 50));
+  const io = captureIo(cliEnv(s));
+  const code = await logsCommand(['lg-1', '--follow'], io);
+  t.equal(code, 0, io.stderr);
+  t.same(io.outLines, ['--- incoming attempt 1 (tier 0) ---', 'tick 1', 'tick 2', 'tick 3', 'tick 4', 'tick 5']);
+  t.match(io.stderr, /\[lg-1 succeeded\]/);
+  const plain = captureIo(cliEnv(s));
+  t.equal(await main(['logs', 'lg-1'], plain), 0);
+  t.equal(plain.stdout, '--- incoming attempt 1 (tier 0) ---\ntick 1\ntick 2\ntick 3\ntick 4\ntick 5');
+  const unknown = captureIo(cliEnv(s));
+  t.equal(await main(['logs', 'nobody'], unknown), 1);
+  t.match(unknown.stderr, /^executor logs: no task lineage "nobody"/);
 });

@@ -301,6 +301,18 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     t.same(listed?.source, source, 'list returns it too');
   });
 
+  withLedger('setStatusText shows on the record; an unknown lineage is ignored', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    await ledger.setStatusText('lineage-1', 'step 2 of 5', T0 + 10);
+    t.equal((await ledger.get('lineage-1'))?.statusText, 'step 2 of 5');
+    await ledger.setStatusText('lineage-1', 'step 3 of 5', T0 + 20);
+    t.equal((await ledger.get('lineage-1'))?.statusText, 'step 3 of 5', 'last write wins');
+    await ledger.finish(finishInput({ outcome: 'retry' }));
+    t.equal((await ledger.get('lineage-1'))?.statusText, 'step 3 of 5', 'kept across finish');
+    await ledger.setStatusText('nobody', 'x', T0);
+    t.equal(await ledger.get('nobody'), undefined, 'no record is created');
+  });
+
   withLedger('list pages newest first, id descending on equal createdAt, and filters', async (t, ledger) => {
     const make = async (id: string, at: number, over: Partial<BeginInput> = {}, outcome?: FinishInput['outcome']) => {
       await ledger.begin(beginInput({ id, now: at, ...over }));

@@ -23,7 +23,7 @@ t.test('the dashboard lists runs live, shows a run’s tiers and output, and can
       HOST: '127.0.0.1',
       CHAIN: 'incoming:2,incoming-2:2,incoming-3:1',
       JOBS_MODULE: JOBS,
-      EXEC_COMMANDS: 'sleep',
+      EXEC_COMMANDS: 'sleep,sh',
     },
     pino({ level: 'silent' }),
     { retry: FAST },
@@ -62,10 +62,16 @@ t.test('the dashboard lists runs live, shows a run’s tiers and output, and can
   t.equal(await page.locator('#cancel').isDisabled(), true, 'a finished run cannot be cancelled');
   await page.screenshot({ path: `${DOCS}ui-run.png`, fullPage: true });
 
-  // A finished run's output.
+  // A finished run's result, and the output of a run that prints.
   await page.goto(`${s.server.url}/ui#/run/ui-echo`);
+  await page.locator('pre#result').waitFor(WAIT);
+  t.match(await page.locator('pre#result').innerText(), /hello from the dashboard/);
+  await exe.enqueue({ id: 'ui-prints', type: 'exec', args: { command: 'sh', args: ['-c', 'echo first line; sleep 1; echo second line'] } });
+  await page.goto(`${s.server.url}/ui#/run/ui-prints`);
   await page.locator('pre#output').waitFor(WAIT);
-  t.match(await page.locator('pre#output').innerText(), /hello from the dashboard/);
+  await page.locator('#run-state [data-state="succeeded"]').waitFor(WAIT);
+  await page.waitForFunction(() => document.querySelector('pre#output')?.textContent?.includes('second line'), undefined, WAIT);
+  t.match(await page.locator('pre#output').innerText(), /first line\nsecond line/);
 
   // Cancel a running job from its page.
   await exe.enqueue({ id: 'ui-sleeps', type: 'exec', args: { command: 'sleep', args: ['120'] } });
