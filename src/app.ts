@@ -11,7 +11,9 @@ import { taskRoutes } from './routes/tasks.ts';
 import { pubsubRoutes } from './routes/pubsub.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { healthRoutes } from './routes/health.ts';
-import { Metrics, metricsRoute } from './routes/metrics.ts';
+import { Metrics, metricsRoute, timedLedger } from './routes/metrics.ts';
+import { instrumentDelivery } from './operator/instrument-delivery.ts';
+import { startCancelWatch } from './operator/cancel-watch.ts';
 import { sinkRoutes } from './routes/sink.ts';
 import { uiRoutes } from './routes/ui.ts';
 import type { OutputHub } from './output/output-hub.ts';
@@ -60,9 +62,14 @@ export function buildApp(config: Config, deps: Deps): App {
     // Task ids and lineage ids are path params; keep them verbatim.
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
-  const metrics = new Metrics();
+  let delivery: Delivery;
+  const metrics = new Metrics({
+    running: () => delivery.running,
+    deadLetters: async () => (await deps.ledger.listDeadLetters()).length,
+  });
+  const ledger = timedLedger(deps.ledger, metrics);
   const effects = createEffects({
-    ledger: deps.ledger,
+    ledger,
     ...(deps.queue ? { queue: deps.queue } : {}),
     notifier: deps.notifier,
     ...(deps.blobs ? { blobs: deps.blobs } : {}),
@@ -74,8 +81,8 @@ export function buildApp(config: Config, deps: Deps): App {
     dispatchDeadlineSeconds: dispatchDeadlineFor(config.jobTimeoutMs),
     offloadThresholdBytes: config.blobs.offloadThresholdBytes,
   });
-  const delivery = createDelivery({
-    ledger: deps.ledger,
+  delivery = instrumentDelivery(createDelivery({
+    ledger,
     registry: deps.registry,
     effects,
     limiter: new ConcurrencyLimiter(config.maxConcurrency),
@@ -85,12 +92,19 @@ export function buildApp(config: Config, deps: Deps): App {
     jobTimeoutMs: config.jobTimeoutMs,
     logger: deps.logger,
     ...(deps.output ? { output: deps.output } : {}),
-  });
+  }), metrics, config.chain);
+  if (deps.output) {
+    const output = deps.output;
+    const watch = startCancelWatch({ ledger, delivery, runningIds: () => output.runningIds(), logger: deps.logger });
+    app.addHook('onClose', async () => watch.stop());
+    const unsubscribe = deps.output.onJobEnd((e) => metrics.jobDuration.observe({ type: e.type, tier: String(e.tier) }, e.seconds));
+    app.addHook('onClose', async () => void unsubscribe());
+  }
   let shuttingDown = false;
 
   // Health and metrics stay open: probes carry no identity.
   app.register(healthRoutes, { ledger: deps.ledger, isShuttingDown: () => shuttingDown });
-  app.register(metricsRoute, { metrics, running: () => delivery.running });
+  app.register(metricsRoute, { metrics });
 
   // Everything that runs work or reads state is authenticated when AUTH=oidc.
   app.register(async (secured) => {
@@ -98,7 +112,7 @@ export function buildApp(config: Config, deps: Deps): App {
     secured.register(taskRoutes, { delivery, project: config.project, metrics });
     secured.register(pubsubRoutes, { delivery, project: config.project, metrics, chain: config.chain });
     secured.register(operatorRoutes, {
-      ledger: deps.ledger,
+      ledger,
       ...(deps.queue ? { queue: deps.queue } : {}),
       ...(deps.blobs ? { blobs: deps.blobs } : {}),
       ...(deps.output ? { output: deps.output } : {}),

@@ -43,6 +43,7 @@ export function createOutputHub(opts: OutputHubOptions) {
   const statusMs = opts.statusIntervalMs ?? 1000;
   const active = new Map<string, Writer>(); // by lineage id: the latest attempt here
   const byAttempt = new Map<string, Writer>();
+  const jobEndListeners = new Set<(e: { type: string; tier: number; seconds: number }) => void>();
 
   class Writer {
     readonly id: string;
@@ -151,6 +152,7 @@ export function createOutputHub(opts: OutputHubOptions) {
   return {
     start(input: { id: string; tier: number; attempt: number; job?: Job; log: Logger }): AttemptOutput {
       const w = new Writer(input.id, input.tier, input.attempt);
+      const startedAt = performance.now();
       active.set(input.id, w);
       byAttempt.set(`${input.id}/${input.tier}/${input.attempt}`, w);
       // Jobs that only answer status() (Spin Cycle style) are polled as often as the ledger may be written.
@@ -171,6 +173,8 @@ export function createOutputHub(opts: OutputHubOptions) {
         setStatus: (text) => w.setStatus(String(text)),
         async end() {
           clearInterval(timer);
+          const seconds = (performance.now() - startedAt) / 1000;
+          for (const l of jobEndListeners) l({ type: input.job?.type ?? 'unknown', tier: input.tier, seconds });
           await w.end();
           if (active.get(input.id) === w) active.delete(input.id);
           byAttempt.delete(`${input.id}/${input.tier}/${input.attempt}`);
@@ -186,6 +190,17 @@ export function createOutputHub(opts: OutputHubOptions) {
 
     local(id: string, tier: number, attempt: number): LocalView | undefined {
       return byAttempt.get(`${id}/${tier}/${attempt}`)?.local();
+    },
+
+    /** Called when a job run ends (metrics: job duration). Returns the unsubscribe. */
+    onJobEnd(listener: (e: { type: string; tier: number; seconds: number }) => void): () => void {
+      jobEndListeners.add(listener);
+      return () => jobEndListeners.delete(listener);
+    },
+
+    /** Lineages with an attempt running in this process. */
+    runningIds(): Iterable<string> {
+      return active.keys();
     },
 
     /** Is an attempt of this lineage running in this process? */
