@@ -199,8 +199,12 @@ export interface AttemptLedger {
   list(query: ListQuery): Promise<ListPage>;
   /** Set statusText of a known lineage (no-op when unknown); advisory, last write wins. */
   setStatusText(id: string, text: string, now: number): Promise<void>;
-  /** Mark cancelled unless already ended; returns the record, undefined if unknown. */
-  cancel(id: string, now: number): Promise<LineageRecord | undefined>;
+  /**
+   * Mark cancelled unless already ended; returns the record, undefined if
+   * unknown. With `neverRun`, an unknown lineage (its task deleted before any
+   * delivery) is recorded as cancelled with no attempts.
+   */
+  cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined>;
   putDeadLetter(letter: DeadLetter): Promise<void>;
   listDeadLetters(lineageId?: string): Promise<DeadLetter[]>;
   removeDeadLetter(key: string): Promise<void>;
@@ -243,9 +247,21 @@ export interface QueueInfo {
   state: string;
 }
 
+/** A task still in its queue (GetTask, FULL view). */
+export interface QueuedTask {
+  taskName: string;
+  /** RFC 3339. */
+  scheduleTime?: string;
+  createTime?: string;
+  /** The HTTP body: the envelope. */
+  body?: Buffer;
+}
+
 /** Cloud Tasks, as this service uses it. */
 export interface TaskQueue {
   createTask(input: CreateTaskInput): Promise<CreatedTask>;
+  /** undefined when the task is not (or no longer) in the queue. Optional: status then cannot show `scheduled`. */
+  getTask?(queue: string, taskName: string): Promise<QueuedTask | undefined>;
   /** false when the task did not exist. */
   deleteTask(queue: string, taskName: string): Promise<boolean>;
   /** undefined when the queue does not exist. */

@@ -23,6 +23,7 @@ import {
 } from './lineage-rules.ts';
 import { LineageNotFound } from './lineage-not-found.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
+import { cancelledBeforeRun } from './never-run.ts';
 
 export interface FirestoreLedgerOptions {
   /** A client to use; closing the ledger then leaves it open (its owner closes it). */
@@ -129,9 +130,13 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
         });
     },
 
-    cancel(id: string, now: number): Promise<LineageRecord | undefined> {
+    cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined> {
       return update(id, now, (current) => {
-        if (current === undefined) return { value: undefined };
+        if (current === undefined) {
+          if (!neverRun) return { value: undefined };
+          const record = cancelledBeforeRun(id, now, rules.ttlMs, neverRun);
+          return { write: record, value: record };
+        }
         const record = applyCancel(current, now, rules);
         return record === current ? { value: current } : { write: record, value: record };
       }).then((record) => record && clonePlain(record));

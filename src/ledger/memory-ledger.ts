@@ -17,6 +17,7 @@ import {
 import { LineageNotFound } from './lineage-not-found.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
 import { matchesQuery, newestFirst } from './list-order.ts';
+import { cancelledBeforeRun } from './never-run.ts';
 
 export interface MemoryLedgerOptions {
   /** How long finished records are kept (default 24 h). */
@@ -147,10 +148,16 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       if (current !== undefined) records.set(id, { ...current, statusText: text });
     },
 
-    async cancel(id: string, now: number): Promise<LineageRecord | undefined> {
+    async cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined> {
       assertOpen();
       const current = live(id, now);
-      if (current === undefined) return undefined;
+      if (current === undefined) {
+        if (!neverRun) return undefined;
+        const record = cancelledBeforeRun(id, now, rules.ttlMs, neverRun);
+        records.set(id, record);
+        enforceBound(now);
+        return structuredClone(record);
+      }
       const record = applyCancel(current, now, rules);
       records.set(id, record);
       return structuredClone(record);

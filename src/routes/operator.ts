@@ -3,7 +3,7 @@
 // shapes are the schemas of src/schemas/operator.ts.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { AttemptLedger, BlobStore, Clock, LineageRecord, TaskQueue, Tier } from '../interfaces.ts';
+import type { AttemptLedger, BlobStore, Clock, LineageRecord, QueuedTask, TaskEnvelope, TaskQueue, Tier } from '../interfaces.ts';
 import type { Delivery } from '../delivery/deliver.ts';
 import type { Effects } from '../delivery/effects.ts';
 import { nextTierTaskName } from '../queues/tier-names.ts';
@@ -43,6 +43,17 @@ const ID = { type: 'string', pattern: TASK_ID_PATTERN } as const;
 const IdParams = { type: 'object', properties: { id: ID }, required: ['id'] } as const;
 
 export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOptions) {
+  /** The lineage's first task, if it still waits in the first tier's queue. */
+  const findQueued = async (id: string): Promise<QueuedTask | undefined> => {
+    if (!opts.queue?.getTask) return undefined;
+    try {
+      return await opts.queue.getTask(opts.chain[0]!.queue, id);
+    } catch (err) {
+      opts.logger.warn({ err: { message: (err as Error).message }, lineage: id }, 'could not look the task up in its queue');
+      return undefined;
+    }
+  };
+
   app.get<{ Querystring: TaskListQuery }>(
     '/v1/tasks',
     { schema: { querystring: TaskListQuerySchema, response: { 200: TaskListSchema } } },
@@ -60,7 +71,12 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
 
   app.get<{ Params: { id: string } }>('/v1/tasks/:id', { schema: { params: IdParams, response: { 200: TaskStatusSchema } } }, async (req, reply) => {
     const record = await opts.ledger.get(req.params.id);
-    if (!record) return reply.code(404).send({ error: { code: 'NotFound', message: `no task lineage "${req.params.id}"` } });
+    if (!record) {
+      // Never delivered yet: its first task may wait in the first tier's queue.
+      const queued = await findQueued(req.params.id);
+      if (queued) return scheduledStatus(req.params.id, opts.chain[0]!.queue, queued);
+      return reply.code(404).send({ error: { code: 'NotFound', message: `no task lineage "${req.params.id}"` } });
+    }
     const deadLetters = await opts.ledger.listDeadLetters(record.id);
     return { ...statusOf(record), deadLetters: deadLetters.map((d) => ({ key: d.key, kind: d.kind, error: d.error, createdAt: d.createdAt })) };
   });
@@ -136,7 +152,8 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
 
   app.post<{ Params: { id: string } }>('/v1/tasks/:id/cancel', { schema: { params: IdParams, response: { 200: CancelReplySchema } } }, async (req, reply) => {
     const id = req.params.id;
-    const record = await opts.ledger.cancel(id, opts.clock.now());
+    const now = opts.clock.now();
+    const record = await opts.ledger.cancel(id, now);
     const deleted: string[] = [];
     const tryDelete = async (queue: string, task: string) => {
       if (!opts.queue) return;
@@ -148,11 +165,16 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
     };
     if (!record) {
       // Not started yet: the first tier's task may still be waiting under the lineage id.
-      await tryDelete(opts.chain[0]!.queue, id);
+      const first = opts.chain[0]!.queue;
+      const queued = await findQueued(id);
+      await tryDelete(first, id);
       if (deleted.length === 0) return reply.code(404).send({ error: { code: 'NotFound', message: `no task lineage "${id}"` } });
+      // Recorded, so status and the list show it cancelled rather than unknown.
+      const type = queued ? envelopeOf(queued)?.type : undefined;
+      await opts.ledger.cancel(id, now, { queue: first, ...(type ? { type } : {}) });
       return { id, state: 'cancelled', deleted };
     }
-    if (record.state !== 'cancelled') {
+    if (record.state !== 'cancelled' || record.finishedAt !== new Date(now).toISOString()) {
       return reply.code(409).send({ error: { code: 'AlreadyEnded', message: `the task already ${record.state}` }, state: record.state });
     }
     const aborted = opts.delivery.abort(id);
@@ -178,4 +200,31 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
 function statusOf(record: LineageRecord): TaskStatus {
   const { source, ...rest } = record;
   return { ...rest, replayable: source !== undefined && !source.omitted };
+}
+
+function envelopeOf(task: QueuedTask): Partial<TaskEnvelope> | undefined {
+  try {
+    const parsed = JSON.parse(task.body?.toString('utf8') ?? '') as unknown;
+    return parsed && typeof parsed === 'object' ? (parsed as Partial<TaskEnvelope>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** GET /v1/tasks/:id of a task that waits in its queue and never ran. */
+function scheduledStatus(id: string, queue: string, task: QueuedTask): TaskStatus {
+  const type = envelopeOf(task)?.type;
+  const created = task.createTime ?? task.scheduleTime ?? new Date().toISOString();
+  return {
+    id,
+    ...(typeof type === 'string' ? { type } : {}),
+    state: 'scheduled',
+    tier: 0,
+    queue,
+    attempts: {},
+    history: [],
+    ...(task.scheduleTime ? { scheduleTime: task.scheduleTime } : {}),
+    createdAt: created,
+    updatedAt: created,
+  };
 }

@@ -38,12 +38,17 @@ export const DeadLetterBriefSchema = Type.Object({
   createdAt: Type.String(),
 });
 
+/** `scheduled` is no ledger state: the task waits in its queue and never ran. */
+export const TaskStateSchema = Type.Union([LineageStateSchema, Type.Literal('scheduled')]);
+
 /** GET /v1/tasks/:id: the ledger record plus its dead letters. Other fields pass through. */
 export const TaskStatusSchema = Type.Object(
   {
     id: Type.String(),
     type: Type.Optional(Type.String()),
-    state: LineageStateSchema,
+    state: TaskStateSchema,
+    /** For `scheduled`: when Cloud Tasks will push it (RFC 3339). */
+    scheduleTime: Type.Optional(Type.String()),
     tier: Type.Integer(),
     queue: Type.Optional(Type.String()),
     attempts: Type.Record(Type.String(), Type.Integer()),

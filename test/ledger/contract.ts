@@ -313,6 +313,15 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     t.equal(await ledger.get('nobody'), undefined, 'no record is created');
   });
 
+  withLedger('cancel with neverRun records an unknown lineage as cancelled with no attempts', async (t, ledger) => {
+    const rec = await ledger.cancel('queued-only', T0, { queue: 'incoming', type: 'echo' });
+    t.match(rec, { id: 'queued-only', state: 'cancelled', type: 'echo', queue: 'incoming', tier: 0, attempts: {}, history: [] });
+    t.equal(rec?.expiresAt, new Date(T0 + TTL_MS).toISOString());
+    t.same(await ledger.get('queued-only'), rec);
+    const late = await ledger.begin(beginInput({ id: 'queued-only' }));
+    t.ok(late.duplicate, 'a delivery that still arrives does not run');
+  });
+
   withLedger('list pages newest first, id descending on equal createdAt, and filters', async (t, ledger) => {
     const make = async (id: string, at: number, over: Partial<BeginInput> = {}, outcome?: FinishInput['outcome']) => {
       await ledger.begin(beginInput({ id, now: at, ...over }));

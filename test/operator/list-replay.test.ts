@@ -113,3 +113,17 @@ t.test('replay refuses a lineage that has not ended and one whose payload was to
   t.ok(refused instanceof OperatorError && refused.status === 409 && refused.code === 'NotReplayable');
   t.match((refused as Error).message, /enqueue it again/);
 });
+
+t.test('a task waiting in its queue shows as scheduled; cancelling it records it cancelled', async (t) => {
+  const { exe } = await stack(t);
+  const later = new Date(Date.now() + 10 * 60_000);
+  await exe.enqueue({ id: 'later-1', type: 'echo', data: { x: 1 }, scheduleTime: later });
+  const scheduled = await exe.operator.status('later-1');
+  t.match(scheduled, { id: 'later-1', state: 'scheduled', type: 'echo', tier: 0, queue: 'incoming', attempts: {} });
+  t.ok(Math.abs(Date.parse(scheduled!.scheduleTime!) - later.getTime()) < 1000, 'when it will run');
+  const cancelled = await exe.operator.cancel('later-1');
+  t.same(cancelled, { id: 'later-1', state: 'cancelled', deleted: ['incoming/later-1'] });
+  t.match(await exe.operator.status('later-1'), { state: 'cancelled', type: 'echo', attempts: {}, history: [] });
+  t.equal((await exe.operator.list({ state: 'cancelled' })).tasks[0]?.id, 'later-1', 'the list shows it');
+  t.equal(await exe.operator.status('never-enqueued'), undefined, 'an unknown id is still unknown');
+});
