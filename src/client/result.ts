@@ -72,7 +72,7 @@ export class Result {
       const record = await this.#operator.status(this.id);
       if (record) {
         last = record;
-        const key = `${record.state}/${record.tier}/${JSON.stringify(record.attempts)}`;
+        const key = `${record.state}/${record.tier}/${JSON.stringify(record.attempts)}/${record.statusText ?? ''}`;
         if (key !== lastKey) {
           lastKey = key;
           opts.onProgress?.(record);
