@@ -56,6 +56,7 @@ export function createOutputHub(opts: OutputHubOptions) {
     #pending: Buffer[] = [];
     #pendingBytes = 0;
     #chain: Promise<void> = Promise.resolve();
+    #retryItems = 0;
     statusText: string | undefined;
     #statusWritten: string | undefined;
     #lastStatusWrite = 0;
@@ -86,15 +87,19 @@ export function createOutputHub(opts: OutputHubOptions) {
     /** Queue a flush of everything pending; puts run one at a time, in order. */
     flush(): Promise<void> {
       this.#chain = this.#chain.then(async () => {
-        const n = this.#pending.length;
+        // A chunk whose put failed is retried with exactly the same bytes: the
+        // store may have kept it (GCS writes are create-if-absent by key).
+        const n = this.#retryItems || this.#pending.length;
         if (n === 0) return;
         const bytes = Buffer.concat(this.#pending.slice(0, n));
+        this.#retryItems = n;
         try {
           await opts.store.put(chunkKey(this.id, this.tier, this.attempt, this.#seq), bytes);
         } catch (err) {
           opts.logger.warn({ err: { message: (err as Error).message }, lineage: this.id }, 'output chunk not stored; retried on the next flush');
           return;
         }
+        this.#retryItems = 0;
         this.#seq++;
         this.flushedBytes += bytes.length;
         this.#pending.splice(0, n);
