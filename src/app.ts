@@ -11,6 +11,8 @@ import { taskRoutes } from './routes/tasks.ts';
 import { pubsubRoutes } from './routes/pubsub.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { healthRoutes } from './routes/health.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { createJobCompletion, type JobCompletion } from './delivery/job-completion.ts';
 import { Metrics, metricsRoute, timedLedger } from './routes/metrics.ts';
 import { instrumentDelivery } from './operator/instrument-delivery.ts';
 import { startCancelWatch } from './operator/cancel-watch.ts';
@@ -41,6 +43,7 @@ export interface App {
   app: FastifyInstance;
   delivery: Delivery;
   effects: Effects;
+  jobs: JobCompletion;
   metrics: Metrics;
   /** Stop taking work: /readyz answers 503 and running jobs are aborted. */
   beginShutdown(): void;
@@ -81,7 +84,14 @@ export function buildApp(config: Config, deps: Deps): App {
     dispatchDeadlineSeconds: dispatchDeadlineFor(config.jobTimeoutMs),
     offloadThresholdBytes: config.blobs.offloadThresholdBytes,
   });
+  const jobs = createJobCompletion({
+    ledger,
+    notifier: deps.notifier,
+    clock: deps.clock,
+    source: config.serviceUrl ?? `urn:executor:${config.project || 'local'}`,
+  });
   delivery = instrumentDelivery(createDelivery({
+    jobs,
     ledger,
     registry: deps.registry,
     effects,
@@ -123,6 +133,16 @@ export function buildApp(config: Config, deps: Deps): App {
       logger: deps.logger,
       ...(config.invokerServiceAccount ? { invokerServiceAccount: config.invokerServiceAccount } : {}),
       dispatchDeadlineSeconds: dispatchDeadlineFor(config.jobTimeoutMs),
+      jobs,
+    });
+    secured.register(jobRoutes, {
+      ledger,
+      ...(deps.queue ? { queue: deps.queue } : {}),
+      delivery,
+      jobs,
+      chain: config.chain,
+      clock: deps.clock,
+      logger: deps.logger,
     });
     if (deps.sink) secured.register(sinkRoutes, { sink: deps.sink, logger: deps.logger });
     if (config.ui) secured.register(uiRoutes);
@@ -132,6 +152,7 @@ export function buildApp(config: Config, deps: Deps): App {
     app,
     delivery,
     effects,
+    jobs,
     metrics,
     beginShutdown() {
       shuttingDown = true;

@@ -2,9 +2,9 @@
 // Implementations live next to their interface's folder: ledger/, queues/,
 // notifier/, blobs/, jobs/. Nothing here has runtime code except constants.
 import type { Logger } from 'pino';
-import type { TaskEnvelope, CloudEvent, ErrorInfo } from './schemas/index.ts';
+import type { TaskEnvelope, CloudEvent, ErrorInfo, JobRef, JobRecord, JobTaskEndState } from './schemas/index.ts';
 
-export type { TaskEnvelope, CloudEvent, ErrorInfo };
+export type { TaskEnvelope, CloudEvent, ErrorInfo, JobRef, JobRecord, JobTaskEndState };
 
 /** Milliseconds since the epoch; injectable so tests need no sleeps. */
 export interface Clock {
@@ -92,6 +92,10 @@ export interface LineageRecord {
   finishedAt?: string;
   /** Finished records are dropped after this time (Firestore TTL field). */
   expiresAt?: string;
+  /** The job this lineage is a task of (SDK execute). */
+  job?: JobRef;
+  /** Submitter's labels (namespace, business), carried into notifications. */
+  labels?: Record<string, string>;
 }
 
 /** The parts of a first envelope needed to start it again. */
@@ -117,6 +121,8 @@ export interface BeginInput {
   /** Kept on the record when the lineage is created (first delivery). */
   source?: ReplaySource;
   replayOf?: string;
+  job?: JobRef;
+  labels?: Record<string, string>;
   now: number;
 }
 
@@ -179,6 +185,17 @@ export interface ListPage {
   next?: ListCursor;
 }
 
+/** A task of a job ended (or was cancelled before it began). */
+export interface JobTaskEndInput {
+  job: string;
+  size: number;
+  lineage: string;
+  state: JobTaskEndState;
+  error?: ErrorInfo;
+  labels?: Record<string, string>;
+  now: number;
+}
+
 /**
  * The attempt ledger. Every method is atomic per lineage id; implementations
  * must pass test/ledger/contract.ts.
@@ -205,6 +222,14 @@ export interface AttemptLedger {
    * delivery) is recorded as cancelled with no attempts.
    */
   cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined>;
+  /**
+   * Count the end of one task of a job, atomically: the first end of a lineage
+   * counts, later ones change nothing. `completed` is true for exactly one
+   * caller: the one whose write ended the job's last task.
+   */
+  jobTaskEnded(input: JobTaskEndInput): Promise<{ record: JobRecord; completed: boolean }>;
+  /** The job record; undefined until a task of the job ended. */
+  getJob(id: string): Promise<JobRecord | undefined>;
   putDeadLetter(letter: DeadLetter): Promise<void>;
   listDeadLetters(lineageId?: string): Promise<DeadLetter[]>;
   removeDeadLetter(key: string): Promise<void>;

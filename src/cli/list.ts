@@ -3,7 +3,7 @@
 // GET /v1/tasks. --watch prints the page, then a line for every new run and
 // every change of state, until SIGINT.
 import { parseArgs } from 'node:util';
-import { UsageError, type Command, type CliIo } from './main.ts';
+import { UsageError, type Command, type CliIo } from './command.ts';
 import { cliConfig, operatorClient } from './cli-context.ts';
 import type { LineageState } from '../interfaces.ts';
 import type { ListFilter, TaskSummary } from '../client/operator-client.ts';

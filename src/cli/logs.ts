@@ -3,7 +3,7 @@
 // (or SIGINT) and prints status text changes to stderr. Exit 1 when the id is
 // unknown or the followed run did not succeed.
 import { parseArgs } from 'node:util';
-import type { CliIo } from './main.ts';
+import type { CliIo } from './command.ts';
 import { OperatorError } from '../client/errors.ts';
 import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
 

@@ -2,7 +2,7 @@
 // lineage (POST /v1/tasks/ID:replay). Exit 1 when the id is unknown, still
 // running, or kept no replayable payload.
 import { parseArgs } from 'node:util';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import { OperatorError } from '../client/errors.ts';
 import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
 

@@ -10,6 +10,7 @@ import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { Effects } from './effects.ts';
 import { replayFieldsOf } from '../operator/replay.ts';
 import type { OutputHub } from '../output/output-hub.ts';
+import type { JobCompletion } from './job-completion.ts';
 
 export interface DeliveryDeps {
   ledger: AttemptLedger;
@@ -27,6 +28,8 @@ export interface DeliveryDeps {
   throttleRetryAfterSeconds?: number;
   /** Live output and status text of running jobs (src/output/). */
   output?: OutputHub;
+  /** Counts ended tasks of jobs (DESIGN §8). */
+  jobs?: JobCompletion;
 }
 
 export interface DeliveryInput {
@@ -125,7 +128,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const queue = input.push.queueName ?? tierConf.queue;
     const maxAttempts = tierConf.maxAttempts;
     const type = envelope?.type ?? 'unknown';
-    let log = deps.logger.child({ queue, task: input.push.taskName, tier, jobType: type, lineage: id, ...input.logFields });
+    let log = deps.logger.child({ queue, task: input.push.taskName, tier, jobType: type, lineage: id, ...(envelope?.labels ? { labels: envelope.labels } : {}), ...input.logFields });
     if (input.push.problems.length) log.warn({ problems: input.push.problems }, 'garbled Cloud Tasks headers ignored');
 
     // 2. Count the attempt (atomic) and drop duplicates of an ended lineage.
@@ -140,6 +143,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       ...(envelope?.notify ? { notify: envelope.notify } : {}),
       ...(envelope?.dataRef ? { dataRef: envelope.dataRef } : {}),
       ...replayFieldsOf(envelope),
+      ...(envelope?.job ? { job: envelope.job } : {}),
+      ...(envelope?.labels ? { labels: envelope.labels } : {}),
       now: deps.clock.now(),
     });
     if (begun.duplicate) return duplicate(begun.record, tier, log);
@@ -235,6 +240,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       }
       if (state === 'succeeded') log.info('job succeeded');
       const ok = await deps.effects.notify(state, record, { ...notifyCtx, ...(error ? { error } : {}), ...(stored.result !== undefined ? { result: stored.result } : {}) }, target, log);
+      await deps.jobs?.lineageEnded(record, log);
       if (!ok) return { status: 500, outcome: 'dead-letter', id, attempt, tier, ...(error ? { error } : {}) };
       return { status: 200, outcome: state, id, attempt, tier, ...(error ? { error } : {}) };
     }
@@ -264,6 +270,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
    * earlier, this retry is the moment to replay it.
    */
   async function duplicate(record: LineageRecord, tier: number, log: Logger): Promise<DeliveryOutcome> {
+    // Idempotent: counts the job's task if a crash came between the end and the count.
+    await deps.jobs?.lineageEnded(record, log);
     const letters = await deps.ledger.listDeadLetters(record.id);
     if (letters.length > 0) {
       const r = await deps.effects.redriveAll(record.id, log);

@@ -70,6 +70,7 @@ export function createEffects(deps: EffectsDeps) {
         ...(ctx.error ? { error: ctx.error } : {}),
         ...(ctx.result !== undefined ? { result: ctx.result } : {}),
         ...(ctx.nextQueue ? { nextQueue: ctx.nextQueue } : {}),
+        ...(record.labels ? { labels: record.labels } : {}),
         startedAt: record.createdAt,
         finishedAt: iso(now),
       },

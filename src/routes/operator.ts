@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { AttemptLedger, BlobStore, Clock, LineageRecord, QueuedTask, TaskEnvelope, TaskQueue, Tier } from '../interfaces.ts';
 import type { Delivery } from '../delivery/deliver.ts';
 import type { Effects } from '../delivery/effects.ts';
+import type { JobCompletion } from '../delivery/job-completion.ts';
 import { nextTierTaskName } from '../queues/tier-names.ts';
 import {
   CancelReplySchema,
@@ -37,6 +38,8 @@ export interface OperatorRouteOptions {
   /** For replays: OIDC identity and dispatch deadline of the tasks created. */
   invokerServiceAccount?: string;
   dispatchDeadlineSeconds?: number;
+  /** A cancelled task of a job counts toward the job's end. */
+  jobs?: JobCompletion;
 }
 
 const ID = { type: 'string', pattern: TASK_ID_PATTERN } as const;
@@ -178,6 +181,7 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
       return reply.code(409).send({ error: { code: 'AlreadyEnded', message: `the task already ${record.state}` }, state: record.state });
     }
     const aborted = opts.delivery.abort(id);
+    await opts.jobs?.lineageEnded(record, opts.logger);
     const last = record.history[record.history.length - 1];
     if (last) await tryDelete(last.queue, last.taskName);
     const next = opts.chain[record.tier + 1];
