@@ -188,7 +188,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       job.deserialize(Buffer.from(JSON.stringify(envelope.args ?? {})));
       const data = envelope.dataRef ? await loadData(envelope.dataRef) : envelope.data;
       const started = Date.now();
-      out = deps.output?.start({ id, tier, attempt, job, log });
+      out = deps.output?.start({ id, createdAt: begun.record.createdAt, tier, attempt, job, log });
       const ctx = { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log: out?.log ?? log, setStatus: out?.setStatus ?? (() => {}) };
       result = await runAbortable(job.run(data, ctx), ctl.signal, () => job.stop());
       log.debug({ ms: Date.now() - started }, 'job returned');

@@ -47,7 +47,11 @@ export function memoryChunkStore(maxBytes = 64 * 1024 * 1024): ChunkStore {
   };
 }
 
-/** Chunk `seq` of one attempt's output. */
-export function chunkKey(id: string, tier: number, attempt: number, seq: number): string {
-  return `logs/${id}/${tier}-${attempt}/${String(seq).padStart(6, '0')}`;
+/**
+ * Chunk `seq` of one attempt's output. The lineage's createdAt is part of the
+ * key: a lineage id used again (dev's shared blob folder, a memory ledger that
+ * restarted) must not read the chunks of an earlier run.
+ */
+export function chunkKey(id: string, createdAt: string, tier: number, attempt: number, seq: number): string {
+  return `logs/${id}/${Date.parse(createdAt).toString(36)}/${tier}-${attempt}/${String(seq).padStart(6, '0')}`;
 }

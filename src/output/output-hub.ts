@@ -49,6 +49,7 @@ export function createOutputHub(opts: OutputHubOptions) {
     readonly id: string;
     readonly tier: number;
     readonly attempt: number;
+    readonly createdAt: string;
     #seq = 0;
     #total = 0;
     #truncated = false;
@@ -62,8 +63,9 @@ export function createOutputHub(opts: OutputHubOptions) {
     #lastStatusWrite = 0;
     #statusTimer: NodeJS.Timeout | undefined;
 
-    constructor(id: string, tier: number, attempt: number) {
+    constructor(id: string, createdAt: string, tier: number, attempt: number) {
       this.id = id;
+      this.createdAt = createdAt;
       this.tier = tier;
       this.attempt = attempt;
     }
@@ -94,7 +96,7 @@ export function createOutputHub(opts: OutputHubOptions) {
         const bytes = Buffer.concat(this.#pending.slice(0, n));
         this.#retryItems = n;
         try {
-          await opts.store.put(chunkKey(this.id, this.tier, this.attempt, this.#seq), bytes);
+          await opts.store.put(chunkKey(this.id, this.createdAt, this.tier, this.attempt, this.#seq), bytes);
         } catch (err) {
           opts.logger.warn({ err: { message: (err as Error).message }, lineage: this.id }, 'output chunk not stored; retried on the next flush');
           return;
@@ -155,8 +157,9 @@ export function createOutputHub(opts: OutputHubOptions) {
   }
 
   return {
-    start(input: { id: string; tier: number; attempt: number; job?: Job; log: Logger }): AttemptOutput {
-      const w = new Writer(input.id, input.tier, input.attempt);
+    /** `createdAt`: the lineage record's (readers find the chunks through it). */
+    start(input: { id: string; createdAt: string; tier: number; attempt: number; job?: Job; log: Logger }): AttemptOutput {
+      const w = new Writer(input.id, input.createdAt, input.tier, input.attempt);
       const startedAt = performance.now();
       active.set(input.id, w);
       byAttempt.set(`${input.id}/${input.tier}/${input.attempt}`, w);

@@ -11,6 +11,7 @@ import type { OutputEvent } from '../schemas/operator.ts';
 
 interface Cursor {
   id: string;
+  createdAt: string;
   tier: number;
   attempt: number;
   nextSeq: number;
@@ -23,15 +24,15 @@ interface Cursor {
   done: boolean;
 }
 
-function cursor(id: string, tier: number, attempt: number): Cursor {
-  return { id, tier, attempt, nextSeq: 0, chunkEnd: 0, emitted: 0, decoder: new StringDecoder('utf8'), idleTicks: 0, done: false };
+function cursor(id: string, createdAt: string, tier: number, attempt: number): Cursor {
+  return { id, createdAt, tier, attempt, nextSeq: 0, chunkEnd: 0, emitted: 0, decoder: new StringDecoder('utf8'), idleTicks: 0, done: false };
 }
 
 /** Bytes of the attempt not handed out yet. */
 async function readNew(hub: OutputHub, c: Cursor): Promise<Buffer> {
   const parts: Buffer[] = [];
   for (;;) {
-    const bytes = await hub.store.get(chunkKey(c.id, c.tier, c.attempt, c.nextSeq));
+    const bytes = await hub.store.get(chunkKey(c.id, c.createdAt, c.tier, c.attempt, c.nextSeq));
     if (!bytes) break;
     c.nextSeq++;
     const start = c.chunkEnd;
@@ -72,7 +73,7 @@ export async function readOutput(hub: OutputHub, ledger: AttemptLedger, id: stri
   if (!record) return undefined;
   const parts: string[] = [];
   for (const a of attemptsOf(record)) {
-    const bytes = await readNew(hub, cursor(id, a.tier, a.attempt));
+    const bytes = await readNew(hub, cursor(id, record.createdAt, a.tier, a.attempt));
     parts.push(attemptHeader(a), bytes.toString('utf8'));
     if (bytes.length && bytes[bytes.length - 1] !== 0x0a) parts.push('\n');
   }
@@ -101,7 +102,7 @@ export async function followOutput(
       const key = `${a.tier}/${a.attempt}`;
       let c = cursors.get(key);
       if (!c) {
-        cursors.set(key, (c = cursor(id, a.tier, a.attempt)));
+        cursors.set(key, (c = cursor(id, record.createdAt, a.tier, a.attempt)));
         send({ event: 'attempt', data: { tier: a.tier, attempt: a.attempt, queue: a.queue } });
       }
       if (c.done) continue;

@@ -159,3 +159,13 @@ t.test('output of an unknown lineage is a 404', async (t) => {
   const sse = await fetch(`${a.url}/v1/tasks/nobody/output?follow=1`);
   t.equal(sse.status, 404);
 });
+
+t.test('a lineage id used again (a fresh ledger, the same blob folder) does not show the earlier run’s output', async (t) => {
+  const { dir, ledger } = setup(t);
+  const first = await instance(t, ledger, dir);
+  // Over 16 KiB: several chunks, more than the later run writes.
+  t.equal((await first.push('reused', { type: 'exec', args: { command: 'sh', args: ['-c', 'yes earlier | head -c 100000'] } })).status, 200);
+  const second = await instance(t, createMemoryLedger(), dir);
+  t.equal((await second.push('reused', { type: 'exec', args: { command: 'sh', args: ['-c', 'echo later'] } })).status, 200);
+  t.equal(await second.operator.logs('reused'), '--- incoming attempt 1 (tier 0) ---\nlater\n');
+});
