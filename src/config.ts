@@ -49,6 +49,8 @@ export const DEV = {
   LOCATION: 'us-central1',
   HOST: '127.0.0.1',
   SERVICE_ACCOUNT: 'executor-dev@local-project.iam.gserviceaccount.com',
+  /** The emulator's state file under `executor dev` (relative to the working directory); `--fresh` ignores it. */
+  EMULATOR_STATE: '.executor/emulator-state.json',
 } as const;
 
 const Str = (opts: { default?: string } = {}) => Type.Optional(Type.String(opts));
@@ -94,6 +96,8 @@ const EnvSchema = Type.Object({
   EMULATOR_PORT: Int(0, 65535, DEFAULTS.EMULATOR_PORT),
   OUTPUT_LIMIT: Int(1024, 1024 * 1024 * 1024, DEFAULTS.OUTPUT_LIMIT),
   UI: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
+  EMULATOR_APP_ENGINE_URL: Str(),
+  EMULATOR_STATE: Str(),
   LOG_LEVEL: Type.Optional(
     Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: DEFAULTS.LOG_LEVEL }),
   ),
@@ -123,6 +127,10 @@ export interface Config {
   jobs: { execCommands: string[]; execPermanentExitCodes: number[]; jobsDir?: string; httpAllow: string[]; module?: string };
   cloudTasksEmulatorHost?: string;
   emulatorPort: number;
+  /** Where the emulator pushes App Engine tasks; dev: the worker. */
+  emulatorAppEngineUrl?: string;
+  /** The emulator's state file; absent = memory only. */
+  emulatorState?: string;
   logLevel: string;
   /** Bytes of a job's live output kept per attempt (OUTPUT_LIMIT); then truncated with a marker. */
   outputLimitBytes: number;
@@ -277,6 +285,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ...(raw.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: hostPort('CLOUD_TASKS_EMULATOR_HOST', raw.CLOUD_TASKS_EMULATOR_HOST) } : {}),
     emulatorPort: raw.EMULATOR_PORT ?? DEFAULTS.EMULATOR_PORT,
+    ...emulatorTargets(mode, raw),
     logLevel: raw.LOG_LEVEL ?? DEFAULTS.LOG_LEVEL,
     outputLimitBytes: raw.OUTPUT_LIMIT ?? DEFAULTS.OUTPUT_LIMIT,
     ui: (raw.UI ?? DEFAULTS.UI) === 'on',
@@ -284,6 +293,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
+
+/** The emulator's App Engine stand-in (dev: the worker itself) and its state file. */
+function emulatorTargets(mode: Mode, raw: RawEnv): { emulatorAppEngineUrl?: string; emulatorState?: string } {
+  const appEngine = optionalUrl('EMULATOR_APP_ENGINE_URL', raw.EMULATOR_APP_ENGINE_URL) ?? (mode === 'dev' ? `http://127.0.0.1:${raw.PORT ?? DEFAULTS.PORT}` : undefined);
+  return { ...(appEngine ? { emulatorAppEngineUrl: appEngine } : {}), ...(raw.EMULATOR_STATE ? { emulatorState: raw.EMULATOR_STATE } : {}) };
+}
 
 /**
  * CHAIN: comma-separated `queue[:maxAttempts][@url][#subscription]`;

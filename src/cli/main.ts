@@ -26,7 +26,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   dev: {
     summary: 'emulator + worker + notification sink in one process (npm start)',
-    usage: `usage: executor dev\n\nStarts the Cloud Tasks emulator (EMULATOR_PORT, default 8123), the worker (PORT, default 8080) and a\nnotification sink, on 127.0.0.1 unless HOST says otherwise, with the queues of CHAIN and notifier\ncreated and a local blob directory (BLOB_DIR). Prints the commands to enqueue. Ctrl-C stops it.`,
+    usage: `usage: executor dev [--fresh]\n\nStarts the Cloud Tasks emulator (EMULATOR_PORT, default 8123), the worker (PORT, default 8080) and a\nnotification sink, on 127.0.0.1 unless HOST says otherwise, with the queues of CHAIN and notifier\ncreated and a local blob directory (BLOB_DIR). Prints the commands to enqueue. Ctrl-C stops it.\nThe emulator's queues and tasks are kept in EMULATOR_STATE (default .executor/emulator-state.json);\n--fresh starts them empty.`,
     load: async () => (await import('./dev.ts')).devCommand,
   },
   pull: {
@@ -36,7 +36,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   emulator: {
     summary: 'the local Cloud Tasks emulator alone',
-    usage: `usage: executor emulator\n\nThe Cloud Tasks v2 REST emulator on HOST:EMULATOR_PORT (default 127.0.0.1:8123). Point clients at it\nwith CLOUD_TASKS_EMULATOR_HOST=127.0.0.1:8123. Ctrl-C stops it.`,
+    usage: `usage: executor emulator [--fresh]\n\nThe Cloud Tasks REST emulator (v2, v2beta3) on HOST:EMULATOR_PORT (default 127.0.0.1:8123). Point clients\nat it with CLOUD_TASKS_EMULATOR_HOST=127.0.0.1:8123. App Engine tasks go to EMULATOR_APP_ENGINE_URL; with\nEMULATOR_STATE its state survives restarts (--fresh starts empty). Ctrl-C stops it.`,
     load: async () => (await import('./emulator.ts')).emulatorCommand,
   },
   enqueue: {
