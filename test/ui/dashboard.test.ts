@@ -3,7 +3,9 @@
 // run shows its output, and Cancel stops a running one.
 import t from 'tap';
 import pino from 'pino';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDev, devBanner } from '../../src/dev.ts';
 import { Executor } from '../../src/client/index.ts';
@@ -11,7 +13,8 @@ import { freePort } from '../helpers/free-port.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 
 const JOBS = fileURLToPath(new URL('../fixtures/tier-jobs.mjs', import.meta.url));
-const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
+// The README's screenshots are rewritten only on request, so a test run leaves the checkout clean.
+const DOCS = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/', import.meta.url)) : `${mkdtempSync(join(tmpdir(), 'executor-ui-shots-'))}/`;
 const FAST = { minBackoff: '0.1s', maxBackoff: '0.2s', maxDoublings: 1, maxRetryDuration: '0s' };
 const WAIT = { timeout: 30_000 };
 
@@ -49,6 +52,7 @@ t.test('the dashboard lists runs live, shows a run’s tiers and output, and can
   await page.locator('tr[data-id="ui-echo"] [data-state="succeeded"]').waitFor(WAIT);
   mkdirSync(DOCS, { recursive: true });
   await page.screenshot({ path: `${DOCS}ui-list.png` });
+  t.ok(existsSync(`${DOCS}ui-list.png`) && statSync(`${DOCS}ui-list.png`).size > 1000, 'a screenshot of the list');
 
   // The failing chain's page: one timeline row per tier, its errors, its notifications.
   await failedRow.locator('a').click();
