@@ -39,6 +39,9 @@ export const DEFAULTS = {
   EXEC_ENV_PASS: 'PATH,HOME,LANG,TZ,TMPDIR',
   EMULATOR_PORT: 8123,
   LOG_LEVEL: 'info',
+  OUTPUT_LIMIT: 10 * 1024 * 1024,
+  /** The dashboard; dev turns it on. */
+  UI: 'off',
 } as const;
 
 /** Where `executor dev` (and the CLI against its emulator) keep queues and blobs. */
@@ -94,6 +97,8 @@ const EnvSchema = Type.Object({
   JOBS_MODULE: Str(),
   CLOUD_TASKS_EMULATOR_HOST: Str(),
   EMULATOR_PORT: Int(0, 65535, DEFAULTS.EMULATOR_PORT),
+  OUTPUT_LIMIT: Int(1024, 1024 * 1024 * 1024, DEFAULTS.OUTPUT_LIMIT),
+  UI: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   EMULATOR_APP_ENGINE_URL: Str(),
   EMULATOR_STATE: Str(),
   LOG_LEVEL: Type.Optional(
@@ -140,6 +145,10 @@ export interface Config {
   /** The emulator's state file; absent = memory only. */
   emulatorState?: string;
   logLevel: string;
+  /** Bytes of a job's live output kept per attempt (OUTPUT_LIMIT); then truncated with a marker. */
+  outputLimitBytes: number;
+  /** The /ui dashboard (UI=on; default on in dev, off elsewhere). */
+  ui: boolean;
 }
 
 /** Defaults that differ by mode (DESIGN §6). */
@@ -157,7 +166,7 @@ const MODE_DEFAULTS: Record<Mode, Partial<Record<keyof RawEnv, string>>> = {
   // dev listens on loopback (AUTH=none must not face a network), keeps blobs
   // in a local folder and notifies every outcome, so the sink shows what a
   // submitter would get.
-  dev: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST, NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE, NOTIFY_ON: 'all' },
+  dev: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST, NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE, NOTIFY_ON: 'all', UI: 'on' },
   emulator: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST },
   cli: { AUTH: 'none', NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE },
   // `executor pull` is production like serve (its port serves health and the operator API).
@@ -297,6 +306,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     emulatorPort: raw.EMULATOR_PORT ?? DEFAULTS.EMULATOR_PORT,
     ...emulatorTargets(mode, raw),
     logLevel: raw.LOG_LEVEL ?? DEFAULTS.LOG_LEVEL,
+    outputLimitBytes: raw.OUTPUT_LIMIT ?? DEFAULTS.OUTPUT_LIMIT,
+    ui: (raw.UI ?? DEFAULTS.UI) === 'on',
   };
 }
 

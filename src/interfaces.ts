@@ -81,6 +81,12 @@ export interface LineageRecord {
   /** Blob reference of the offloaded payload (deleted when the lineage ends). */
   dataRef?: string;
   notify?: { url?: string; topic?: string };
+  /** What POST /v1/tasks/:id:replay enqueues again (kept from the first delivery; bounded). */
+  source?: ReplaySource;
+  /** The lineage this one replays. */
+  replayOf?: string;
+  /** The running job's latest status text (setStatus / status()), refreshed at most once a second. */
+  statusText?: string;
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
@@ -94,6 +100,15 @@ export interface LineageRecord {
   truncated?: string[];
 }
 
+/** The parts of a first envelope needed to start it again. */
+export interface ReplaySource {
+  type: string;
+  args?: Record<string, unknown>;
+  data?: unknown;
+  /** true when args + data were too large to keep: the lineage cannot be replayed. */
+  omitted?: boolean;
+}
+
 export interface BeginInput {
   id: string;
   tier: number;
@@ -105,6 +120,9 @@ export interface BeginInput {
   maxAttempts: number | null;
   notify?: { url?: string; topic?: string };
   dataRef?: string;
+  /** Kept on the record when the lineage is created (first delivery). */
+  source?: ReplaySource;
+  replayOf?: string;
   job?: JobRef;
   labels?: Record<string, string>;
   now: number;
@@ -141,6 +159,34 @@ export interface DeadLetter {
   createdAt: string;
 }
 
+/** Filters of AttemptLedger.list(); every field narrows the result. */
+export interface ListQuery {
+  state?: LineageState;
+  type?: string;
+  /** The queue of the lineage's latest tier. */
+  queue?: string;
+  /** createdAt >= since (ISO 8601, as toISOString writes it). */
+  since?: string;
+  /** createdAt < until. */
+  until?: string;
+  /** Records per page (the ledger returns at most this many). */
+  pageSize: number;
+  /** Continue after this record (the `next` of the previous page). */
+  after?: ListCursor;
+}
+
+/** Position in the newest-first order: createdAt descending, then id descending. */
+export interface ListCursor {
+  createdAt: string;
+  id: string;
+}
+
+export interface ListPage {
+  records: LineageRecord[];
+  /** Set when more records may follow. */
+  next?: ListCursor;
+}
+
 /** A task of a job ended (or was cancelled before it began). */
 export interface JobTaskEndInput {
   job: string;
@@ -168,8 +214,16 @@ export interface AttemptLedger {
   /** Record how the attempt ended and the resulting lineage state. */
   finish(input: FinishInput): Promise<LineageRecord>;
   get(id: string): Promise<LineageRecord | undefined>;
-  /** Mark cancelled unless already ended; returns the record, undefined if unknown. */
-  cancel(id: string, now: number): Promise<LineageRecord | undefined>;
+  /** Lineages newest first (createdAt, then id, descending), filtered; expired ones left out. */
+  list(query: ListQuery): Promise<ListPage>;
+  /** Set statusText of a known lineage (no-op when unknown); advisory, last write wins. */
+  setStatusText(id: string, text: string, now: number): Promise<void>;
+  /**
+   * Mark cancelled unless already ended; returns the record, undefined if
+   * unknown. With `neverRun`, an unknown lineage (its task deleted before any
+   * delivery) is recorded as cancelled with no attempts.
+   */
+  cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined>;
   /**
    * Count the end of one task of a job, atomically: the first end of a lineage
    * counts, later ones change nothing. `completed` is true for exactly one
@@ -220,9 +274,21 @@ export interface QueueInfo {
   state: string;
 }
 
+/** A task still in its queue (GetTask, FULL view). */
+export interface QueuedTask {
+  taskName: string;
+  /** RFC 3339. */
+  scheduleTime?: string;
+  createTime?: string;
+  /** The HTTP body: the envelope. */
+  body?: Buffer;
+}
+
 /** Cloud Tasks, as this service uses it. */
 export interface TaskQueue {
   createTask(input: CreateTaskInput): Promise<CreatedTask>;
+  /** undefined when the task is not (or no longer) in the queue. Optional: status then cannot show `scheduled`. */
+  getTask?(queue: string, taskName: string): Promise<QueuedTask | undefined>;
   /** false when the task did not exist. */
   deleteTask(queue: string, taskName: string): Promise<boolean>;
   /** undefined when the queue does not exist. */
@@ -275,7 +341,10 @@ export interface JobContext {
   tier: number;
   /** Aborted on timeout, cancel or shutdown. */
   signal: AbortSignal;
+  /** Its lines also go to the task's live output (GET /v1/tasks/:id/output). */
   log: Logger;
+  /** Show a short progress text in status, list and the dashboard (statusText). */
+  setStatus?(text: string): void;
 }
 
 /** What `run` returns (Spin Cycle's Return). */

@@ -64,6 +64,21 @@ export const COMMANDS: Record<string, CommandSpec> = {
     usage: `usage: executor redrive [ID|--all] [--json]\n\nReplays the forwards and notifications that failed, of one lineage or all (SERVICE_URL).\nExit 1 when any failed again.`,
     load: async () => (await import('./redrive.ts')).redriveCommand,
   },
+  list: {
+    summary: 'runs, newest first (filters, --watch)',
+    usage: `usage: executor list [--state S] [--type T] [--queue Q] [--since TIME] [--until TIME] [--limit N] [--json] [--watch]\n\nThe runs SERVICE_URL knows, newest first (GET /v1/tasks), as a table.\n  --state S       running, retrying, throttled, succeeded, failed, forwarded or cancelled\n  --type T        job type\n  --queue Q       queue of the run's latest tier\n  --since/--until created at or after / before TIME (ISO 8601)\n  --limit N       rows (default 20, at most 500)\n  --json          the page as JSON (with --watch: one JSON line per run)\n  --watch         then one line per new run or change of state, until Ctrl-C`,
+    load: async () => (await import('./list.ts')).listCommandEntry,
+  },
+  logs: {
+    summary: "a run's output (exec stdout/stderr, ctx.log)",
+    usage: `usage: executor logs ID [--follow]\n\nThe output of the lineage ID so far, one header line per attempt (GET SERVICE_URL/v1/tasks/ID/output).\n  --follow, -f    stream it until the run ends (status text on stderr); exit 1 unless it succeeded`,
+    load: async () => async (argv, io) => (await import('./logs.ts')).logsCommand(argv, io),
+  },
+  replay: {
+    summary: 'start a finished run again as a new run',
+    usage: `usage: executor replay ID [--json]\n\nEnqueues the first envelope of the finished lineage ID again as a new lineage (replayOf: ID).\nExit 1 when ID is unknown, still running, or kept no replayable payload.`,
+    load: async () => (await import('./replay.ts')).replayCommand,
+  },
   job: {
     summary: "a job's tasks as a table",
     usage: `usage: executor job ID [--size N] [--json]\n\nThe tasks of job ID (SERVICE_URL): state, attempts and last error of each, and the job's state.\n  --size N   the number of tasks, for a job no worker has seen yet\n  --json     print JSON instead of a table\nExit 1 when the job failed or is unknown.`,

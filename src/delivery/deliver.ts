@@ -10,6 +10,8 @@ import { JobError, RunTimeout, ShuttingDown, toErrorInfo } from '../jobs/errors.
 import { headerAttempt, type PushHeaders } from './push-headers.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { Effects } from './effects.ts';
+import { replayFieldsOf } from '../operator/replay.ts';
+import type { OutputHub } from '../output/output-hub.ts';
 import type { JobCompletion } from './job-completion.ts';
 
 export interface DeliveryDeps {
@@ -28,6 +30,8 @@ export interface DeliveryDeps {
   throttleRetryAfterSeconds?: number;
   /** BLOB_REF_KEY: accepts dataRefs signed for the lineage (blobs/ref-scope.ts). */
   blobRefKey?: string;
+  /** Live output and status text of running jobs (src/output/). */
+  output?: OutputHub;
   /** Counts ended tasks of jobs (DESIGN §8). */
   jobs?: JobCompletion;
 }
@@ -130,6 +134,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       maxAttempts,
       ...(envelope?.notify ? { notify: envelope.notify } : {}),
       ...(envelope?.dataRef ? { dataRef: envelope.dataRef } : {}),
+      ...replayFieldsOf(envelope),
       ...(envelope?.job ? { job: envelope.job } : {}),
       ...(envelope?.labels ? { labels: envelope.labels } : {}),
       now: deps.clock.now(),
@@ -165,6 +170,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     let failure: ErrorInfo | undefined;
     let retryAfterSeconds: number | undefined;
     let abortedByShutdown = false;
+    let out: ReturnType<OutputHub['start']> | undefined;
     const ctl = new AbortController();
     track(id, ctl);
     const timer = setTimeout(() => ctl.abort(new RunTimeout(Math.round(deps.jobTimeoutMs / 1000))), deps.jobTimeoutMs);
@@ -174,7 +180,9 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       job.deserialize(Buffer.from(JSON.stringify(envelope.args ?? {})));
       const data = envelope.dataRef ? await loadData(envelope.dataRef, id) : envelope.data;
       const started = Date.now();
-      result = await runAbortable(job.run(data, { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log }), ctl.signal, () => job.stop());
+      out = deps.output?.start({ id, createdAt: begun.record.createdAt, tier, attempt, job, log });
+      const ctx = { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log: out?.log ?? log, setStatus: out?.setStatus ?? (() => {}) };
+      result = await runAbortable(job.run(data, ctx), ctl.signal, () => job.stop());
       log.debug({ ms: Date.now() - started }, 'job returned');
       if (result.state !== 'succeeded') {
         failure = result.error ?? { code: 'JobFailed', message: `job ended in state ${result.state}${result.exit !== undefined ? ` (exit ${result.exit})` : ''}`, permanent: false };
@@ -188,6 +196,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       clearTimeout(timer);
       untrack(id, ctl);
       deps.limiter.release();
+      await out?.end(); // before the ledger records the end: readers then know all output is stored
     }
 
     if (!failure) return ended('succeeded', undefined, result);

@@ -66,7 +66,6 @@ export async function pubsubRoutes(app: FastifyInstance, opts: { delivery: Deliv
       ...(tierIndex >= 0 ? { tierHint: tierIndex } : {}),
       logFields: traceField(opts.project, req.headers),
     });
-    opts.metrics.count(outcome.outcome);
     return sendOutcome(reply, outcome);
   });
 }

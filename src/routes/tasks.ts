@@ -25,7 +25,6 @@ export async function taskRoutes(app: FastifyInstance, opts: TaskRouteOptions): 
       push: parsePushHeaders(req.headers),
       logFields: traceField(opts.project, req.headers),
     });
-    opts.metrics.count(outcome.outcome);
     return sendOutcome(reply, outcome);
   });
 }
