@@ -6,7 +6,7 @@
 // the forwarder and the SDK write), or when it carries a signature made with
 // BLOB_REF_KEY for this lineage: `<ref>#sig=<hex HMAC-SHA256 of "<id>\n<ref>">`.
 // Outputs (`outputs/<id>.json`) are never a dataRef: they are read through
-// GET /v1/tasks/<id>/output only.
+// GET /v1/tasks/<id>/result only.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { BlobStore } from '../interfaces.ts';
 import { BlobRefRefused } from '../jobs/errors.ts';

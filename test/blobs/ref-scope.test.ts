@@ -50,7 +50,7 @@ t.test("another lineage's payload is refused permanently and left in place; its 
   t.ok(existsSync(fileURLToPath(refA)), "A's payload was not deleted");
   const a = await s.push({ id: 'lineage-a', type: 'echo', dataRef: refA });
   t.match(a.json(), { outcome: 'succeeded' });
-  t.same((await s.get('/v1/tasks/lineage-a/output')).json(), { data: { secret: 1 }, args: {} });
+  t.same((await s.get('/v1/tasks/lineage-a/result')).json(), { data: { secret: 1 }, args: {} });
   t.notOk(existsSync(fileURLToPath(refA)), 'the owner deletes its own payload when it ends');
 });
 
@@ -62,7 +62,7 @@ t.test("another lineage's output is refused and stays readable through its own l
   t.match(record.outputRef, /outputs\/owner\.json$/);
   const thief = await s.push({ id: 'thief', type: 'echo', dataRef: record.outputRef });
   t.match(thief.json(), { outcome: 'failed', error: { code: 'BlobRefRefused' } });
-  const out = await s.get('/v1/tasks/owner/output');
+  const out = await s.get('/v1/tasks/owner/result');
   t.equal(out.statusCode, 200, 'the output is still there');
   t.equal((out.json() as { data: string }).data.length, big.length);
 });
@@ -72,7 +72,7 @@ t.test('a reference signed for the lineage with BLOB_REF_KEY is honoured and not
   const shared = await s.blobs.put('shared/table.json', Buffer.from('[1,2,3]'));
   const ok = await s.push({ id: 'reader', type: 'echo', dataRef: signDataRef(shared, 'reader', KEY) });
   t.match(ok.json(), { outcome: 'succeeded' });
-  t.same(((await s.get('/v1/tasks/reader/output')).json() as { data: unknown }).data, [1, 2, 3]);
+  t.same(((await s.get('/v1/tasks/reader/result')).json() as { data: unknown }).data, [1, 2, 3]);
   t.ok(existsSync(fileURLToPath(shared)), 'a signed (shared) blob is not deleted');
   const stolen = await s.push({ id: 'other', type: 'echo', dataRef: signDataRef(shared, 'reader', KEY) });
   t.match(stolen.json(), { outcome: 'failed', error: { code: 'BlobRefRefused' } }, 'signed for another lineage');
@@ -97,7 +97,7 @@ t.test("the SDK's offloaded payload passes the scope check of the worker that sh
   t.match(result.dataRef, /^file:\/\//);
   const res = await s.push(JSON.parse(queue.created[0]!.body.toString()));
   t.match(res.json(), { outcome: 'succeeded' });
-  t.same(((await s.get('/v1/tasks/sdk-big/output')).json() as { data: unknown }).data, big);
+  t.same(((await s.get('/v1/tasks/sdk-big/result')).json() as { data: unknown }).data, big);
 });
 
 t.test('in a bucket, only the lineage own payload key under the store prefix is its own', async (t) => {

@@ -45,7 +45,7 @@ function setup(t: Test, ledger: AttemptLedger) {
 }
 
 for (const [name, make] of ledgers) {
-  t.test(`${name}: a 500-character id works on status, output and cancel`, async (t) => {
+  t.test(`${name}: a 500-character id works on status, result, output and cancel`, async (t) => {
     const { app } = setup(t, make());
     const id = `a${'b'.repeat(498)}z`;
     t.equal(id.length, 500);
@@ -54,9 +54,11 @@ for (const [name, make] of ledgers) {
     const status = await app.inject({ method: 'GET', url: `/v1/tasks/${id}` });
     t.equal(status.statusCode, 200);
     t.equal(status.json().id, id);
+    const result = await app.inject({ method: 'GET', url: `/v1/tasks/${id}/result` });
+    t.equal(result.statusCode, 200);
+    t.same(result.json(), { data: 7, args: {} });
     const output = await app.inject({ method: 'GET', url: `/v1/tasks/${id}/output` });
-    t.equal(output.statusCode, 200);
-    t.same(output.json(), { data: 7, args: {} });
+    t.not(output.statusCode, 414, `output answers ${output.statusCode}, not 414`);
     const cancel = await app.inject({ method: 'POST', url: `/v1/tasks/${id}/cancel` });
     t.equal(cancel.statusCode, 409, 'already ended (not 414)');
     const other = `q${'r'.repeat(499)}`;
