@@ -50,6 +50,11 @@ const EnvSchema = Type.Object({
   JOB_TIMEOUT: Str({ default: '540s' }),
   SHUTDOWN_GRACE: Str({ default: '8s' }),
   REQUEST_TIMEOUT: Str({ default: '660s' }),
+  MAX_CRASHES: Int(1, 1000, 3),
+  LEASE_MARGIN: Str({ default: '30s' }),
+  SWEEP_INTERVAL: Str({ default: '5m' }),
+  PUBSUB_EMULATOR_HOST: Str(),
+  FIRESTORE_EMULATOR_HOST: Str(),
   EXEC_COMMANDS: Str(),
   EXEC_PERMANENT_EXIT_CODES: Str(),
   JOBS_DIR: Str(),
@@ -77,6 +82,14 @@ export interface Config {
   auth: { mode: 'oidc' | 'none'; audiences: string[]; invokers: string[]; issuer?: string; certsUrl?: string };
   invokerServiceAccount?: string;
   maxConcurrency: number;
+  /** Crashes (attempts begun, never finished) before a lineage fails as PoisonTask. */
+  maxCrashes: number;
+  /** The run lease lasts JOB_TIMEOUT plus this. */
+  leaseMarginMs: number;
+  /** The outbox sweep runs at start-up and this often. */
+  sweepIntervalMs: number;
+  /** Set when the Google clients talk to an emulator (then no credentials are needed). */
+  emulators: { pubsub?: string; firestore?: string };
   jobTimeoutMs: number;
   shutdownGraceMs: number;
   /** The platform's request timeout (Cloud Run --timeout); only `doctor` reads it. */
@@ -188,6 +201,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     auth: { mode: auth, audiences, invokers, ...(issuer ? { issuer } : {}), ...(certsUrl ? { certsUrl } : {}) },
     ...(raw.INVOKER_SERVICE_ACCOUNT ? { invokerServiceAccount: raw.INVOKER_SERVICE_ACCOUNT } : {}),
     maxConcurrency: raw.MAX_CONCURRENCY ?? 100,
+    maxCrashes: raw.MAX_CRASHES ?? 3,
+    leaseMarginMs: parseDuration('LEASE_MARGIN', raw.LEASE_MARGIN ?? '30s'),
+    sweepIntervalMs: parseDuration('SWEEP_INTERVAL', raw.SWEEP_INTERVAL ?? '5m'),
+    emulators: {
+      ...(raw.PUBSUB_EMULATOR_HOST ? { pubsub: raw.PUBSUB_EMULATOR_HOST } : {}),
+      ...(raw.FIRESTORE_EMULATOR_HOST ? { firestore: raw.FIRESTORE_EMULATOR_HOST } : {}),
+    },
     jobTimeoutMs,
     shutdownGraceMs: parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? '8s'),
     requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? '660s'),
@@ -260,13 +280,16 @@ export function parseDuration(variable: string, value: string): number {
 }
 
 function parseNotifyOn(value: string): Set<EventKind> {
-  const all: EventKind[] = ['succeeded', 'failed', 'forwarded'];
+  const all: EventKind[] = ['succeeded', 'failed', 'forwarded', 'cancelled'];
   const items = list(value);
   if (items.includes('all')) return new Set(all);
   for (const i of items) {
-    if (!all.includes(i as EventKind)) throw new ConfigError('NOTIFY_ON', `"${i}" is not one of succeeded, failed, forwarded, all`);
+    if (!all.includes(i as EventKind)) throw new ConfigError('NOTIFY_ON', `"${i}" is not one of succeeded, failed, forwarded, cancelled, all`);
   }
-  return new Set(items as EventKind[]);
+  const on = new Set(items as EventKind[]);
+  // A cancel ends the lineage without success: whoever hears of failures hears of it.
+  if (on.has('failed')) on.add('cancelled');
+  return on;
 }
 
 function list(value: string | undefined): string[] {

@@ -40,6 +40,7 @@ export async function pubsubRoutes(app: FastifyInstance, opts: { delivery: Deliv
       logFields: traceField(opts.project, req.headers),
     });
     opts.metrics.count(outcome.outcome);
+    if (outcome.deadLetters) opts.metrics.count('dead-letter');
     return sendOutcome(reply, outcome);
   });
 }

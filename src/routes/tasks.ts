@@ -26,6 +26,7 @@ export async function taskRoutes(app: FastifyInstance, opts: TaskRouteOptions): 
       logFields: traceField(opts.project, req.headers),
     });
     opts.metrics.count(outcome.outcome);
+    if (outcome.deadLetters) opts.metrics.count('dead-letter');
     return sendOutcome(reply, outcome);
   });
 }

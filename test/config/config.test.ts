@@ -43,7 +43,7 @@ t.test('serve mode loads a production environment', async (t) => {
   t.equal(c.jobTimeoutMs, 540_000);
   t.equal(c.shutdownGraceMs, 8000);
   t.equal(c.notify.queue, 'notifier');
-  t.same([...c.notify.on], ['failed']);
+  t.same([...c.notify.on], ['failed', 'cancelled'], 'a cancel is heard wherever failures are');
   t.equal(c.chain[0]!.maxAttempts, 7);
 });
 
@@ -92,7 +92,7 @@ t.test('dev mode has local defaults and needs nothing', async (t) => {
 
 t.test('an empty NOTIFY_QUEUE turns the notifier queue off', async (t) => {
   t.equal(loadConfig({ ...serveEnv, NOTIFY_QUEUE: '' }, 'serve').notify.queue, undefined);
-  t.same([...loadConfig({ ...serveEnv, NOTIFY_ON: 'all' }, 'serve').notify.on].sort(), ['failed', 'forwarded', 'succeeded']);
+  t.same([...loadConfig({ ...serveEnv, NOTIFY_ON: 'all' }, 'serve').notify.on].sort(), ['cancelled', 'failed', 'forwarded', 'succeeded']);
 });
 
 t.test('durations accept units and bare seconds', async (t) => {
