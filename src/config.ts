@@ -76,6 +76,8 @@ export interface Config {
   location: string;
   chain: Tier[];
   serviceUrl?: string;
+  /** Said in the start-up log when SERVICE_URL was given as the push URL (…/tasks). */
+  serviceUrlNote?: string;
   notify: { queue?: string; url?: string; topic?: string; on: Set<EventKind> };
   ledger: { kind: 'memory' | 'firestore'; ttlMs: number; collectionPrefix: string };
   blobs: { bucket?: string; dir?: string; offloadThresholdBytes: number };
@@ -129,7 +131,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
 
-  const serviceUrl = optionalUrl('SERVICE_URL', raw.SERVICE_URL);
+  const service = normaliseServiceUrl(raw.SERVICE_URL);
+  const serviceUrl = service?.url;
   const maxAttemptsDefault = raw.MAX_ATTEMPTS ?? 7;
   const chain = parseChain(raw.CHAIN ?? 'incoming', maxAttemptsDefault, serviceUrl);
   const project = raw.GOOGLE_CLOUD_PROJECT ?? '';
@@ -182,6 +185,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     location,
     chain,
     ...(serviceUrl ? { serviceUrl } : {}),
+    ...(service?.note ? { serviceUrlNote: service.note } : {}),
     notify: {
       ...(notifyQueue ? { queue: notifyQueue } : {}),
       ...(raw.NOTIFY_URL ? { url: optionalUrl('NOTIFY_URL', raw.NOTIFY_URL) } : {}),
@@ -310,6 +314,23 @@ function optionalUrl(variable: string, value: string | undefined): string | unde
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(variable, `"${value}" must be http(s)`);
   return value;
+}
+
+/**
+ * SERVICE_URL is the service's base URL; pushes go to SERVICE_URL/tasks.
+ * Written as the push URL itself (`https://svc/tasks`, as Cloud Run users
+ * often do) it is normalised; any other path is refused, since forwards and
+ * notifications to `<path>/tasks` would 404 for ever.
+ */
+export function normaliseServiceUrl(value: string | undefined): { url: string; note?: string } | undefined {
+  const given = optionalUrl('SERVICE_URL', value);
+  if (!given) return undefined;
+  const u = new URL(given);
+  const path = u.pathname.replace(/\/+$/, '');
+  if (u.search || u.hash) throw new ConfigError('SERVICE_URL', `"${given}" must be the service's base URL, without ?query or #fragment`);
+  if (path === '') return { url: `${u.origin}` };
+  if (path === '/tasks') return { url: u.origin, note: `SERVICE_URL "${given}" is the push URL; using its base ${u.origin} (pushes go to ${u.origin}/tasks)` };
+  throw new ConfigError('SERVICE_URL', `"${given}" has the path "${u.pathname}": give the service's base URL (pushes go to SERVICE_URL/tasks), e.g. ${u.origin}`);
 }
 
 function hostPort(variable: string, value: string): string {

@@ -36,6 +36,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
   };
   // Without an emulator, Google clients need credentials: ask first, so a
   // missing one is one log line and a clear error, never an unhandled rejection.
+  if (config.serviceUrlNote) logger.warn({ serviceUrl: config.serviceUrl }, config.serviceUrlNote);
   const probe = (backend: string, emulatorVariable: string) =>
     createCredentialsProbe({ backend, emulatorVariable, onMissing: (message) => logger.error({ backend }, message) });
   try {

@@ -101,3 +101,24 @@ t.test('durations accept units and bare seconds', async (t) => {
   t.equal(parseDuration('X', '9m'), 540_000);
   t.equal(parseDuration('X', '7d'), 7 * 86_400_000);
 });
+
+t.test('SERVICE_URL is accepted with or without a trailing /tasks (normalised, said once); any other path is refused in one line', async (t) => {
+  const env = { GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', AUTH: 'none', ALLOW_UNAUTHENTICATED: '1', CHAIN: 'a,b' };
+  for (const given of ['https://svc.example', 'https://svc.example/', 'https://svc.example/tasks', 'https://svc.example/tasks/']) {
+    const c = loadConfig({ ...env, SERVICE_URL: given }, 'serve');
+    t.equal(c.serviceUrl, 'https://svc.example', given);
+    t.equal(c.chain[1]!.url, 'https://svc.example/tasks', `${given}: forwards go to /tasks, never /tasks/tasks`);
+    t.equal(c.serviceUrlNote !== undefined, given.includes('/tasks'), `${given}: normalisation is said`);
+  }
+  for (const given of ['https://svc.example/api', 'https://svc.example/tasks/x', 'https://svc.example/?a=1']) {
+    const err = (() => {
+      try {
+        loadConfig({ ...env, SERVICE_URL: given }, 'dev');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    t.equal(err?.variable, 'SERVICE_URL', `${given}: refused`);
+    t.notMatch(err?.message ?? '', /\n/, 'one line');
+  }
+});

@@ -241,3 +241,24 @@ t.test('a cancelled running job sends executor.task.cancelled, not failed', asyn
   t.equal(s.notifier.events[0]!.event.data.state, 'cancelled');
   t.equal((await ledger.get('task-1'))?.state, 'cancelled');
 });
+
+t.test('an unusable notify target makes the task invalid at intake: recorded, notified through the default destination, acknowledged', async (t) => {
+  const cases: Array<[string, Record<string, string>]> = [
+    ['no URL', { url: 'x' }],
+    ['ftp', { url: 'ftp://x.example/cb' }],
+    ['too long', { url: `https://x.example/${'a'.repeat(2100)}` }],
+    ['bad topic', { topic: 'projects/p/topics/' }],
+    ['topic without projects/', { topic: 'my-topic' }],
+  ];
+  for (const [name, notify] of cases) {
+    const s = harness(t, createMemoryLedger());
+    const res = await s.push({ type: 'work', notify });
+    t.equal(res.statusCode, 200, `${name}: acknowledged`);
+    t.match(res.json(), { outcome: 'failed', error: { code: 'InvalidTask', permanent: true } }, `${name}: invalid`);
+    t.equal(s.job.calls.length, 0, `${name}: not run`);
+    t.same(s.notifier.events.map((e) => [e.event.type, e.target]), [['executor.task.failed', {}]], `${name}: notified through the default destination`);
+  }
+  const ok = harness(t, createMemoryLedger());
+  const res = await ok.push({ type: 'work', notify: { url: 'https://cb.example/hook?x=1', topic: 'projects/p/topics/events' } });
+  t.equal(res.json().outcome, 'succeeded', 'usable targets pass');
+});
