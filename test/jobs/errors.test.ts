@@ -10,7 +10,10 @@ import { harness } from '../delivery/app-harness.ts';
 
 /** What a second copy of the package's PermanentError looks like: same brand, another class. */
 class ForeignPermanentError extends Error {
-  readonly [Symbol.for('executor.JobError')] = true;
+  constructor(message: string) {
+    super(message);
+    Object.defineProperty(this, Symbol.for('executor.JobError'), { value: true });
+  }
   readonly code = 'PermanentError';
   readonly permanent = true;
   readonly retryAfterSeconds = 30;
