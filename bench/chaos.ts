@@ -56,12 +56,23 @@ function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): P
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
 }
 
+/** The request body; a request cut off (its worker was killed) yields an empty one. */
 const body = (req: IncomingMessage) =>
   new Promise<Buffer>((resolve) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('aborted', () => resolve(Buffer.alloc(0)));
+    req.on('error', () => resolve(Buffer.alloc(0)));
   });
+
+function parse<T>(raw: Buffer): T | undefined {
+  try {
+    return JSON.parse(raw.toString()) as T;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Promise<ChaosReport> {
   const n = opts.tasks ?? Number(process.env.CHAOS_TASKS ?? 2000);
@@ -90,8 +101,12 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
           res.writeHead(500).end();
           return;
         }
+        const event = parse<{ id: string; subject: string; type: string }>(raw);
+        if (!event) {
+          res.writeHead(400).end();
+          return;
+        }
         notifyCalls.accepted++;
-        const event = JSON.parse(raw.toString()) as { id: string; subject: string; type: string };
         if (!event.type.endsWith('.forwarded')) {
           let set = notified.get(event.subject);
           if (!set) notified.set(event.subject, (set = new Set()));
@@ -100,7 +115,11 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
         res.writeHead(200).end();
         return;
       }
-      const r = JSON.parse(raw.toString()) as { id: string; pid: number };
+      const r = parse<{ id: string; pid: number }>(raw);
+      if (!r) {
+        res.writeHead(400).end();
+        return;
+      }
       let list = runs.get(r.id);
       if (!list) runs.set(r.id, (list = []));
       if (req.url === '/start') list.push({ pid: r.pid, start: Date.now() });
@@ -129,6 +148,8 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       });
+      // Like a load balancer: a worker that never answers is a 504, not a hang.
+      up.setTimeout(20_000, () => up.destroy(new Error('upstream timeout')));
       up.on('error', () => {
         if (!res.headersSent) res.writeHead(502);
         res.end();
@@ -220,6 +241,8 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
           task: {
             name: `projects/${PROJECT}/locations/${LOCATION}/queues/incoming/tasks/${id}`,
             httpRequest: { url: `${serviceUrl}/tasks`, httpMethod: 'POST', body: Buffer.from(JSON.stringify(envelope)).toString('base64') },
+            // As the forwarder sets on next-tier tasks: JOB_TIMEOUT + 30 s.
+            dispatchDeadline: '35s',
           },
         }),
       });
