@@ -1,118 +1,200 @@
-// npm run bench: the cost of executor's push path measured against a bare
-// Fastify route on the same machine, in one run, reported as ratios. Both
-// servers get the same load: CONCURRENCY keep-alive clients posting a small
-// JSON body for DURATION_MS each, in alternating rounds to spread noise.
-// Nothing here asserts a time; it prints what it measured.
-import Fastify from 'fastify';
-import pino from 'pino';
-import { Agent, request } from 'node:http';
-import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { createMemoryLedger } from '../src/ledger/memory-ledger.ts';
-import { createRegistry } from '../src/jobs/registry.ts';
-import { echoJob } from '../src/jobs/echo-job.ts';
-import { systemClock, type Notifier } from '../src/interfaces.ts';
+// npm run bench [-- --quick]: every figure of the README's Performance table in
+// one run, each server in its own process, executor always beside a bare
+// Fastify route that parses the same body, in alternating rounds. Prints a
+// markdown table with the machine and writes bench/results.json. Nothing here
+// asserts a time: it reports what it measured and the target it is compared to.
+import { cpus, totalmem } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, startProc, type Proc } from './lib/proc.ts';
+import { alternate, load, type LoadResult } from './lib/load.ts';
+import { firestoreFigure } from './lib/firestore.ts';
+import { emulatorDispatchFigure, chainFigure, inflightFigure } from './lib/flows.ts';
+import { ECHO_BODY, SERVE_ENV, type Row } from './lib/common.ts';
 
-const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 3000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const BODY = JSON.stringify({ type: 'echo', data: { hello: 'world', n: 42 } });
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 
-interface Stats {
-  requests: number;
-  errors: number;
-  latencies: number[];
+const settings = {
+  quick,
+  connections: 50,
+  durationSec: quick ? 3 : 5,
+  rounds: quick ? 2 : 3,
+  inflight: 1000,
+  emulatorTasks: quick ? 5_000 : 20_000,
+  chainTasks: quick ? 2_000 : 10_000,
+  executorEntry: process.env.BENCH_EXECUTOR ?? join(root, 'bin', 'executor.js'),
+  bareEntry: join(here, 'bare-server.mjs'),
+};
+
+const rows: Row[] = [];
+const raw: Record<string, unknown> = {};
+const mib = (b: number) => b / 1024 / 1024;
+const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+
+function want(name: string) {
+  return !only || only.includes(name);
 }
 
-async function load(port: number, path: string, nameFor: (i: number) => string): Promise<Stats> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-  const stats: Stats = { requests: 0, errors: 0, latencies: [] };
-  const end = Date.now() + DURATION_MS;
-  let seq = 0;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const i = seq++;
-      const t0 = process.hrtime.bigint();
-      const req = request(
-        { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'x-cloudtasks-taskname': nameFor(i), 'x-cloudtasks-queuename': 'incoming', 'content-length': Buffer.byteLength(BODY) } },
-        (res) => {
-          res.resume();
-          res.on('end', () => {
-            stats.latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
-            if (res.statusCode !== 200) stats.errors++;
-            stats.requests++;
-            resolve();
-          });
-        },
-      );
-      req.on('error', () => {
-        stats.errors++;
-        resolve();
-      });
-      req.end(BODY);
+async function pushFigures() {
+  const bare = await startProc([settings.bareEntry], {});
+  const serve = await startProc([settings.executorEntry, 'serve'], SERVE_ENV);
+  try {
+    await sleep(1500);
+    const idle = { bare: bare.rss(), serve: serve.rss() };
+    raw.idleRss = idle;
+    rows.push({
+      figure: 'RSS of `serve`, idle, memory ledger / bare Fastify idle RSS',
+      executor: `${f(mib(idle.serve), 0)} MiB`,
+      baseline: `${f(mib(idle.bare), 0)} MiB`,
+      ratio: idle.serve / idle.bare,
+      target: '≤ 1.3×',
+      met: idle.serve / idle.bare <= 1.3,
     });
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      while (Date.now() < end) await one();
-    }),
-  );
-  agent.destroy();
-  return stats;
+
+    const run = (p: Proc) => () => load({ url: p.url, connections: settings.connections, durationSec: settings.durationSec, body: ECHO_BODY });
+    const { a: b, b: e } = await alternate(settings.rounds, run(bare), run(serve));
+    raw.push = { bare: b, executor: e };
+    rows.push({
+      figure: `\`POST /tasks\` throughput / bare route (${settings.connections} connections)`,
+      executor: `${f(e.rps, 0)} req/s`,
+      baseline: `${f(b.rps, 0)} req/s`,
+      ratio: e.rps / b.rps,
+      target: '≥ 0.75× (stretch 0.9×)',
+      met: e.rps / b.rps >= 0.75,
+      note: errorsNote(e),
+    });
+    rows.push({
+      figure: `p99 latency at ${settings.connections} connections`,
+      executor: `${f(e.p99, 1)} ms`,
+      baseline: `${f(b.p99, 1)} ms`,
+      value: e.p99,
+      target: '≤ 10 ms',
+      met: e.p99 <= 10,
+    });
+
+    // Every executor request above finished one lineage that the memory ledger keeps.
+    await sleep(2000);
+    const after = serve.rss();
+    const perLineage = (after - idle.serve) / Math.max(1, e.requests);
+    raw.finished = { lineages: e.requests, rssAfter: after, bytesPerLineage: perLineage };
+    rows.push({
+      figure: `RSS after ${e.requests.toLocaleString('en-US')} finished echo lineages (memory ledger)`,
+      executor: `${f(mib(after), 0)} MiB (${f(perLineage, 0)} B per lineage)`,
+      baseline: `${f(mib(idle.serve), 0)} MiB idle`,
+      value: perLineage,
+      target: '≤ 1 KiB per finished lineage kept',
+      met: perLineage <= 1024,
+      note: 'RSS growth over idle divided by lineages; includes garbage not yet collected',
+    });
+  } finally {
+    await serve.stop();
+    await bare.stop();
+  }
 }
 
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+async function oidcFigure() {
+  const emuPort = await freePort();
+  const emulator = await startProc([settings.executorEntry, 'emulator'], { HOST: '127.0.0.1', EMULATOR_PORT: String(emuPort) }, { port: emuPort, readyPath: '/.well-known/openid-configuration' });
+  try {
+    const audience = 'http://bench.invalid';
+    const res = await fetch(`${emulator.url}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(audience)}`, {
+      headers: { 'Metadata-Flavor': 'Google' },
+    });
+    if (!res.ok) throw new Error(`the emulator gave no identity token: ${res.status}`);
+    const token = (await res.text()).trim();
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { email: string };
+    const bare = await startProc([settings.bareEntry], {});
+    const serve = await startProc([settings.executorEntry, 'serve'], {
+      ...SERVE_ENV,
+      AUTH: 'oidc',
+      ALLOW_UNAUTHENTICATED: '',
+      OIDC_AUDIENCE: audience,
+      OIDC_INVOKERS: claims.email,
+      OIDC_ISSUER: emulator.url,
+      OIDC_CERTS_URL: `${emulator.url}/oauth2/v1/certs`,
+    });
+    try {
+      const run = (p: Proc) => () =>
+        load({ url: p.url, connections: settings.connections, durationSec: settings.durationSec, body: ECHO_BODY, headers: { authorization: `Bearer ${token}` } });
+      const { a: b, b: e } = await alternate(settings.rounds, run(bare), run(serve));
+      raw.oidc = { bare: b, executor: e };
+      rows.push({
+        figure: 'with `AUTH=oidc` (certificates cached) / bare route',
+        executor: `${f(e.rps, 0)} req/s`,
+        baseline: `${f(b.rps, 0)} req/s`,
+        ratio: e.rps / b.rps,
+        target: '≥ 0.6×',
+        met: e.rps / b.rps >= 0.6,
+        note: errorsNote(e),
+      });
+    } finally {
+      await serve.stop();
+      await bare.stop();
+    }
+  } finally {
+    await emulator.stop();
+  }
+}
+
+function errorsNote(r: LoadResult): string | undefined {
+  return r.errors || r.non2xx ? `${r.errors} errors, ${r.non2xx} non-2xx replies` : undefined;
 }
 
 async function main() {
-  // The baseline reads the body the same way (raw bytes, any or no
-  // Content-Type, as Cloud Tasks sends it) and parses it as JSON.
-  const bare = Fastify();
-  bare.removeAllContentTypeParsers();
-  bare.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-  bare.post('/tasks', async (req) => ({ ok: typeof JSON.parse(String(req.body)).type === 'string' }));
-  await bare.listen({ port: 0, host: '127.0.0.1' });
-  const barePort = (bare.server.address() as { port: number }).port;
-
-  const config = loadConfig({ CHAIN: 'incoming', NOTIFY_ON: 'failed', MAX_CONCURRENCY: '10000' }, 'dev');
-  const silent: Notifier = { send: async () => {}, close: async () => {} };
-  const { app } = buildApp(config, {
-    ledger: createMemoryLedger({ maxRecords: 10_000_000 }),
-    notifier: silent,
-    registry: createRegistry([echoJob()]),
-    clock: systemClock,
-    logger: pino({ level: 'silent' }),
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const exPort = (app.server.address() as { port: number }).port;
-
-  const totals = { bare: { requests: 0, errors: 0, latencies: [] as number[] }, executor: { requests: 0, errors: 0, latencies: [] as number[] } };
-  let round = 0;
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const [name, port] of [['bare', barePort], ['executor', exPort]] as const) {
-      const s = await load(port, '/tasks', (i) => `bench-${round}-${i}`);
-      round++;
-      totals[name].requests += s.requests;
-      totals[name].errors += s.errors;
-      totals[name].latencies.push(...s.latencies);
+  const started = Date.now();
+  const machine = {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.versions.node,
+    quick,
+    date: new Date().toISOString(),
+  };
+  console.error(`bench: ${quick ? 'quick' : 'full'} run on ${machine.cores} cores, Node ${machine.node}`);
+  const figures: Array<[string, () => Promise<void>]> = [
+    ['push', pushFigures],
+    ['oidc', oidcFigure],
+    ['inflight', async () => {
+      rows.push(await inflightFigure(settings, raw));
+    }],
+    ['firestore', async () => {
+      rows.push(await firestoreFigure(settings, raw));
+    }],
+    ['emulator', async () => {
+      rows.push(await emulatorDispatchFigure(settings, raw));
+    }],
+    ['chain', async () => {
+      rows.push(await chainFigure(settings, raw));
+    }],
+  ];
+  for (const [name, fig] of figures) {
+    if (!want(name)) continue;
+    console.error(`bench: ${name}...`);
+    try {
+      await fig();
+    } catch (err) {
+      rows.push({ figure: name, executor: 'failed', baseline: '', target: '', note: (err as Error).message.split('\n')[0] });
+      console.error(`bench: ${name} failed: ${(err as Error).stack}`);
     }
   }
-  const secs = (DURATION_MS * ROUNDS) / 1000;
-  const row = (name: 'bare' | 'executor') => {
-    const s = totals[name];
-    return { rps: s.requests / secs, p50: pct(s.latencies, 50), p99: pct(s.latencies, 99), errors: s.errors };
-  };
-  const b = row('bare');
-  const e = row('executor');
-  const f = (n: number, d = 1) => n.toFixed(d);
-  console.log(`executor bench: ${CONCURRENCY} connections, ${ROUNDS} x ${DURATION_MS} ms per server, Node ${process.versions.node}`);
-  console.log(`  bare fastify route   ${f(b.rps, 0).padStart(7)} req/s   p50 ${f(b.p50, 2)} ms   p99 ${f(b.p99, 2)} ms   errors ${b.errors}`);
-  console.log(`  executor POST /tasks ${f(e.rps, 0).padStart(7)} req/s   p50 ${f(e.p50, 2)} ms   p99 ${f(e.p99, 2)} ms   errors ${e.errors}`);
-  console.log(`  ratio executor/bare  throughput ${f(e.rps / b.rps, 2)}x   p50 latency ${f(e.p50 / b.p50, 2)}x   p99 latency ${f(e.p99 / b.p99, 2)}x`);
-  console.log('  (echo job, memory ledger, notifications off: the cost of parsing, counting, running and recording one delivery)');
-  await app.close();
-  await bare.close();
+  const lines = [
+    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}; ${quick ? 'quick' : 'full'} run, ${settings.rounds} alternating rounds of ${settings.durationSec} s per server.`,
+    '',
+    '| figure | executor | baseline | ratio / value | target | met |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.figure} | ${r.executor} | ${r.baseline} | ${r.ratio !== undefined ? `${f(r.ratio)}×` : r.value !== undefined ? f(r.value, 1) : ''} | ${r.target} | ${r.met === undefined ? '' : r.met ? 'yes' : 'no'}${r.note ? ` (${r.note})` : ''} |`,
+    ),
+  ];
+  console.log(lines.join('\n'));
+  writeFileSync(join(here, 'results.json'), JSON.stringify({ machine, settings: { ...settings, executorEntry: undefined, bareEntry: undefined }, rows, raw }, null, 2) + '\n');
+  console.error(`bench: done in ${((Date.now() - started) / 1000).toFixed(0)} s; bench/results.json written`);
 }
 
 await main();
