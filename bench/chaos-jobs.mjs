@@ -24,7 +24,7 @@ function job(type, run) {
 }
 
 const report = (url, what, ctx) =>
-  fetch(`${url}/${what}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: ctx.id, tier: ctx.tier, attempt: ctx.attempt, pid: process.pid }) });
+  fetch(`${url}/${what}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: ctx.id, tier: ctx.tier, attempt: ctx.attempt, pid: process.pid, at: Date.now() }) });
 
 const retryable = (m) => ({ state: 'failed', error: { code: 'Flaky', message: m, permanent: false } });
 

@@ -115,17 +115,18 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
         res.writeHead(200).end();
         return;
       }
-      const r = parse<{ id: string; pid: number }>(raw);
+      // `at` is the job's own clock (same machine): the recorder may read a report late.
+      const r = parse<{ id: string; pid: number; at: number }>(raw);
       if (!r) {
         res.writeHead(400).end();
         return;
       }
       let list = runs.get(r.id);
       if (!list) runs.set(r.id, (list = []));
-      if (req.url === '/start') list.push({ pid: r.pid, start: Date.now() });
+      if (req.url === '/start') list.push({ pid: r.pid, start: r.at });
       else {
         const open = list.find((x) => x.pid === r.pid && x.end === undefined);
-        if (open) open.end = Date.now();
+        if (open) open.end = r.at;
       }
       res.writeHead(200).end();
     });
@@ -198,7 +199,8 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
       });
       procs[i] = child;
       liveChildren.add(child);
-      child.once('exit', () => {
+      child.once('exit', (code, signal) => {
+        log(`worker ${i} (pid ${child.pid}) exited (${signal ?? code})${stopping ? '' : '; restarting'}`);
         liveChildren.delete(child);
         alive[i] = false;
         deaths.push({ pid: child.pid!, at: Date.now() });
