@@ -171,6 +171,9 @@ async function main() {
     ['chain', async () => {
       rows.push(await chainFigure(settings, raw));
     }],
+    ['pull', async () => {
+      rows.push(await (await import('./pull.ts')).pullFigure(settings, raw));
+    }],
   ];
   for (const [name, fig] of figures) {
     if (!want(name)) continue;

@@ -1,9 +1,26 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through Node's type stripping (Node >= 22.18).
+// The `executor` / `cloud-tasks-executor` command.
+// In a checkout of the repository src/ exists and runs as TypeScript through
+// Node's type stripping, so a stale dist/ there is never used. The published
+// package has no src/ and runs the compiled dist/.
+import { existsSync } from 'node:fs';
+
+const source = new URL('../src/cli/main.ts', import.meta.url);
+const fromSource = existsSync(source);
 const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 18)) {
-  console.error(`executor: Node ${process.versions.node} is too old; use Node 22.18+ (npm scripts use the pinned one: npm start, npx executor)`);
+const tooOld = fromSource ? major < 22 || (major === 22 && minor < 18) : major < 22;
+if (tooOld) {
+  const need = fromSource ? '22.18' : '22';
+  console.error(`executor: Node ${process.versions.node} is too old (use Node ${need} or newer${fromSource ? '; in the repository npm start and npx executor use the pinned one' : ''})`);
   process.exit(2);
 }
-const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+try {
+  const { main } = await import(fromSource ? source.href : new URL('../dist/cli/main.js', import.meta.url).href);
+  process.exitCode = await main(process.argv.slice(2));
+} catch (err) {
+  // main() turns every failure of a command into one line; this is the last
+  // resort for what escapes it (a broken install, a bug), still without a stack.
+  const message = String(err?.message ?? err).split('\n')[0];
+  console.error(`executor: internal error: ${message} (reinstall the package; if it persists, report it with the command you ran)`);
+  process.exitCode = 1;
+}

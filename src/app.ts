@@ -11,6 +11,8 @@ import { taskRoutes } from './routes/tasks.ts';
 import { pubsubRoutes } from './routes/pubsub.ts';
 import { operatorRoutes } from './routes/operator.ts';
 import { healthRoutes } from './routes/health.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { createJobCompletion, type JobCompletion } from './delivery/job-completion.ts';
 import { Metrics, metricsRoute } from './routes/metrics.ts';
 import { sinkRoutes } from './routes/sink.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
@@ -35,6 +37,7 @@ export interface App {
   app: FastifyInstance;
   delivery: Delivery;
   effects: Effects;
+  jobs: JobCompletion;
   metrics: Metrics;
   /** Stop taking work: /readyz answers 503 and running jobs are aborted. */
   beginShutdown(): void;
@@ -70,7 +73,14 @@ export function buildApp(config: Config, deps: Deps): App {
     dispatchDeadlineSeconds: dispatchDeadlineFor(config.jobTimeoutMs),
     offloadThresholdBytes: config.blobs.offloadThresholdBytes,
   });
+  const jobs = createJobCompletion({
+    ledger: deps.ledger,
+    notifier: deps.notifier,
+    clock: deps.clock,
+    source: config.serviceUrl ?? `urn:executor:${config.project || 'local'}`,
+  });
   const delivery = createDelivery({
+    jobs,
     ledger: deps.ledger,
     registry: deps.registry,
     effects,
@@ -103,6 +113,16 @@ export function buildApp(config: Config, deps: Deps): App {
       chain: config.chain,
       clock: deps.clock,
       logger: deps.logger,
+      jobs,
+    });
+    secured.register(jobRoutes, {
+      ledger: deps.ledger,
+      ...(deps.queue ? { queue: deps.queue } : {}),
+      delivery,
+      jobs,
+      chain: config.chain,
+      clock: deps.clock,
+      logger: deps.logger,
     });
     if (deps.sink) secured.register(sinkRoutes, { sink: deps.sink, logger: deps.logger });
   });
@@ -111,6 +131,7 @@ export function buildApp(config: Config, deps: Deps): App {
     app,
     delivery,
     effects,
+    jobs,
     metrics,
     beginShutdown() {
       shuttingDown = true;

@@ -1,12 +1,14 @@
 // The only reader of the environment (STYLE §2). env-schema checks types and
 // ranges; the parsers below turn strings into the shapes the service uses.
 // Every failure is a ConfigError whose message is one line naming the variable.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import envSchema from 'env-schema';
 import { Type, type Static } from '@sinclair/typebox';
 import type { Tier } from './interfaces.ts';
 import type { EventKind } from './schemas/index.ts';
 
-export type Mode = 'serve' | 'dev' | 'emulator' | 'cli';
+export type Mode = 'serve' | 'dev' | 'emulator' | 'cli' | 'pull';
 
 export class ConfigError extends Error {
   readonly variable: string;
@@ -17,28 +19,60 @@ export class ConfigError extends Error {
   }
 }
 
+/** Every default, written once (DESIGN §5); MODE_DEFAULTS below adds the ones that differ by mode. */
+export const DEFAULTS = {
+  PORT: 8080,
+  HOST: '0.0.0.0',
+  CHAIN: 'incoming',
+  MAX_ATTEMPTS: 7,
+  NOTIFY_ON: 'failed',
+  NOTIFY_QUEUE: 'notifier',
+  LEDGER: 'memory',
+  LEDGER_TTL: '7d',
+  FIRESTORE_COLLECTION_PREFIX: 'executor',
+  OFFLOAD_THRESHOLD: 512 * 1024,
+  AUTH: 'oidc',
+  MAX_CONCURRENCY: 100,
+  JOB_TIMEOUT: '540s',
+  SHUTDOWN_GRACE: '8s',
+  REQUEST_TIMEOUT: '660s',
+  MAX_CRASHES: 3,
+  LEASE_MARGIN: '30s',
+  SWEEP_INTERVAL: '5m',
+  EMULATOR_PORT: 8123,
+  LOG_LEVEL: 'info',
+} as const;
+
+/** Where `executor dev` (and the CLI against its emulator) keep queues and blobs. */
+export const DEV = {
+  GOOGLE_CLOUD_PROJECT: 'local-project',
+  LOCATION: 'us-central1',
+  HOST: '127.0.0.1',
+  SERVICE_ACCOUNT: 'executor-dev@local-project.iam.gserviceaccount.com',
+} as const;
+
 const Str = (opts: { default?: string } = {}) => Type.Optional(Type.String(opts));
 const Int = (min: number, max: number, def?: number) =>
   Type.Optional(Type.Integer({ minimum: min, maximum: max, ...(def === undefined ? {} : { default: def }) }));
 
 const EnvSchema = Type.Object({
-  PORT: Int(0, 65535, 8080),
-  HOST: Str({ default: '0.0.0.0' }),
+  PORT: Int(0, 65535, DEFAULTS.PORT),
+  HOST: Str({ default: DEFAULTS.HOST }),
   GOOGLE_CLOUD_PROJECT: Str(),
   LOCATION: Str(),
-  CHAIN: Str({ default: 'incoming' }),
-  MAX_ATTEMPTS: Int(1, 10000, 7),
+  CHAIN: Str({ default: DEFAULTS.CHAIN }),
+  MAX_ATTEMPTS: Int(1, 10000, DEFAULTS.MAX_ATTEMPTS),
   SERVICE_URL: Str(),
   NOTIFY_QUEUE: Str(),
   NOTIFY_URL: Str(),
   NOTIFY_TOPIC: Str(),
-  NOTIFY_ON: Str({ default: 'failed' }),
+  NOTIFY_ON: Str({ default: DEFAULTS.NOTIFY_ON }),
   LEDGER: Type.Optional(Type.Union([Type.Literal('memory'), Type.Literal('firestore')])),
-  LEDGER_TTL: Str({ default: '7d' }),
-  FIRESTORE_COLLECTION_PREFIX: Str({ default: 'executor' }),
+  LEDGER_TTL: Str({ default: DEFAULTS.LEDGER_TTL }),
+  FIRESTORE_COLLECTION_PREFIX: Str({ default: DEFAULTS.FIRESTORE_COLLECTION_PREFIX }),
   BUCKET: Str(),
   BLOB_DIR: Str(),
-  OFFLOAD_THRESHOLD: Int(1024, 1024 * 1024, 512 * 1024),
+  OFFLOAD_THRESHOLD: Int(1024, 1024 * 1024, DEFAULTS.OFFLOAD_THRESHOLD),
   AUTH: Type.Optional(Type.Union([Type.Literal('oidc'), Type.Literal('none')])),
   ALLOW_UNAUTHENTICATED: Str(),
   OIDC_AUDIENCE: Str(),
@@ -46,13 +80,14 @@ const EnvSchema = Type.Object({
   OIDC_ISSUER: Str(),
   OIDC_CERTS_URL: Str(),
   INVOKER_SERVICE_ACCOUNT: Str(),
-  MAX_CONCURRENCY: Int(1, 100000, 100),
-  JOB_TIMEOUT: Str({ default: '540s' }),
-  SHUTDOWN_GRACE: Str({ default: '8s' }),
-  REQUEST_TIMEOUT: Str({ default: '660s' }),
-  MAX_CRASHES: Int(1, 1000, 3),
-  LEASE_MARGIN: Str({ default: '30s' }),
-  SWEEP_INTERVAL: Str({ default: '5m' }),
+  MAX_CONCURRENCY: Int(1, 100000, DEFAULTS.MAX_CONCURRENCY),
+  PULL_MAX_MESSAGES: Int(1, 100000),
+  JOB_TIMEOUT: Str({ default: DEFAULTS.JOB_TIMEOUT }),
+  SHUTDOWN_GRACE: Str({ default: DEFAULTS.SHUTDOWN_GRACE }),
+  REQUEST_TIMEOUT: Str({ default: DEFAULTS.REQUEST_TIMEOUT }),
+  MAX_CRASHES: Int(1, 1000, DEFAULTS.MAX_CRASHES),
+  LEASE_MARGIN: Str({ default: DEFAULTS.LEASE_MARGIN }),
+  SWEEP_INTERVAL: Str({ default: DEFAULTS.SWEEP_INTERVAL }),
   PUBSUB_EMULATOR_HOST: Str(),
   FIRESTORE_EMULATOR_HOST: Str(),
   EXEC_COMMANDS: Str(),
@@ -61,9 +96,9 @@ const EnvSchema = Type.Object({
   HTTP_JOB_ALLOW: Str(),
   JOBS_MODULE: Str(),
   CLOUD_TASKS_EMULATOR_HOST: Str(),
-  EMULATOR_PORT: Int(0, 65535, 8123),
+  EMULATOR_PORT: Int(0, 65535, DEFAULTS.EMULATOR_PORT),
   LOG_LEVEL: Type.Optional(
-    Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+    Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: DEFAULTS.LOG_LEVEL }),
   ),
 });
 type RawEnv = Static<typeof EnvSchema>;
@@ -84,6 +119,8 @@ export interface Config {
   auth: { mode: 'oidc' | 'none'; audiences: string[]; invokers: string[]; issuer?: string; certsUrl?: string };
   invokerServiceAccount?: string;
   maxConcurrency: number;
+  /** `executor pull`: messages each subscription holds (flow control); default MAX_CONCURRENCY. */
+  pullMaxMessages: number;
   /** Crashes (attempts begun, never finished) before a lineage fails as PoisonTask. */
   maxCrashes: number;
   /** The run lease lasts JOB_TIMEOUT plus this. */
@@ -103,18 +140,50 @@ export interface Config {
 }
 
 /** Defaults that differ by mode (DESIGN §6). */
+/**
+ * dev's blob folder: shared by every dev run on the machine, so the CLI finds
+ * what dev offloaded. A function: the temp directory is not looked up at import.
+ */
+export function devBlobDir(): string {
+  return join(tmpdir(), 'cloud-tasks-executor', 'blobs');
+}
+
+const DEV_PLACE = { GOOGLE_CLOUD_PROJECT: DEV.GOOGLE_CLOUD_PROJECT, LOCATION: DEV.LOCATION };
 const MODE_DEFAULTS: Record<Mode, Partial<Record<keyof RawEnv, string>>> = {
-  serve: { AUTH: 'oidc', LEDGER: 'memory', NOTIFY_QUEUE: 'notifier' },
-  // dev notifies every outcome, so the sink shows what a submitter would get.
-  dev: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1', NOTIFY_QUEUE: 'notifier', NOTIFY_ON: 'all' },
-  emulator: { AUTH: 'none', LEDGER: 'memory', GOOGLE_CLOUD_PROJECT: 'local-project', LOCATION: 'us-central1' },
-  cli: { AUTH: 'none', LEDGER: 'memory', NOTIFY_QUEUE: 'notifier' },
+  serve: { AUTH: DEFAULTS.AUTH, NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE },
+  // dev listens on loopback (AUTH=none must not face a network), keeps blobs
+  // in a local folder and notifies every outcome, so the sink shows what a
+  // submitter would get.
+  dev: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST, NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE, NOTIFY_ON: 'all' },
+  emulator: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST },
+  cli: { AUTH: 'none', NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE },
+  // `executor pull` is production like serve (its port serves health and the operator API).
+  pull: { AUTH: DEFAULTS.AUTH, NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE },
 };
+
+/** The CLI pointed at the emulator (CLOUD_TASKS_EMULATOR_HOST) talks to `executor dev`: its project, location and blob folder. */
+const CLI_EMULATED_DEFAULTS: Partial<Record<keyof RawEnv, string>> = { ...DEV_PLACE };
+
+/**
+ * The endpoint variables as given, unchecked: for naming them in an error
+ * line even when the configuration itself is what failed.
+ */
+export function endpointVariables(env: Record<string, string | undefined>): { serviceUrl?: string; cloudTasksEmulatorHost?: string } {
+  return {
+    ...(env.SERVICE_URL ? { serviceUrl: env.SERVICE_URL } : {}),
+    ...(env.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: env.CLOUD_TASKS_EMULATOR_HOST } : {}),
+  };
+}
 
 export function loadConfig(env: Record<string, string | undefined> = process.env, mode: Mode = 'serve'): Config {
   const data: Record<string, string> = {};
   for (const key of Object.keys(EnvSchema.properties)) {
-    const v = env[key] ?? MODE_DEFAULTS[mode][key as keyof RawEnv];
+    const k = key as keyof RawEnv;
+    let v = env[key] ?? MODE_DEFAULTS[mode][k];
+    const emulatedCli = mode === 'cli' && Boolean(env.CLOUD_TASKS_EMULATOR_HOST);
+    if (v === undefined && emulatedCli) v = CLI_EMULATED_DEFAULTS[k];
+    // dev, and the CLI talking to it, get dev's blob folder unless a store is named.
+    if (v === undefined && k === 'BLOB_DIR' && !env.BUCKET && (mode === 'dev' || emulatedCli)) v = devBlobDir();
     if (v !== undefined) data[key] = v;
   }
   let raw: RawEnv;
@@ -133,16 +202,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const service = normaliseServiceUrl(raw.SERVICE_URL);
   const serviceUrl = service?.url;
-  const maxAttemptsDefault = raw.MAX_ATTEMPTS ?? 7;
-  const chain = parseChain(raw.CHAIN ?? 'incoming', maxAttemptsDefault, serviceUrl);
+  const maxAttemptsDefault = raw.MAX_ATTEMPTS ?? DEFAULTS.MAX_ATTEMPTS;
+  const chain = parseChain(raw.CHAIN ?? DEFAULTS.CHAIN, maxAttemptsDefault, serviceUrl);
   const project = raw.GOOGLE_CLOUD_PROJECT ?? '';
   const location = raw.LOCATION ?? '';
-  if (mode === 'serve') {
-    if (!project) throw new ConfigError('GOOGLE_CLOUD_PROJECT', 'required in serve mode');
-    if (!location) throw new ConfigError('LOCATION', 'required in serve mode');
+  const production = mode === 'serve' || mode === 'pull';
+  if (production) {
+    if (!project) throw new ConfigError('GOOGLE_CLOUD_PROJECT', `required in ${mode} mode`);
+    if (!location && mode === 'serve') throw new ConfigError('LOCATION', `required in ${mode} mode`);
   }
 
-  const auth = raw.AUTH ?? 'oidc';
+  const auth = raw.AUTH ?? DEFAULTS.AUTH;
   const issuer = optionalUrl('OIDC_ISSUER', raw.OIDC_ISSUER);
   const certsUrl = optionalUrl('OIDC_CERTS_URL', raw.OIDC_CERTS_URL);
   if (issuer && !certsUrl) throw new ConfigError('OIDC_CERTS_URL', 'required when OIDC_ISSUER is set');
@@ -153,15 +223,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     audiences = [...new Set([serviceUrl.replace(/\/$/, ''), u.origin, `${u.origin}/`, `${serviceUrl.replace(/\/$/, '')}/tasks`, `${serviceUrl.replace(/\/$/, '')}/pubsub`])];
   }
   const invokers = list(raw.OIDC_INVOKERS);
-  if (mode === 'serve' && auth === 'none' && !truthy(raw.ALLOW_UNAUTHENTICATED)) {
+  if (production && auth === 'none' && !truthy(raw.ALLOW_UNAUTHENTICATED)) {
     throw new ConfigError('AUTH', 'none is refused in serve mode unless ALLOW_UNAUTHENTICATED=1');
   }
-  if (mode === 'serve' && auth === 'oidc') {
+  if (production && auth === 'oidc') {
     if (audiences.length === 0) throw new ConfigError('OIDC_AUDIENCE', 'required with AUTH=oidc (or set SERVICE_URL)');
     if (invokers.length === 0) throw new ConfigError('OIDC_INVOKERS', 'required with AUTH=oidc: the service accounts allowed to call');
   }
 
-  const notifyOn = parseNotifyOn(raw.NOTIFY_ON ?? 'failed');
+  const notifyOn = parseNotifyOn(raw.NOTIFY_ON ?? DEFAULTS.NOTIFY_ON);
   const notifyTopic = raw.NOTIFY_TOPIC || undefined;
   if (notifyTopic && !/^projects\/[^/]+\/topics\/[^/]+$/.test(notifyTopic)) {
     throw new ConfigError('NOTIFY_TOPIC', `must look like projects/P/topics/T, got "${notifyTopic}"`);
@@ -174,13 +244,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!Number.isInteger(n) || n < 1 || n > 255) throw new ConfigError('EXEC_PERMANENT_EXIT_CODES', `"${s}" is not an exit code 1-255`);
     return n;
   });
-  const jobTimeoutMs = parseDuration('JOB_TIMEOUT', raw.JOB_TIMEOUT ?? '540s');
+  const jobTimeoutMs = parseDuration('JOB_TIMEOUT', raw.JOB_TIMEOUT ?? DEFAULTS.JOB_TIMEOUT);
   if (jobTimeoutMs > 30 * 60_000) throw new ConfigError('JOB_TIMEOUT', 'must be at most 30m (the longest Cloud Tasks dispatchDeadline)');
 
   return {
     mode,
-    port: raw.PORT ?? 8080,
-    host: raw.HOST ?? '0.0.0.0',
+    port: raw.PORT ?? DEFAULTS.PORT,
+    host: raw.HOST ?? DEFAULTS.HOST,
     project,
     location,
     chain,
@@ -193,28 +263,29 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       on: notifyOn,
     },
     ledger: {
-      kind: raw.LEDGER ?? 'memory',
-      ttlMs: parseDuration('LEDGER_TTL', raw.LEDGER_TTL ?? '7d'),
-      collectionPrefix: raw.FIRESTORE_COLLECTION_PREFIX ?? 'executor',
+      kind: raw.LEDGER ?? DEFAULTS.LEDGER,
+      ttlMs: parseDuration('LEDGER_TTL', raw.LEDGER_TTL ?? DEFAULTS.LEDGER_TTL),
+      collectionPrefix: raw.FIRESTORE_COLLECTION_PREFIX ?? DEFAULTS.FIRESTORE_COLLECTION_PREFIX,
     },
     blobs: {
       ...(raw.BUCKET ? { bucket: raw.BUCKET } : {}),
       ...(raw.BLOB_DIR ? { dir: raw.BLOB_DIR } : {}),
-      offloadThresholdBytes: raw.OFFLOAD_THRESHOLD ?? 512 * 1024,
+      offloadThresholdBytes: raw.OFFLOAD_THRESHOLD ?? DEFAULTS.OFFLOAD_THRESHOLD,
     },
     auth: { mode: auth, audiences, invokers, ...(issuer ? { issuer } : {}), ...(certsUrl ? { certsUrl } : {}) },
     ...(raw.INVOKER_SERVICE_ACCOUNT ? { invokerServiceAccount: raw.INVOKER_SERVICE_ACCOUNT } : {}),
-    maxConcurrency: raw.MAX_CONCURRENCY ?? 100,
-    maxCrashes: raw.MAX_CRASHES ?? 3,
-    leaseMarginMs: parseDuration('LEASE_MARGIN', raw.LEASE_MARGIN ?? '30s'),
-    sweepIntervalMs: parseDuration('SWEEP_INTERVAL', raw.SWEEP_INTERVAL ?? '5m'),
+    maxConcurrency: raw.MAX_CONCURRENCY ?? DEFAULTS.MAX_CONCURRENCY,
+    pullMaxMessages: raw.PULL_MAX_MESSAGES ?? raw.MAX_CONCURRENCY ?? DEFAULTS.MAX_CONCURRENCY,
+    maxCrashes: raw.MAX_CRASHES ?? DEFAULTS.MAX_CRASHES,
+    leaseMarginMs: parseDuration('LEASE_MARGIN', raw.LEASE_MARGIN ?? DEFAULTS.LEASE_MARGIN),
+    sweepIntervalMs: parseDuration('SWEEP_INTERVAL', raw.SWEEP_INTERVAL ?? DEFAULTS.SWEEP_INTERVAL),
     emulators: {
       ...(raw.PUBSUB_EMULATOR_HOST ? { pubsub: raw.PUBSUB_EMULATOR_HOST } : {}),
       ...(raw.FIRESTORE_EMULATOR_HOST ? { firestore: raw.FIRESTORE_EMULATOR_HOST } : {}),
     },
     jobTimeoutMs,
-    shutdownGraceMs: parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? '8s'),
-    requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? '660s'),
+    shutdownGraceMs: parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? DEFAULTS.SHUTDOWN_GRACE),
+    requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? DEFAULTS.REQUEST_TIMEOUT),
     jobs: {
       execCommands: list(raw.EXEC_COMMANDS),
       execPermanentExitCodes: exitCodes,
@@ -223,8 +294,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(raw.JOBS_MODULE ? { module: raw.JOBS_MODULE } : {}),
     },
     ...(raw.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: hostPort('CLOUD_TASKS_EMULATOR_HOST', raw.CLOUD_TASKS_EMULATOR_HOST) } : {}),
-    emulatorPort: raw.EMULATOR_PORT ?? 8123,
-    logLevel: raw.LOG_LEVEL ?? 'info',
+    emulatorPort: raw.EMULATOR_PORT ?? DEFAULTS.EMULATOR_PORT,
+    logLevel: raw.LOG_LEVEL ?? DEFAULTS.LOG_LEVEL,
   };
 }
 
@@ -233,8 +304,10 @@ const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
 /**
  * CHAIN: comma-separated `queue[:maxAttempts][@url][#subscription]`;
  * maxAttempts may be `unlimited` (or -1). A tier without a URL is served by
- * SERVICE_URL/tasks. `#subscription` names the Pub/Sub push subscription that
- * feeds the tier through POST /pubsub.
+ * SERVICE_URL/tasks. `#subscription` names the Pub/Sub subscription that
+ * feeds the tier: pushed through POST /pubsub, or pulled by `executor pull`,
+ * which forwards an exhausted message to the next tier's topic: the topic
+ * named like that tier's queue.
  */
 export function parseChain(value: string, defaultMaxAttempts: number, serviceUrl?: string): Tier[] {
   const parts = value.split(',').map((s) => s.trim()).filter(Boolean);

@@ -2,9 +2,9 @@
 // Implementations live next to their interface's folder: ledger/, queues/,
 // notifier/, blobs/, jobs/. Nothing here has runtime code except constants.
 import type { Logger } from 'pino';
-import type { TaskEnvelope, CloudEvent, ErrorInfo } from './schemas/index.ts';
+import type { TaskEnvelope, CloudEvent, ErrorInfo, JobRef, JobRecord, JobTaskEndState } from './schemas/index.ts';
 
-export type { TaskEnvelope, CloudEvent, ErrorInfo };
+export type { TaskEnvelope, CloudEvent, ErrorInfo, JobRef, JobRecord, JobTaskEndState };
 
 /** Milliseconds since the epoch; injectable so tests need no sleeps. */
 export interface Clock {
@@ -104,6 +104,10 @@ export interface LineageRecord {
   finishedAt?: string;
   /** Finished records are dropped after this time (Firestore TTL field). */
   expiresAt?: string;
+  /** The job this lineage is a task of (SDK execute). */
+  job?: JobRef;
+  /** Submitter's labels (namespace, business), carried into notifications. */
+  labels?: Record<string, string>;
 }
 
 export interface BeginInput {
@@ -117,6 +121,8 @@ export interface BeginInput {
   maxAttempts: number | null;
   notify?: { url?: string; topic?: string };
   dataRef?: string;
+  job?: JobRef;
+  labels?: Record<string, string>;
   /** Take the run lease: refused (busy) while another delivery holds one. */
   lease?: { holder: string; ms: number };
   now: number;
@@ -169,6 +175,17 @@ export interface DeadLetter {
   createdAt: string;
 }
 
+/** A task of a job ended (or was cancelled before it began). */
+export interface JobTaskEndInput {
+  job: string;
+  size: number;
+  lineage: string;
+  state: JobTaskEndState;
+  error?: ErrorInfo;
+  labels?: Record<string, string>;
+  now: number;
+}
+
 /**
  * The attempt ledger. Every method is atomic per lineage id; implementations
  * must pass test/ledger/contract.ts.
@@ -187,6 +204,14 @@ export interface AttemptLedger {
   get(id: string): Promise<LineageRecord | undefined>;
   /** Mark cancelled unless already ended; returns the record, undefined if unknown. */
   cancel(id: string, now: number): Promise<LineageRecord | undefined>;
+  /**
+   * Count the end of one task of a job, atomically: the first end of a lineage
+   * counts, later ones change nothing. `completed` is true for exactly one
+   * caller: the one whose write ended the job's last task.
+   */
+  jobTaskEnded(input: JobTaskEndInput): Promise<{ record: JobRecord; completed: boolean }>;
+  /** The job record; undefined until a task of the job ended. */
+  getJob(id: string): Promise<JobRecord | undefined>;
   putDeadLetter(letter: DeadLetter): Promise<void>;
   listDeadLetters(lineageId?: string): Promise<DeadLetter[]>;
   removeDeadLetter(key: string): Promise<void>;

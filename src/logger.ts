@@ -1,6 +1,7 @@
 // pino with Cloud Logging's field names: `severity` instead of a numeric level,
 // `message` as the message key, and the trace field derived per request.
 // Secrets are redacted by path; payloads are never passed to the logger.
+import { createRequire } from 'node:module';
 import pino, { type Logger, type DestinationStream } from 'pino';
 
 const SEVERITY: Record<string, string> = {
@@ -12,16 +13,25 @@ const SEVERITY: Record<string, string> = {
   fatal: 'CRITICAL',
 };
 
-export function createLogger(opts: { level?: string; destination?: DestinationStream; base?: Record<string, unknown> } = {}): Logger {
+export interface LoggerOptions {
+  level?: string;
+  destination?: DestinationStream;
+  base?: Record<string, unknown>;
+  /** Human-readable lines (pino-pretty) instead of JSON: `executor dev` on a terminal. */
+  pretty?: boolean;
+}
+
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const pretty = opts.pretty === true && !opts.destination;
   return pino(
     {
       level: opts.level ?? 'info',
       messageKey: 'message',
       base: opts.base ?? null,
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: {
-        level: (label) => ({ severity: SEVERITY[label] ?? 'DEFAULT' }),
-      },
+      // pino-pretty reads pino's numeric level; Cloud Logging reads `severity`.
+      ...(pretty ? {} : { formatters: { level: (label: string) => ({ severity: SEVERITY[label] ?? 'DEFAULT' }) } }),
+      serializers: { err: serializeError },
       redact: {
         paths: [
           'authorization',
@@ -37,8 +47,47 @@ export function createLogger(opts: { level?: string; destination?: DestinationSt
         censor: '[redacted]',
       },
     },
-    opts.destination,
+    pretty ? prettyStream() : opts.destination,
   );
+}
+
+/** pino-pretty, loaded only when asked for (a terminal), so serve never loads it. */
+function prettyStream(): DestinationStream {
+  const pinoPretty = createRequire(import.meta.url)('pino-pretty') as (o: Record<string, unknown>) => DestinationStream;
+  return pinoPretty({ colorize: true, messageKey: 'message', translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true });
+}
+
+/**
+ * `err` as {type, code, message, stack}: a thrown non-Error (a plain object
+ * from a client library, a string) still says what went wrong instead of
+ * `{"type":"Object","stack":""}`.
+ */
+export function serializeError(err: unknown): Record<string, unknown> {
+  if (err instanceof Error) {
+    const { code, status, permanent } = err as Error & { code?: unknown; status?: unknown; permanent?: unknown };
+    return {
+      type: err.name,
+      message: err.message || String(code ?? err.name),
+      ...(code !== undefined ? { code } : {}),
+      ...(status !== undefined ? { status } : {}),
+      ...(permanent !== undefined ? { permanent } : {}),
+      ...(err.stack ? { stack: err.stack } : {}),
+      ...(err.cause !== undefined ? { cause: serializeError(err.cause) } : {}),
+    };
+  }
+  if (err && typeof err === 'object') {
+    const o = err as Record<string, unknown>;
+    let message = typeof o.message === 'string' ? o.message : undefined;
+    if (!message) {
+      try {
+        message = JSON.stringify(o);
+      } catch {
+        message = Object.prototype.toString.call(o);
+      }
+    }
+    return { ...o, message };
+  }
+  return { message: String(err) };
 }
 
 /**

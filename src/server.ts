@@ -8,17 +8,14 @@ import { buildApp, type App, type Deps } from './app.ts';
 import type { BlobStore, Notifier, TaskQueue } from './interfaces.ts';
 import { systemClock } from './interfaces.ts';
 import { createMemoryLedger } from './ledger/memory-ledger.ts';
-import { createFirestoreLedger } from './ledger/firestore-ledger.ts';
-import { createCloudTasksQueue } from './queues/cloud-tasks-queue.ts';
-import { createCloudTasksNotifier } from './notifier/cloud-tasks-notifier.ts';
-import { createPubSubNotifier } from './notifier/pubsub-notifier.ts';
 import { createLogNotifier } from './notifier/log-notifier.ts';
 import { createRoutingNotifier } from './notifier/routing-notifier.ts';
-import { createLocalBlobStore } from './blobs/local-blob-store.ts';
-import { createGcsBlobStore } from './blobs/gcs-blob-store.ts';
 import { builtinJobs, createRegistry, loadJobsModule } from './jobs/index.ts';
-import { createOidcVerifier } from './auth/oidc-verifier.ts';
+import { ConfigError } from './config.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
+// The backends over Google clients (Firestore, Cloud Tasks, Pub/Sub, Storage,
+// google-auth-library) are imported below only when the config uses them:
+// loading them all costs about a second and a lot of memory.
 import { installCrashHandlers } from './delivery/crash-isolation.ts';
 import { startOutboxSweep } from './delivery/outbox-sweep.ts';
 import { createCredentialsProbe } from './auth/google-credentials.ts';
@@ -43,7 +40,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
     const ledger = own(
       'ledger',
       config.ledger.kind === 'firestore'
-        ? createFirestoreLedger({
+        ? (await import('./ledger/firestore-ledger.ts')).createFirestoreLedger({
             ...(config.project ? { projectId: config.project } : {}),
             collectionPrefix: config.ledger.collectionPrefix,
             ttlMs: config.ledger.ttlMs,
@@ -54,6 +51,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
 
     let queue: TaskQueue | undefined;
     if (config.project && config.location) {
+      const { createCloudTasksQueue } = await import('./queues/cloud-tasks-queue.ts');
       queue = own(
         'cloud-tasks',
         createCloudTasksQueue({
@@ -66,11 +64,12 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
     }
 
     let blobs: BlobStore | undefined;
-    if (config.blobs.bucket) blobs = own('blobs', createGcsBlobStore({ bucket: config.blobs.bucket }));
-    else if (config.blobs.dir) blobs = own('blobs', createLocalBlobStore({ dir: config.blobs.dir }));
+    if (config.blobs.bucket) blobs = own('blobs', (await import('./blobs/gcs-blob-store.ts')).createGcsBlobStore({ bucket: config.blobs.bucket }));
+    else if (config.blobs.dir) blobs = own('blobs', (await import('./blobs/local-blob-store.ts')).createLocalBlobStore({ dir: config.blobs.dir }));
 
     const notifiers: { queue?: Notifier; pubsub?: Notifier } = {};
     if (config.notify.queue && queue) {
+      const { createCloudTasksNotifier } = await import('./notifier/cloud-tasks-notifier.ts');
       notifiers.queue = own(
         'notify-queue',
         createCloudTasksNotifier({
@@ -83,7 +82,8 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
     }
     // Pub/Sub is also needed for an envelope's own notify.topic; the client
     // connects lazily, so creating it costs nothing until a topic is used.
-    if (config.notify.topic || config.mode === 'serve') {
+    if (config.notify.topic || config.mode === 'serve' || config.mode === 'pull') {
+      const { createPubSubNotifier } = await import('./notifier/pubsub-notifier.ts');
       notifiers.pubsub = own(
         'notify-pubsub',
         createPubSubNotifier({
@@ -111,7 +111,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
 
     const verifier =
       config.auth.mode === 'oidc'
-        ? createOidcVerifier({
+        ? (await import('./auth/oidc-verifier.ts')).createOidcVerifier({
             audiences: config.auth.audiences,
             invokers: config.auth.invokers,
             ...(config.auth.issuer ? { issuers: [config.auth.issuer] } : {}),
@@ -163,7 +163,13 @@ export interface RunningServer {
 export async function startServer(config: Config, deps: CreatedDeps, opts: { handleSignals?: boolean; port?: number; host?: string } = {}): Promise<RunningServer> {
   const built = buildApp(config, deps);
   const { app } = built;
-  await app.listen({ port: opts.port ?? config.port, host: opts.host ?? config.host });
+  try {
+    await app.listen({ port: opts.port ?? config.port, host: opts.host ?? config.host });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    await deps.close();
+    throw new ConfigError('PORT', `port ${opts.port ?? config.port} on ${opts.host ?? config.host} is already in use by another process`);
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = (opts.host ?? config.host) === '0.0.0.0' ? '127.0.0.1' : (opts.host ?? config.host);

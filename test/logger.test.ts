@@ -44,3 +44,33 @@ t.test('the trace field comes from X-Cloud-Trace-Context or traceparent', async 
   t.same(traceField('p', { traceparent: 'garbage' }), {});
   t.same(traceField('p', {}), {});
 });
+
+t.test('an err that is not an Error still logs what went wrong, never {"type":"Object","stack":""}', async (t) => {
+  const { lines, destination } = capture();
+  const log = createLogger({ destination });
+  log.error({ err: { code: 'Unreachable' } }, 'a plain object without a message');
+  log.error({ err: 'a string' }, 'a string');
+  log.error({ err: Object.assign(new Error(''), { code: 14 }) }, 'an Error without a message');
+  log.error({ err: new Error('outer', { cause: new Error('inner') }) }, 'with a cause');
+  const errs = lines.map((l) => l.err as Record<string, unknown>);
+  t.equal(errs[0]!.message, '{"code":"Unreachable"}');
+  t.equal(errs[0]!.code, 'Unreachable');
+  t.notOk('stack' in errs[0]!, 'no empty stack');
+  t.equal(errs[1]!.message, 'a string');
+  t.equal(errs[2]!.message, '14', 'the code stands in for an empty message');
+  t.equal(errs[2]!.code, 14);
+  t.equal((errs[3]!.cause as Record<string, unknown>).message, 'inner');
+  for (const e of errs) t.ok(typeof e.message === 'string' && e.message.length > 0);
+});
+
+t.test('pretty: human-readable lines (pino-pretty) instead of JSON, for a terminal', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const script = `import { createLogger } from ${JSON.stringify(new URL('../src/logger.ts', import.meta.url).href)};
+createLogger({ pretty: true }).warn({ queue: 'incoming', err: { code: 'X' } }, 'careful');`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' } });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, /WARN.*careful/);
+  t.match(r.stdout, /queue/);
+  t.throws(() => JSON.parse(r.stdout.split('\n')[0]!), 'not JSON');
+  t.match(r.stdout, /"code": "X"/);
+});

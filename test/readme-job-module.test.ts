@@ -3,7 +3,7 @@ import t from 'tap';
 import pino from 'pino';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { loadJobsModule } from '../src/jobs/index.ts';
 import { createRegistry } from '../src/jobs/registry.ts';
 
@@ -14,11 +14,14 @@ t.test('the README job module example loads through JOBS_MODULE and runs', async
   const jobs = README.slice(README.indexOf('## Jobs'));
   const code = /```ts\n([\s\S]*?)```/.exec(jobs)?.[1];
   t.ok(code, 'the Jobs section has a TypeScript example');
-  // Inside the package, so `import ... from 'executor'` resolves by self-reference.
+  t.match(code!, /from 'cloud-tasks-executor'/, 'the example imports only the package');
+  // Here the package name points at the sources (a self-reference would load
+  // dist/, which may be stale or missing); test/package/consumer.test.ts runs
+  // the same example against the packed tarball.
   const dir = mkdtempSync(join(root, 'test', '.readme-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'jobs.ts');
-  writeFileSync(file, code!);
+  writeFileSync(file, code!.replaceAll("from 'cloud-tasks-executor'", `from '${pathToFileURL(join(root, 'src/index.ts')).href}'`));
   const factories = await loadJobsModule(file);
   t.same(factories.map((f) => f.type), ['resize-image']);
   const job = createRegistry(factories).make('resize-image');

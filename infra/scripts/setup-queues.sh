@@ -18,6 +18,14 @@
 #   NOTIFY_MAX_ATTEMPTS, NOTIFY_MIN_BACKOFF, NOTIFY_MAX_BACKOFF, NOTIFY_MAX_DOUBLINGS
 #                                                                       10, 5s, 600s, 5
 #   DRY_RUN=1      print the gcloud commands instead of running them
+#   PULL=1         pull mode (`executor pull`): each tier is a Pub/Sub topic
+#                  named like its queue plus its subscription (CHAIN's
+#                  #subscription, default <queue>-pull) instead of a queue;
+#                  backoffs as above (capped at 600s), a dead-letter topic as
+#                  the last backstop (PULL_DEAD_LETTER_TOPIC, default
+#                  executor-dead-letter, kept on <topic>-hold), after
+#                  PULL_MAX_DELIVERY_ATTEMPTS (default 100) deliveries, and
+#                  PULL_RETENTION (default 7d) of unacked messages.
 #
 # --max-retry-duration=0s on every queue: Cloud Tasks stops retrying only when
 # both maxAttempts and maxRetryDuration are reached, so with 0 (unlimited)
@@ -50,9 +58,13 @@ NOTIFY_MIN_BACKOFF="${NOTIFY_MIN_BACKOFF:-5s}"
 NOTIFY_MAX_BACKOFF="${NOTIFY_MAX_BACKOFF:-600s}"
 NOTIFY_MAX_DOUBLINGS="${NOTIFY_MAX_DOUBLINGS:-5}"
 DRY_RUN="${DRY_RUN:-}"
+PULL="${PULL:-}"
+PULL_DEAD_LETTER_TOPIC="${PULL_DEAD_LETTER_TOPIC:-executor-dead-letter}"
+PULL_MAX_DELIVERY_ATTEMPTS="${PULL_MAX_DELIVERY_ATTEMPTS:-100}"
+PULL_RETENTION="${PULL_RETENTION:-7d}"
 
 [[ -n "$PROJECT" ]] || die "PROJECT (or GOOGLE_CLOUD_PROJECT) is not set"
-[[ -n "$LOCATION" ]] || die "LOCATION is not set"
+[[ -n "$LOCATION" || -n "$PULL" ]] || die "LOCATION is not set"
 
 # "10s" or "10" -> 10 (whole seconds; Cloud Tasks truncates to seconds anyway).
 seconds() {
@@ -112,9 +124,16 @@ IFS=',' read -r -a entries <<<"$CHAIN"
 # Parse everything first so a bad entry changes nothing.
 queues=()
 max_attempts=()
+subscriptions=()
 seen=" "
 for i in "${!entries[@]}"; do
   entry="${entries[$i]// /}"
+  subscription=""
+  if [[ "$entry" == *"#"* ]]; then
+    subscription="${entry#*#}"
+    subscription="${subscription##*/subscriptions/}"
+    entry="${entry%%#*}"
+  fi
   entry="${entry%%@*}" # the @url part is the push target, not queue config
   queue="${entry%%:*}"
   if [[ "$entry" == *:* ]]; then
@@ -130,9 +149,61 @@ for i in "${!entries[@]}"; do
   seen+="$queue "
   queues+=("$queue")
   max_attempts+=("$n")
+  subscriptions+=("${subscription:-$queue-pull}")
+  if [[ -n "$PULL" ]] && ((n == -1 || n >= PULL_MAX_DELIVERY_ATTEMPTS)); then
+    die "CHAIN: pull tier '$queue' needs max attempts below PULL_MAX_DELIVERY_ATTEMPTS ($PULL_MAX_DELIVERY_ATTEMPTS), or Pub/Sub dead-letters its messages before the executor decides"
+  fi
 done
 if [[ -n "$NOTIFY_QUEUE" && "$seen" == *" $NOTIFY_QUEUE "* ]]; then
   die "NOTIFY_QUEUE '$NOTIFY_QUEUE' is also a tier of CHAIN"
+fi
+
+if [[ -n "$PULL" ]]; then
+  [[ "$PULL_MAX_DELIVERY_ATTEMPTS" =~ ^[0-9]+$ ]] && ((PULL_MAX_DELIVERY_ATTEMPTS >= 5 && PULL_MAX_DELIVERY_ATTEMPTS <= 100)) ||
+    die "PULL_MAX_DELIVERY_ATTEMPTS: '$PULL_MAX_DELIVERY_ATTEMPTS' is not a whole number 5-100"
+  # ensure KIND NAME FLAGS...: create a topic or subscription when missing, update it otherwise.
+  ensure() {
+    local kind="$1" name="$2"
+    shift 2
+    local verb=create
+    if [[ -z "$DRY_RUN" ]] && gcloud pubsub "$kind" describe "$name" --project="$PROJECT" >/dev/null 2>&1; then
+      verb=update
+    fi
+    if [[ "$kind" == topics && "$verb" == update ]]; then
+      echo "setup-queues: topic $name exists" >&2
+      return
+    fi
+    if [[ "$verb" == update ]]; then
+      # The topic of a subscription cannot be changed: drop --topic on update.
+      local args=()
+      for a in "$@"; do [[ "$a" == --topic=* ]] || args+=("$a"); done
+      set -- ${args[@]+"${args[@]}"}
+    fi
+    echo "setup-queues: $verb $kind $name $*" >&2
+    run gcloud pubsub "$kind" "$verb" "$name" --project="$PROJECT" --quiet "$@"
+  }
+  ensure topics "$PULL_DEAD_LETTER_TOPIC"
+  ensure subscriptions "$PULL_DEAD_LETTER_TOPIC-hold" "--topic=$PULL_DEAD_LETTER_TOPIC" \
+    "--message-retention-duration=$PULL_RETENTION" "--expiration-period=never"
+  factor=1
+  for i in "${!queues[@]}"; do
+    lo=$((min_s * factor))
+    hi=$((max_s * factor))
+    ((lo <= 600)) || lo=600
+    ((hi <= 600)) || hi=600
+    ensure topics "${queues[$i]}"
+    ensure subscriptions "${subscriptions[$i]}" "--topic=${queues[$i]}" \
+      "--ack-deadline=60" \
+      "--min-retry-delay=${lo}s" \
+      "--max-retry-delay=${hi}s" \
+      "--dead-letter-topic=$PULL_DEAD_LETTER_TOPIC" \
+      "--max-delivery-attempts=$PULL_MAX_DELIVERY_ATTEMPTS" \
+      "--message-retention-duration=$PULL_RETENTION" \
+      "--expiration-period=never"
+    factor=$((factor * BACKOFF_FACTOR))
+  done
+  echo "setup-queues: the Pub/Sub service agent needs roles/pubsub.publisher on $PULL_DEAD_LETTER_TOPIC and roles/pubsub.subscriber on each subscription (infra/terraform/pull.tf grants them)" >&2
+  exit 0
 fi
 
 factor=1

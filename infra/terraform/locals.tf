@@ -3,11 +3,15 @@
 # local.project_number comes from project.tf.
 
 locals {
-  # CHAIN, DESIGN.md section 5: queue[:maxAttempts][@url], comma separated.
+  # CHAIN, DESIGN.md section 5: queue[:maxAttempts][@url][#subscription],
+  # comma separated. In pull mode each tier names its subscription.
   chain = join(",", [
     for t in var.tiers :
-    format("%s:%s%s", t.queue, t.max_attempts == -1 ? "unlimited" : tostring(t.max_attempts), t.url == null ? "" : "@${t.url}")
+    format("%s:%s%s%s", t.queue, t.max_attempts == -1 ? "unlimited" : tostring(t.max_attempts), t.url == null ? "" : "@${t.url}", var.pull_mode ? "#${t.queue}-pull" : "")
   ])
+
+  # Pull mode: one topic (named like the queue) and one subscription per tier.
+  pull_tiers = var.pull_mode ? { for i, t in var.tiers : t.queue => merge(t, { index = i, subscription = "${t.queue}-pull" }) } : {}
 
   notify_via_queue = contains(["queue", "both"], var.notify_mode)
   notify_via_topic = contains(["pubsub", "both"], var.notify_mode)

@@ -20,7 +20,12 @@ output "chain" {
 
 output "queues" {
   description = "Queue ids in tier order, then the notifier queue if any."
-  value       = concat([for t in var.tiers : google_cloud_tasks_queue.tier[t.queue].name], [for q in google_cloud_tasks_queue.notifier : q.name])
+  value       = concat(var.pull_mode ? [] : [for t in var.tiers : google_cloud_tasks_queue.tier[t.queue].name], [for q in google_cloud_tasks_queue.notifier : q.name])
+}
+
+output "pull_subscriptions" {
+  description = "Pull mode: the tier subscriptions in tier order (for the GKE HPA's num_undelivered_messages metric)."
+  value       = [for t in var.tiers : google_pubsub_subscription.tier[t.queue].name if var.pull_mode]
 }
 
 output "runtime_service_account" {

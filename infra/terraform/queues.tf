@@ -12,8 +12,9 @@
 # a deploy) use up attempts too, and a queue that runs out deletes the task
 # before the executor ever sees its final attempt - lost, unnotified.
 
+# In pull mode (pull.tf) the tiers are Pub/Sub topics instead.
 resource "google_cloud_tasks_queue" "tier" {
-  for_each = { for i, t in var.tiers : t.queue => merge(t, { index = i }) }
+  for_each = var.pull_mode ? {} : { for i, t in var.tiers : t.queue => merge(t, { index = i }) }
 
   project  = var.project
   location = var.region

@@ -257,7 +257,7 @@ variable "firestore_location" {
 variable "ttl_collection_groups" {
   description = "Collection groups whose documents Firestore deletes once their expiresAt passes."
   type        = list(string)
-  default     = ["executor-lineages"]
+  default     = ["executor-lineages", "executor-jobs"]
 }
 
 variable "bucket_name" {
@@ -300,4 +300,40 @@ variable "invoker_account_id" {
   description = "Account id of the service account whose OIDC tokens Cloud Tasks puts on pushes (INVOKER_SERVICE_ACCOUNT)."
   type        = string
   default     = "executor-invoker"
+}
+
+variable "pull_mode" {
+  description = <<-EOT
+    Pull mode (`executor pull` on GKE, no public endpoint): every tier is a
+    Pub/Sub topic named like its queue plus a subscription "<queue>-pull"
+    (CHAIN gets "#<queue>-pull") instead of a Cloud Tasks queue. Each
+    subscription backs off with the tier's min/max_backoff (capped at 600s),
+    keeps unacked messages for pull_retention and dead-letters a message
+    after pull_max_delivery_attempts deliveries: a last backstop well above
+    the tier's max_attempts, where the executor forwards or fails first.
+  EOT
+  type        = bool
+  default     = false
+}
+
+variable "pull_retention" {
+  description = "Pull mode: message_retention_duration of each tier subscription and of the dead-letter hold subscription (at most 604800s)."
+  type        = string
+  default     = "604800s"
+
+  validation {
+    condition     = can(regex("^[0-9]+s$", var.pull_retention)) && tonumber(trimsuffix(var.pull_retention, "s")) >= 600 && tonumber(trimsuffix(var.pull_retention, "s")) <= 604800
+    error_message = "pull_retention: seconds between 600s and 604800s, e.g. \"604800s\"."
+  }
+}
+
+variable "pull_max_delivery_attempts" {
+  description = "Pull mode: deliveries after which Pub/Sub moves a message to the dead-letter topic (5-100). Keep it above every tier's max_attempts."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.pull_max_delivery_attempts >= 5 && var.pull_max_delivery_attempts <= 100
+    error_message = "pull_max_delivery_attempts: between 5 and 100 (Pub/Sub's limits)."
+  }
 }

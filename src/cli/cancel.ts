@@ -2,13 +2,13 @@
 // task, abort a running attempt. Exit 1 when the id is unknown or the lineage
 // already ended (nothing was cancelled).
 import { parseArgs } from 'node:util';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import { OperatorError } from '../client/errors.ts';
 import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
 
 export const cancelCommand: Command = async (argv, io) => {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
-  const id = onePositionalId(positionals, 'cancel ID');
+  const id = onePositionalId(positionals, 'cancel ID [--json]');
   const config = cliConfig(io.env);
   try {
     const outcome = await operatorClient(config, io.env).cancel(id);
@@ -26,8 +26,8 @@ export const cancelCommand: Command = async (argv, io) => {
       const state = (err.body as { state?: string } | undefined)?.state;
       io.err(
         err.status === 404
-          ? `executor cancel: no task lineage "${id}" (unknown, or its task already ran and left the queue)`
-          : `executor cancel: "${id}" already ${state ?? 'ended'}; nothing to cancel`,
+          ? `executor: no task lineage "${id}" (unknown, or its task already ran and left the queue)`
+          : `executor: "${id}" already ${state ?? 'ended'}; nothing to cancel (executor status ${id})`,
       );
       return 1;
     }

@@ -5,26 +5,15 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, loadConfig, type Config } from '../config.ts';
 import type { Tier } from '../interfaces.ts';
 import { OperatorClient, type TaskStatus } from '../client/operator-client.ts';
-import { UsageError, type CliIo } from './main.ts';
-
-/** What `executor dev` uses, so the dev banner's command needs only the emulator host and SERVICE_URL. */
-const DEV_PROJECT = 'local-project';
-const DEV_LOCATION = 'us-central1';
+import { UsageError, type CliIo } from './command.ts';
 
 /**
  * The CLI's config. Against the emulator (CLOUD_TASKS_EMULATOR_HOST set) an
- * unset GOOGLE_CLOUD_PROJECT / LOCATION falls back to the dev values.
+ * unset GOOGLE_CLOUD_PROJECT / LOCATION / BLOB_DIR falls back to the values
+ * `executor dev` uses (src/config.ts).
  */
 export function cliConfig(env: CliIo['env']): Config {
-  const emulated = Boolean(env.CLOUD_TASKS_EMULATOR_HOST);
-  return loadConfig(
-    {
-      ...env,
-      ...(emulated && !env.GOOGLE_CLOUD_PROJECT ? { GOOGLE_CLOUD_PROJECT: DEV_PROJECT } : {}),
-      ...(emulated && !env.LOCATION ? { LOCATION: DEV_LOCATION } : {}),
-    },
-    'cli',
-  );
+  return loadConfig(env, 'cli');
 }
 
 export function requireServiceUrl(config: Config): string {
@@ -39,11 +28,12 @@ export function requireQueueLocation(config: Config): { project: string; locatio
 }
 
 /** The /v1 operator API of SERVICE_URL; with AUTH=oidc calls carry a Google ID token. */
-export function operatorClient(config: Config, env: CliIo['env']): OperatorClient {
+export function operatorClient(config: Config, _env?: CliIo['env']): OperatorClient {
+  const audience = config.auth.audiences[0];
   return new OperatorClient({
     serviceUrl: requireServiceUrl(config),
     auth: config.auth.mode,
-    ...(env.OIDC_AUDIENCE ? { idTokenAudience: env.OIDC_AUDIENCE.split(',')[0]!.trim() } : {}),
+    ...(audience ? { idTokenAudience: audience } : {}),
   });
 }
 
@@ -77,7 +67,7 @@ export async function readDataOption(value: string, stdin: NodeJS.ReadableStream
 
 /** Exactly one positional ID. */
 export function onePositionalId(positionals: string[], command: string): string {
-  if (positionals.length !== 1) throw new UsageError(`usage: executor ${command} ID`);
+  if (positionals.length !== 1) throw new UsageError(`usage: executor ${command}`);
   const id = positionals[0]!;
   if (!/^[A-Za-z0-9_-]{1,500}$/.test(id)) throw new UsageError(`"${id}" is not a task id (letters, digits, - and _)`);
   return id;

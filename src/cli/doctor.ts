@@ -4,12 +4,12 @@
 // queue and topic exist, and the timeouts line up:
 //   JOB_TIMEOUT < dispatchDeadline <= REQUEST_TIMEOUT (the platform's).
 // One line per check (OK / WARN / FAIL, then what to fix); exit 1 on any FAIL.
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import type { Config } from '../config.ts';
 import type { TaskQueue, Tier } from '../interfaces.ts';
 import { createCloudTasksQueue } from '../queues/cloud-tasks-queue.ts';
 import { dispatchDeadlineFor } from '../app.ts';
-import { UsageError } from './main.ts';
+import { UsageError } from './command.ts';
 import { cliConfig, requireQueueLocation } from './cli-context.ts';
 
 type Level = 'OK' | 'WARN' | 'FAIL';

@@ -1,13 +1,19 @@
-import { loadConfig } from '../config.ts';
+import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { startEmulator } from '../emulator/index.ts';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 
 /** `executor emulator`: the Cloud Tasks emulator alone, on EMULATOR_PORT. */
 export const emulatorCommand: Command = async (_argv, io) => {
   const config = loadConfig(io.env, 'emulator');
-  const logger = createLogger({ level: config.logLevel });
-  const emu = await startEmulator({ host: config.host, port: config.emulatorPort, logger });
+  const logger = createLogger({ level: config.logLevel, pretty: Boolean(process.stdout.isTTY) });
+  let emu;
+  try {
+    emu = await startEmulator({ host: config.host, port: config.emulatorPort, logger });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new ConfigError('EMULATOR_PORT', `port ${config.emulatorPort} on ${config.host} is already in use by another process`);
+  }
   io.out(`Cloud Tasks emulator on ${emu.url}  (CLOUD_TASKS_EMULATOR_HOST=127.0.0.1:${emu.port})`);
   await new Promise<void>((resolve) => {
     const stop = () => void emu.close().then(resolve);

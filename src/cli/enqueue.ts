@@ -4,7 +4,7 @@
 // works). With --watch it waits for the lineage to end: exit 0 succeeded,
 // 1 failed or cancelled. A job the SDK refuses is a usage error (2).
 import { parseArgs } from 'node:util';
-import { UsageError, type CliIo, type Command } from './main.ts';
+import { UsageError, type CliIo, type Command } from './command.ts';
 import type { BlobStore } from '../interfaces.ts';
 import { Executor } from '../client/executor.ts';
 import { InvalidJobError, TaskFailedError } from '../client/errors.ts';
@@ -50,7 +50,6 @@ export const enqueueCommand: Command = async (argv, io) => {
   const { project, location } = requireQueueLocation(config);
   const queue = values.queue ?? config.chain[0]!.queue;
   const tier = config.chain.find((t) => t.queue === queue);
-  if (!tier) io.err(`executor enqueue: warning: queue "${queue}" is not in CHAIN (${config.chain.map((t) => t.queue).join(',')})`);
   const blobs = await blobStore(config);
   const exe = new Executor({
     project,
@@ -76,12 +75,13 @@ export const enqueueCommand: Command = async (argv, io) => {
     if (result.error) {
       if (result.error instanceof InvalidJobError) throw new UsageError(result.error.message);
       if ((result.error as { code?: unknown }).code === NOT_FOUND) {
-        io.err(`executor enqueue: queue "${queue}" not found in projects/${project}/locations/${location} (check CHAIN, --queue, LOCATION)`);
+        io.err(`executor: queue "${queue}" not found in projects/${project}/locations/${location} (check CHAIN, --queue, LOCATION)`);
         return 2;
       }
       throw result.error;
     }
-    if (result.alreadyExisted) io.err(`executor enqueue: task "${result.id}" already exists (or ran recently); not created again`);
+    if (!tier) io.err(`executor: warning: queue "${queue}" is not in CHAIN (${config.chain.map((t) => t.queue).join(',')}), so its attempts are not limited by a tier (add it to CHAIN)`);
+    if (result.alreadyExisted) io.err(`executor: task "${result.id}" already exists (or ran recently); not created again (use another --name)`);
     if (!values.watch) {
       io.out(values.json ? JSON.stringify({ id: result.id, queue, task: result.taskName, alreadyExisted: result.alreadyExisted, ...(result.dataRef ? { dataRef: result.dataRef } : {}) }) : result.id);
       return 0;

@@ -2,7 +2,7 @@
 // notifications that failed) of one lineage or all of them. Exit 1 when any
 // replay failed again.
 import { parseArgs } from 'node:util';
-import { UsageError, type Command } from './main.ts';
+import { UsageError, type Command } from './command.ts';
 import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
 
 export const redriveCommand: Command = async (argv, io) => {

@@ -1,7 +1,7 @@
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createDeps, startServer } from '../server.ts';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 
 /** `executor serve`: production. Resolves only when the server stops. */
 export const serveCommand: Command = async (_argv, io) => {

@@ -1,7 +1,7 @@
 // `executor status ID [--json]`: the lineage's record from the operator API.
 // Exit 0 when found (whatever its state), 1 when the service does not know it.
 import { parseArgs } from 'node:util';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 import { cliConfig, formatRecord, onePositionalId, operatorClient } from './cli-context.ts';
 
 export const statusCommand: Command = async (argv, io) => {
@@ -11,7 +11,7 @@ export const statusCommand: Command = async (argv, io) => {
   const record = await operatorClient(config, io.env).status(id);
   if (!record) {
     if (values.json) io.out(JSON.stringify({ id, error: { code: 'NotFound', message: `no task lineage "${id}"` } }));
-    io.err(`executor status: no task lineage "${id}" (not started yet, unknown, or expired)`);
+    io.err(`executor: no task lineage "${id}" (not started yet, unknown, or expired)`);
     return 1;
   }
   if (values.json) io.out(JSON.stringify(record));

@@ -3,7 +3,7 @@
 // CloudEvent, until SIGINT. --once prints what is there and exits (scripts,
 // tests). Events are de-duplicated by their id (`<lineage>/<event>`).
 import { parseArgs } from 'node:util';
-import { UsageError, type Command } from './main.ts';
+import { UsageError, type Command } from './command.ts';
 import { OperatorError } from '../client/errors.ts';
 import { cliConfig, formatEvent, operatorClient } from './cli-context.ts';
 
@@ -34,7 +34,7 @@ export const tailCommand: Command = async (argv, io) => {
         events = await operator.notifications(values.id ? { id: values.id } : {});
       } catch (err) {
         if (err instanceof OperatorError && err.status === 404) {
-          io.err(`executor tail: ${operator.serviceUrl} has no notification sink (GET /v1/notifications exists in executor dev only)`);
+          io.err(`executor: ${operator.serviceUrl} has no notification sink (GET /v1/notifications exists in executor dev only)`);
           return 1;
         }
         throw err;

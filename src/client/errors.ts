@@ -1,6 +1,7 @@
 // Errors of the submitter SDK. Each has a stable `name` and `code` to branch on
 // (STYLE §6); messages are for people.
 import type { LineageRecord } from '../interfaces.ts';
+import type { Job, Task } from './job.ts';
 
 /** The job could not be turned into a valid envelope (bad type, id, args or time). */
 export class InvalidJobError extends Error {
@@ -44,5 +45,39 @@ export class WatchTimeoutError extends Error {
   constructor(id: string, timeoutMs: number, record: LineageRecord | undefined) {
     super(`task ${id} had not ended after ${timeoutMs} ms (last state: ${record?.state ?? 'not started'})`);
     this.record = record;
+  }
+}
+
+/** JobResult.watch(): the job ended with tasks in error, or was cancelled. */
+export class JobFailedError extends Error {
+  override name = 'JobFailedError';
+  readonly code: 'JobFailed' | 'JobCancelled';
+  /** The tasks that failed for good (their `errors()` say why). */
+  readonly tasksInError: Task[];
+  readonly job: Job;
+  constructor(job: Job) {
+    const failed = job.tasksInError();
+    const cancelled = job.currentState() === 'Cancelled';
+    const first = failed[0]?.errors().at(-1);
+    super(
+      cancelled
+        ? `job ${job.id} was cancelled`
+        : `job ${job.id} failed: ${failed.length} of ${job.tasks.length} tasks in error (${failed
+            .slice(0, 5)
+            .map((t) => t.label)
+            .join(', ')}${failed.length > 5 ? ', ...' : ''})${first ? `; first: ${first.code}: ${first.message}` : ''}`,
+    );
+    this.code = cancelled ? 'JobCancelled' : 'JobFailed';
+    this.tasksInError = failed;
+    this.job = job;
+  }
+}
+
+/** JobResult.watch() gave up after timeoutMs; the job may still end later. */
+export class JobWatchTimeoutError extends Error {
+  override name = 'JobWatchTimeoutError';
+  readonly code = 'WatchTimeout';
+  constructor(job: Job, timeoutMs: number) {
+    super(`job ${job.id} had not ended after ${timeoutMs} ms (state: ${job.currentState()})`);
   }
 }

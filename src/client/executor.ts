@@ -6,7 +6,8 @@
 // enqueue builds the DESIGN §2 envelope, offloads a large payload to the blob
 // store, and creates the Cloud Task under the lineage id, so status and cancel
 // find it by that id. Status, output and cancel go through the /v1 operator API.
-import type { BlobStore, TaskEnvelope, TaskQueue } from '../interfaces.ts';
+import type { PubSub } from '@google-cloud/pubsub';
+import type { BlobStore, JobRegistry, TaskEnvelope, TaskQueue } from '../interfaces.ts';
 import { checkEnvelope } from '../schemas/index.ts';
 import { createCloudTasksQueue } from '../queues/cloud-tasks-queue.ts';
 import { maybeOffload, OFFLOAD_THRESHOLD_BYTES } from '../blobs/index.ts';
@@ -14,6 +15,11 @@ import { InvalidJobError } from './errors.ts';
 import { OperatorClient, type CancelOutcome, type IdTokenSource, type TaskStatus } from './operator-client.ts';
 import { Result } from './result.ts';
 import { newTaskId, TASK_ID } from './task-id.ts';
+import { Job, type JobInit } from './job.ts';
+import { JobResult } from './job-result.ts';
+import { createRegistry, builtinJobs, type JobFactory } from '../jobs/index.ts';
+import { createGcsBlobStore } from '../blobs/gcs-blob-store.ts';
+import { toErrorInfo } from '../jobs/errors.ts';
 
 export interface ExecutorOptions {
   project: string;
@@ -43,7 +49,28 @@ export interface ExecutorOptions {
   /** Custom ID token source (default google-auth-library's getIdTokenClient). */
   idToken?: IdTokenSource;
   fetch?: typeof fetch;
+  /** Seed 000's GcpContext: the Kubernetes namespace, carried as the `namespace` label. */
+  namespace?: string;
+  /** Seed 000's GcpContext: the business name, carried as the `business` label. */
+  business?: string;
+  /** Seed 000's GcpContext: the bucket task data is uploaded to (when no `blobs` is given). */
+  bucket?: string;
+  /** Upload every task's data to the bucket, whatever its size (seed 000's flow). Default: only over the threshold. */
+  uploadAllData?: boolean;
+  /** User job types: their create(args) + serialize() check a task's args before anything is sent. */
+  jobs?: JobFactory[];
+  /**
+   * Submit jobs through this Pub/Sub topic instead of Cloud Tasks (seed 000's
+   * path): every task's data goes to the bucket, and one message per task
+   * carries its envelope with the `dataRef`. Short id or `projects/P/topics/T`.
+   */
+  topic?: string;
+  /** A ready Pub/Sub client for `topic` (not closed by close()); default one created on first use (PUBSUB_EMULATOR_HOST is honoured). */
+  pubsub?: PubSub;
 }
+
+/** Seed 000's GcpContext, as the options it fills. */
+export type GcpContext = Pick<ExecutorOptions, 'project' | 'location' | 'bucket' | 'namespace' | 'business' | 'topic'>;
 
 export interface JobSpec {
   /** Job type: a registry key on the worker. */
@@ -72,6 +99,14 @@ export class Executor {
   readonly #threshold: number;
   readonly #oidc: ExecutorOptions['oidc'];
   readonly #deadline: number | undefined;
+  readonly #ownsBlobs: boolean;
+  readonly #registry: JobRegistry;
+  readonly #uploadAll: boolean;
+  readonly #topic: string | undefined;
+  #pubsub: PubSub | undefined;
+  readonly #ownsPubsub: boolean;
+  /** Labels every task carries (namespace, business). */
+  readonly labels: Record<string, string>;
 
   constructor(opts: ExecutorOptions) {
     if (!opts.serviceUrl) throw new InvalidJobError('serviceUrl is required');
@@ -90,7 +125,19 @@ export class Executor {
     this.#tasks =
       opts.taskQueue ??
       createCloudTasksQueue({ project: opts.project, location: opts.location, ...(opts.emulatorHost ? { emulatorHost: opts.emulatorHost } : {}) });
-    this.#blobs = opts.blobs;
+    this.#ownsBlobs = !opts.blobs && Boolean(opts.bucket);
+    this.#blobs = opts.blobs ?? (opts.bucket ? createGcsBlobStore({ bucket: opts.bucket }) : undefined);
+    this.#topic = opts.topic;
+    this.#pubsub = opts.pubsub;
+    this.#ownsPubsub = !opts.pubsub;
+    // Through a topic the message only says where the data is (seed 000).
+    this.#uploadAll = opts.uploadAllData ?? Boolean(opts.topic);
+    // Built-ins with empty allow lists: create() checks args only; the worker's lists decide at run time.
+    this.#registry = createRegistry([...builtinJobs({ httpAllow: [], execCommands: [] }), ...(opts.jobs ?? [])]);
+    this.labels = {
+      ...(opts.namespace ? { namespace: labelValue('namespace', opts.namespace) } : {}),
+      ...(opts.business ? { business: labelValue('business', opts.business) } : {}),
+    };
     this.#threshold = opts.offloadThresholdBytes ?? OFFLOAD_THRESHOLD_BYTES;
     this.#oidc = opts.oidc;
     this.#deadline = opts.dispatchDeadlineSeconds;
@@ -148,6 +195,123 @@ export class Executor {
     }
   }
 
+  /**
+   * Submit a job of one or more tasks (seed 000's Execute). Never rejects:
+   * when the job cannot be submitted the result's `error` is set and none of
+   * its tasks runs. Every task's args are checked first (create + serialize
+   * for a type this SDK knows), then data is uploaded, then the tasks are sent.
+   */
+  async execute(jobOrSpec: Job | JobInit): Promise<JobResult> {
+    let job: Job;
+    try {
+      job = jobOrSpec instanceof Job ? jobOrSpec : new Job(jobOrSpec);
+    } catch (err) {
+      const placeholder = new Job({ id: 'invalid', tasks: [{ type: 'invalid' }] });
+      return new JobResult(placeholder, this.operator, err as Error);
+    }
+    const uploaded: string[] = [];
+    const created: Array<{ queue: string; task: string }> = [];
+    try {
+      // 1. Check everything before anything is sent.
+      const envelopes = job.tasks.map((task) => this.#taskEnvelope(job, task));
+      if (this.#uploadAll && !this.#blobs && job.tasks.some((task) => task.data !== undefined)) {
+        throw new InvalidJobError(`job ${job.id}: task data must go to a bucket ${this.#topic ? 'when submitting through a topic' : 'with uploadAllData'}: set bucket (or blobs)`);
+      }
+      // 2. Upload task data.
+      job.advance('Task Data Uploading');
+      await mapBounded(job.tasks, 16, async (task) => {
+        const envelope = envelopes[task.index]!;
+        if (task.data === undefined) return;
+        const key = `payloads/${task.id}.json`;
+        if (this.#uploadAll) {
+          envelope.dataRef = await this.#blobs!.put(key, Buffer.from(JSON.stringify(task.data)), 'application/json');
+          uploaded.push(envelope.dataRef);
+          return;
+        }
+        const payload = await maybeOffload(this.#blobs, key, task.data, this.#threshold);
+        if ('dataRef' in payload) {
+          envelope.dataRef = payload.dataRef;
+          uploaded.push(payload.dataRef);
+        } else envelope.data = payload.data;
+      });
+      // 3. Send every task.
+      if (this.#topic) {
+        const topic = (await this.#pubsubClient()).topic(this.#topic);
+        let published = 0;
+        try {
+          await mapBounded(job.tasks, 16, async (task) => {
+            await topic.publishMessage({
+              data: Buffer.from(JSON.stringify(envelopes[task.index])),
+              attributes: { 'content-type': 'application/json', job: job.id, task: task.id },
+            });
+            published++;
+          });
+        } catch (err) {
+          // A published message cannot be taken back: cancelling the job leaves
+          // each task a cancelled record, so its message runs nothing.
+          if (published > 0) await this.operator.cancelJob(job.id, job.tasks.length).catch(() => {});
+          throw err;
+        }
+        job.advance('Job Message Published');
+        return new JobResult(job, this.operator);
+      }
+      await mapBounded(job.tasks, 16, async (task) => {
+        const res = await this.#tasks.createTask({
+          queue: this.queue,
+          taskName: task.id,
+          url: this.pushUrl,
+          body: Buffer.from(JSON.stringify(envelopes[task.index])),
+          headers: { 'Content-Type': 'application/json' },
+          ...(this.#oidc ? { oidc: this.#oidc } : {}),
+          ...(this.#deadline !== undefined ? { dispatchDeadlineSeconds: this.#deadline } : {}),
+        });
+        if (!res.alreadyExisted) created.push({ queue: this.queue, task: task.id });
+      });
+      job.advance('Job Message Published');
+      return new JobResult(job, this.operator);
+    } catch (err) {
+      // Half a job must not run: take back what was sent and uploaded.
+      await Promise.allSettled(created.map((c) => this.#tasks.deleteTask(c.queue, c.task)));
+      await Promise.allSettled(uploaded.map((ref) => this.#blobs!.delete(ref)));
+      return new JobResult(job, this.operator, err as Error);
+    }
+  }
+
+  async #pubsubClient(): Promise<PubSub> {
+    if (!this.#pubsub) {
+      const { PubSub } = await import('@google-cloud/pubsub');
+      this.#pubsub = new PubSub({ projectId: this.project });
+    }
+    return this.#pubsub;
+  }
+
+  /** The envelope of one task of a job; InvalidJobError naming the task when its type or args are wrong. */
+  #taskEnvelope(job: Job, task: Job['tasks'][number]): TaskEnvelope {
+    const where = `job ${job.id}, ${task.label}`;
+    if (typeof task.type !== 'string' || task.type === '') throw new InvalidJobError(`${where}: type is required`);
+    if (this.#registry.has(task.type)) {
+      try {
+        const impl = this.#registry.make(task.type);
+        impl.create(task.args ?? {});
+        task.args = JSON.parse(impl.serialize().toString('utf8')) as Record<string, unknown>;
+      } catch (err) {
+        const info = toErrorInfo(err);
+        throw new InvalidJobError(`${where}: ${info.code}: ${info.message}`);
+      }
+    }
+    const envelope: TaskEnvelope = {
+      id: task.id,
+      type: task.type,
+      ...(task.args !== undefined ? { args: task.args } : {}),
+      ...(job.notify !== undefined ? { notify: job.notify } : {}),
+      job: { id: job.id, size: job.tasks.length, index: task.index, ...(task.name !== undefined ? { name: task.name } : {}) },
+      ...(Object.keys(this.labels).length ? { labels: this.labels } : {}),
+    };
+    const checked = checkEnvelope(envelope);
+    if (!checked.ok) throw new InvalidJobError(`${where}: ${checked.reason}`);
+    return envelope;
+  }
+
   /** The lineage's record; undefined when the service has not seen it (yet). */
   status(id: string | Result): Promise<TaskStatus | undefined> {
     return this.operator.status(idOf(id));
@@ -158,15 +322,61 @@ export class Executor {
     return this.operator.output(idOf(id));
   }
 
-  /** Cancel the lineage: a queued task is deleted, a running attempt aborted. OperatorError 404/409 otherwise. */
-  cancel(id: string | Result): Promise<CancelOutcome> {
-    return this.operator.cancel(idOf(id));
+  /**
+   * Cancel a lineage (a queued task is deleted, a running attempt aborted;
+   * OperatorError 404/409 otherwise), or every unfinished task of a job.
+   */
+  cancel(id: string | Result): Promise<CancelOutcome>;
+  cancel(job: Job | JobResult): Promise<JobCancelOutcome>;
+  async cancel(target: string | Result | Job | JobResult): Promise<CancelOutcome | JobCancelOutcome> {
+    if (target instanceof Job || target instanceof JobResult) {
+      const job = target instanceof Job ? target : target.job;
+      const out = await this.operator.cancelJob(job.id, job.tasks.length);
+      job.advance('Cancelled');
+      return out;
+    }
+    return this.operator.cancel(idOf(target));
   }
 
-  /** Close the Cloud Tasks client this executor created (a given taskQueue and blobs stay open). */
+  /** Close the clients this executor created (a given taskQueue and blobs stay open). */
   async close(): Promise<void> {
     if (this.#ownsTasks) await this.#tasks.close();
+    if (this.#ownsBlobs) await this.#blobs?.close();
+    if (this.#ownsPubsub) await this.#pubsub?.close();
   }
+}
+
+export interface JobCancelOutcome {
+  id: string;
+  /** Tasks cancelled now. */
+  cancelled: string[];
+  /** Tasks that had already ended. */
+  alreadyEnded: string[];
+  /** Queued tasks deleted, as `queue/task`. */
+  deleted: string[];
+}
+
+/** Label values as Cloud Logging and GCP labels take them: at most 63 characters. */
+function labelValue(name: string, value: string): string {
+  if (value.length > 63) throw new InvalidJobError(`${name} "${value.slice(0, 20)}..." is longer than 63 characters`);
+  return value;
+}
+
+async function mapBounded<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: unknown;
+  const worker = async () => {
+    while (next < items.length && failed === undefined) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (err) {
+        failed ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failed !== undefined) throw failed;
 }
 
 function idOf(id: string | Result): string {

@@ -5,6 +5,7 @@
 // the emulator answers the metadata identity call when GCE_METADATA_HOST
 // points at it).
 import type { CloudEvent, ErrorInfo, LineageRecord } from '../interfaces.ts';
+import type { JobStatus } from '../schemas/index.ts';
 import { OperatorError } from './errors.ts';
 import { TASK_ID } from './task-id.ts';
 
@@ -103,6 +104,19 @@ export class OperatorClient {
   /** Throws OperatorError 404 (unknown id) or 409 (already ended). */
   async cancel(id: string): Promise<CancelOutcome> {
     return (await this.#call('POST', `/v1/tasks/${checkId(id)}/cancel`, {})).body as CancelOutcome;
+  }
+
+  /** A job's tasks and counts; undefined when no task of it was seen and no size is given. */
+  async job(id: string, size?: number): Promise<JobStatus | undefined> {
+    const q = size ? `?size=${size}` : '';
+    const res = await this.#call('GET', `/v1/jobs/${checkId(id)}${q}`, undefined, [404]);
+    return res.status === 404 ? undefined : (res.body as JobStatus);
+  }
+
+  /** Cancel every unfinished task of a job. */
+  async cancelJob(id: string, size?: number): Promise<{ id: string; cancelled: string[]; alreadyEnded: string[]; deleted: string[] }> {
+    const q = size ? `?size=${size}` : '';
+    return (await this.#call('POST', `/v1/jobs/${checkId(id)}/cancel${q}`, {})).body as { id: string; cancelled: string[]; alreadyEnded: string[]; deleted: string[] };
   }
 
   async deadLetters(id?: string): Promise<DeadLetterSummary[]> {

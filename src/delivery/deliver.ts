@@ -9,6 +9,7 @@ import { runIsolated } from './crash-isolation.ts';
 import { headerAttempt, type PushHeaders } from './push-headers.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { Effects } from './effects.ts';
+import type { JobCompletion } from './job-completion.ts';
 
 export interface DeliveryDeps {
   ledger: AttemptLedger;
@@ -28,6 +29,8 @@ export interface DeliveryDeps {
   leaseMarginMs?: number;
   /** Crashes (attempts begun, never finished) before a lineage is poison (MAX_CRASHES). */
   maxCrashes?: number;
+  /** Counts ended tasks of jobs (DESIGN §8). */
+  jobs?: JobCompletion;
 }
 
 /** Retry-After of a busy refusal: the lease's remainder, at most this. */
@@ -133,7 +136,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const queue = input.push.queueName ?? tierConf.queue;
     const maxAttempts = tierConf.maxAttempts;
     const type = envelope?.type ?? 'unknown';
-    let log = deps.logger.child({ queue, task: input.push.taskName, tier, jobType: type, lineage: id, ...input.logFields });
+    let log = deps.logger.child({ queue, task: input.push.taskName, tier, jobType: type, lineage: id, ...(envelope?.labels ? { labels: envelope.labels } : {}), ...input.logFields });
     if (input.push.problems.length) log.warn({ problems: input.push.problems }, 'garbled Cloud Tasks headers ignored');
 
     // 2. Count the attempt (atomic), take the run lease, and drop duplicates
@@ -151,6 +154,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       ...(envelope?.notify ? { notify: envelope.notify } : {}),
       ...(envelope?.dataRef ? { dataRef: envelope.dataRef } : {}),
       lease: { holder, ms: deps.jobTimeoutMs + leaseMarginMs },
+      ...(envelope?.job ? { job: envelope.job } : {}),
+      ...(envelope?.labels ? { labels: envelope.labels } : {}),
       now: deps.clock.now(),
     });
     if (begun.busy) {
@@ -164,7 +169,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     log = log.child({ attempt });
     const notifyCtx = { type, queue, tier, attempt, maxAttempts };
     const target = envelope?.notify ?? begun.record.notify ?? {};
-    const lineage = { id, createdAt: begun.record.createdAt };
+    const lineage = { id, createdAt: begun.record.createdAt, ...(begun.record.labels ? { labels: begun.record.labels } : {}) };
 
     // 3. Unusable task: record and acknowledge.
     if (invalid || !envelope) {
@@ -268,6 +273,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       }
       if (state === 'succeeded') log.info('job succeeded');
       const sent = letter ? await deps.effects.send(letter, log) : { ok: true as const };
+      await deps.jobs?.lineageEnded(record, log);
       if (!sent.ok && !sent.permanent) return { status: 500, outcome: 'owed', id, attempt, tier, ...(error ? { error } : {}) };
       return { status: 200, outcome: state, id, attempt, tier, ...(error ? { error } : {}), ...(!sent.ok ? { deadLetters: 1 } : {}) };
     }
@@ -318,6 +324,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
    * send failed or whose worker died) is replayed now.
    */
   async function duplicate(record: LineageRecord, tier: number, log: Logger): Promise<DeliveryOutcome> {
+    // Idempotent: counts the job's task if a crash came between the end and the count.
+    await deps.jobs?.lineageEnded(record, log);
     const r = await deps.effects.redriveAll(record.id, log, { owedOnly: true });
     if (r.failed > 0) return { status: 500, outcome: 'owed', id: record.id, tier };
     log.info({ state: record.state, replayed: r.redriven }, 'duplicate delivery of an ended lineage: nothing runs');

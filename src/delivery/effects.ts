@@ -65,7 +65,7 @@ export function createEffects(deps: EffectsDeps) {
    */
   function owedNotification(
     kind: EventKind,
-    lineage: { id: string; createdAt: string },
+    lineage: { id: string; createdAt: string; labels?: Record<string, string> },
     ctx: NotifyContext,
     target: NotifyTarget,
   ): DeadLetter | undefined {
@@ -86,6 +86,7 @@ export function createEffects(deps: EffectsDeps) {
         ...(ctx.error ? { error: ctx.error } : {}),
         ...(ctx.result !== undefined ? { result: ctx.result } : {}),
         ...(ctx.nextQueue ? { nextQueue: ctx.nextQueue } : {}),
+        ...(lineage.labels ? { labels: lineage.labels } : {}),
         startedAt: lineage.createdAt,
         finishedAt: iso(now),
       },

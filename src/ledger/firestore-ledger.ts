@@ -3,15 +3,17 @@
 // read-write transaction (Firestore locks the document and retries on
 // contention), which is what makes the count atomic across instances.
 //
-// Collections: `${prefix}-lineages` (one document per lineage id) and
-// `${prefix}-dead-letters` (one per dead-letter key). Finished lineages carry
+// Collections: `${prefix}-lineages` (one document per lineage id),
+// `${prefix}-dead-letters` (one per dead-letter key) and `${prefix}-jobs` (one
+// per job of many tasks). Finished lineages and completed jobs carry
 // `expiresAt` as a Timestamp so a Firestore TTL policy deletes them:
 //   gcloud firestore fields ttls update expiresAt \
 //     --collection-group=executor-lineages --enable-ttl
+//   (and the same for executor-jobs: a completed job record expires likewise)
 // TTL deletion runs up to a day late, so reads also treat an expired record as gone.
 import { Firestore, Timestamp, type DocumentData } from '@google-cloud/firestore';
 import { systemClock } from '../interfaces.ts';
-import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, LineageRecord } from '../interfaces.ts';
+import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, JobRecord, JobTaskEndInput, LineageRecord } from '../interfaces.ts';
 import {
   DEFAULT_MAX_HISTORY,
   DEFAULT_TTL_MS,
@@ -25,6 +27,7 @@ import {
 import { LineageNotFound } from './lineage-not-found.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
 import type { CredentialsProbe } from '../auth/google-credentials.ts';
+import { applyJobTaskEnd } from './job-rules.ts';
 
 export interface FirestoreLedgerOptions {
   /** A client to use; closing the ledger then leaves it open (its owner closes it). */
@@ -57,6 +60,7 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
   const prefix = options.collectionPrefix ?? 'executor';
   const lineages = db.collection(`${prefix}-lineages`);
   const letters = db.collection(`${prefix}-dead-letters`);
+  const jobs = db.collection(`${prefix}-jobs`);
   const rules: LineageRules = {
     ttlMs: options.ttlMs ?? DEFAULT_TTL_MS,
     maxHistory: options.maxHistory ?? DEFAULT_MAX_HISTORY,
@@ -131,6 +135,27 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
         const record = applyCancel(current, now, rules);
         return record === current ? { value: current } : { write: record, value: record };
       }).then((record) => record && clonePlain(record));
+    },
+
+    jobTaskEnded(input: JobTaskEndInput): Promise<{ record: JobRecord; completed: boolean }> {
+      // One transaction on the job document: two instances ending the last two
+      // tasks at once serialise here, so exactly one sees `completed`.
+      const ref = jobs.doc(lineageDocId(input.job));
+      return db.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        const stored = snap.exists ? jobFromDoc(snap.data()!) : undefined;
+        const current = stored?.expiresAt !== undefined && Date.parse(stored.expiresAt) <= input.now ? undefined : stored;
+        const result = applyJobTaskEnd(current, input, rules.ttlMs);
+        if (result.write) tx.set(ref, jobToDoc(result.write));
+        return { record: result.record, completed: result.completed };
+      }, txOptions);
+    },
+
+    async getJob(id: string): Promise<JobRecord | undefined> {
+      const snap = await jobs.doc(lineageDocId(id)).get();
+      if (!snap.exists) return undefined;
+      const job = jobFromDoc(snap.data()!);
+      return job.expiresAt !== undefined && Date.parse(job.expiresAt) <= clock.now() ? undefined : job;
     },
 
     async putDeadLetter(letter: DeadLetter): Promise<void> {
@@ -239,6 +264,21 @@ function fromDoc(doc: DocumentData): LineageRecord {
   if (typeof resultJson === 'string') record.result = JSON.parse(resultJson);
   if (expiresAt instanceof Timestamp) record.expiresAt = expiresAt.toDate().toISOString();
   return record;
+}
+
+/** Job document: `ended` as JSON text (lineage ids as map keys could hold '.'), expiresAt as the TTL Timestamp. */
+function jobToDoc(job: JobRecord): DocumentData {
+  const { ended, expiresAt, ...rest } = job;
+  const doc: DocumentData = { ...JSON.parse(JSON.stringify(rest)), endedJson: JSON.stringify(ended) };
+  if (expiresAt !== undefined) doc.expiresAt = Timestamp.fromMillis(Date.parse(expiresAt));
+  return doc;
+}
+
+function jobFromDoc(doc: DocumentData): JobRecord {
+  const { endedJson, expiresAt, ...rest } = doc;
+  const job = { ...rest, ended: typeof endedJson === 'string' ? JSON.parse(endedJson) : {} } as JobRecord;
+  if (expiresAt instanceof Timestamp) job.expiresAt = expiresAt.toDate().toISOString();
+  return job;
 }
 
 /** What the caller gets back is exactly what a later get() returns. */

@@ -110,6 +110,8 @@ export function applyBegin(current: LineageRecord | undefined, input: BeginInput
   if (input.type !== undefined) record.type = input.type;
   if (input.notify !== undefined) record.notify = input.notify;
   if (input.dataRef !== undefined) record.dataRef = input.dataRef;
+  if (input.job !== undefined) record.job = input.job;
+  if (input.labels !== undefined) record.labels = input.labels;
   if (input.lease) record.lease = { holder: input.lease.holder, tier: input.tier, attempt, until: iso(input.now + input.lease.ms) };
   return { result: { duplicate: false, attempt, record }, write: record };
 }
@@ -136,6 +138,7 @@ export function finishOwes(current: LineageRecord, input: FinishInput): boolean 
   if (input.tier < current.tier) return false;
   if (input.outcome === 'cancelled') return current.state === 'cancelled' || !isEnded(current.state);
   return !isEnded(current.state);
+
 }
 
 /**

@@ -4,7 +4,7 @@
 // on Node's single thread. Records are cloned in and out so callers never
 // share mutable state with the store.
 import { systemClock } from '../interfaces.ts';
-import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, LineageRecord } from '../interfaces.ts';
+import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, JobRecord, JobTaskEndInput, LineageRecord } from '../interfaces.ts';
 import {
   DEFAULT_MAX_HISTORY,
   DEFAULT_TTL_MS,
@@ -17,6 +17,7 @@ import {
 } from './lineage-rules.ts';
 import { LineageNotFound } from './lineage-not-found.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
+import { applyJobTaskEnd } from './job-rules.ts';
 
 export interface MemoryLedgerOptions {
   /** How long finished records are kept (default 24 h). */
@@ -48,6 +49,8 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
   const clock = options.clock ?? systemClock;
   const records = new Map<string, LineageRecord>();
   const deadLetters = new Map<string, DeadLetter>();
+  // Jobs are bounded like records; a completed job expires with its tasks.
+  const jobs = new Map<string, JobRecord>();
   let lastPrune = clock.now();
   let closed = false;
 
@@ -148,6 +151,26 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       return structuredClone(record);
     },
 
+    async jobTaskEnded(input: JobTaskEndInput): Promise<{ record: JobRecord; completed: boolean }> {
+      assertOpen();
+      let current = jobs.get(input.job);
+      if (current?.expiresAt !== undefined && Date.parse(current.expiresAt) <= input.now) current = undefined;
+      const result = applyJobTaskEnd(current, input, rules.ttlMs);
+      if (result.write) {
+        jobs.delete(input.job); // re-insert: Map order stays least-recently-updated first
+        jobs.set(input.job, result.write);
+        while (jobs.size > maxRecords) jobs.delete(jobs.keys().next().value!);
+      }
+      return { record: structuredClone(result.record), completed: result.completed };
+    },
+
+    async getJob(id: string): Promise<JobRecord | undefined> {
+      assertOpen();
+      const job = jobs.get(id);
+      if (job === undefined || (job.expiresAt !== undefined && Date.parse(job.expiresAt) <= clock.now())) return undefined;
+      return structuredClone(job);
+    },
+
     async putDeadLetter(letter: DeadLetter): Promise<void> {
       assertOpen();
       storeLetter(letter);
@@ -180,6 +203,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       closed = true;
       records.clear();
       deadLetters.clear();
+      jobs.clear();
     },
 
     size: () => records.size,

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { AttemptLedger, BlobStore, Clock, TaskQueue, Tier } from '../interfaces.ts';
 import type { Delivery } from '../delivery/deliver.ts';
 import type { Effects } from '../delivery/effects.ts';
+import type { JobCompletion } from '../delivery/job-completion.ts';
 import { nextTierTaskName } from '../queues/tier-names.ts';
 
 export interface OperatorRouteOptions {
@@ -16,6 +17,8 @@ export interface OperatorRouteOptions {
   chain: Tier[];
   clock: Clock;
   logger: Logger;
+  /** A cancelled task of a job counts toward the job's end. */
+  jobs?: JobCompletion;
 }
 
 const ID = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,500}$' } as const;
@@ -62,6 +65,7 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
       return reply.code(409).send({ error: { code: 'AlreadyEnded', message: `the task already ${record.state}` }, state: record.state });
     }
     const aborted = opts.delivery.abort(id);
+    await opts.jobs?.lineageEnded(record, opts.logger);
     const last = record.history[record.history.length - 1];
     if (last) await tryDelete(last.queue, last.taskName);
     const next = opts.chain[record.tier + 1];

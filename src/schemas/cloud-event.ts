@@ -1,6 +1,6 @@
 // Notifications: CloudEvents 1.0, structured JSON (DESIGN §2).
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorInfoSchema } from './envelope.ts';
+import { ErrorInfoSchema, LabelsSchema } from './envelope.ts';
 
 export const EVENT_TYPES = {
   succeeded: 'executor.task.succeeded',
@@ -23,6 +23,8 @@ export const NotificationDataSchema = Type.Object({
   result: Type.Optional(Type.Unknown()),
   /** Set on executor.task.forwarded: where the lineage continues. */
   nextQueue: Type.Optional(Type.String()),
+  /** The submitter's labels (envelope `labels`). */
+  labels: Type.Optional(LabelsSchema),
   startedAt: Type.String(),
   finishedAt: Type.String(),
 });

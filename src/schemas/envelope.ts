@@ -29,6 +29,19 @@ export const HistoryEntrySchema = Type.Object({
   error: Type.Optional(ErrorInfoSchema),
 });
 
+export const JobRefSchema = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 400, pattern: '^[A-Za-z0-9_-]+$' }),
+  /** Number of tasks in the job. */
+  size: Type.Integer({ minimum: 1, maximum: 100000 }),
+  /** 0-based position of this task in the job. */
+  index: Type.Integer({ minimum: 0, maximum: 99999 }),
+  /** The task's display name. */
+  name: Type.Optional(Type.String({ maxLength: 200 })),
+});
+export type JobRef = Static<typeof JobRefSchema>;
+
+export const LabelsSchema = Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,62}$' }), Type.String({ maxLength: 63 }), { maxProperties: 64 });
+
 export const TaskEnvelopeSchema = Type.Object(
   {
     /** Lineage id; stable across tiers. Default: the first task's name. */
@@ -40,6 +53,10 @@ export const TaskEnvelopeSchema = Type.Object(
     notify: Type.Optional(NotifySchema),
     tier: Type.Optional(Type.Integer({ minimum: 0 })),
     history: Type.Optional(Type.Array(HistoryEntrySchema)),
+    /** The job this task belongs to (SDK execute): lineage id is `${job.id}-${job.index}`. */
+    job: Type.Optional(JobRefSchema),
+    /** Submitter's labels (seed 000 context: namespace, business); carried into notifications and logs. */
+    labels: Type.Optional(LabelsSchema),
   },
   { additionalProperties: true },
 );

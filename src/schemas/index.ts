@@ -1,2 +1,3 @@
 export * from './envelope.ts';
 export * from './cloud-event.ts';
+export * from './job.ts';

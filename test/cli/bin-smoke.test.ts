@@ -20,3 +20,44 @@ t.test('bin/executor.js --help lists the submitter commands and exits 0; a usage
   t.equal(bad.code, 2);
   t.match(bad.stderr, /usage: executor status ID/);
 });
+
+t.test('the bin runs src/ wherever it exists (a stale dist/ in the repository is never used) and dist/ in the installed package', async (t) => {
+  const { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'bin-choice-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'bin'));
+  cpSync(BIN, join(dir, 'bin', 'executor.js'));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  const fake = (which: string) => `export async function main() { console.log(${JSON.stringify(which)}); return 0; }\n`;
+  mkdirSync(join(dir, 'dist', 'cli'), { recursive: true });
+  writeFileSync(join(dir, 'dist', 'cli', 'main.js'), fake('dist'));
+  const runBin = () =>
+    new Promise<string>((resolve) => execFile(process.execPath, [join(dir, 'bin', 'executor.js')], (_e, stdout) => resolve(stdout.trim())));
+  t.equal(await runBin(), 'dist', 'the package (no src/) runs dist/');
+  mkdirSync(join(dir, 'src', 'cli'), { recursive: true });
+  writeFileSync(join(dir, 'src', 'cli', 'main.ts'), fake('src'));
+  t.equal(await runBin(), 'src', 'a checkout runs src/ even with a dist/ beside it');
+});
+
+t.test('a failure that escapes main (a broken install) is still one line without a stack trace, exit 1', async (t) => {
+  const { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'bin-broken-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'bin'));
+  cpSync(BIN, join(dir, 'bin', 'executor.js'));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
+  mkdirSync(join(dir, 'dist', 'cli'), { recursive: true });
+  writeFileSync(join(dir, 'dist', 'cli', 'main.js'), "import 'no-such-package-anywhere';\nexport async function main() { return 0; }\n");
+  const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
+    execFile(process.execPath, [join(dir, 'bin', 'executor.js'), 'status'], (err, _stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code) : 0, stderr })),
+  );
+  t.equal(r.code, 1);
+  const lines = r.stderr.split('\n').filter(Boolean);
+  t.equal(lines.length, 1, r.stderr);
+  t.match(lines[0], /^executor: internal error: .*no-such-package-anywhere.* \(reinstall the package/);
+  t.notMatch(r.stderr, /^\s+at /m);
+});

@@ -1,6 +1,6 @@
 // A CliIo that records what a command prints, and a dev stack for CLI tests.
 import pino from 'pino';
-import type { CliIo } from '../../src/cli/main.ts';
+import type { CliIo } from '../../src/cli/command.ts';
 import { startDev, type DevStack } from '../../src/dev.ts';
 import { freePort } from '../helpers/free-port.ts';
 

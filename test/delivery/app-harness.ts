@@ -27,7 +27,7 @@ export function harness(
   );
   const recordingQueue = new RecordingQueue();
   const recordingNotifier = new RecordingNotifier();
-  const clock = opts.clock ?? manualClock();
+  const clock = opts.clock ?? manualClock(Date.now());
   const job = scriptedJob('work', opts.behaviour ?? (async () => ({ state: 'succeeded', result: { ok: true } })));
   const deps: Deps = {
     ledger,

@@ -28,8 +28,10 @@ function setup(t: { teardown(fn: () => unknown): void }, opts: { env?: Record<st
   );
   const queue = new RecordingQueue();
   const notifier = new RecordingNotifier();
-  const ledger = createMemoryLedger({});
   const clock = manualClock();
+  // The ledger reads the same clock as the delivery: records stamped by the
+  // manual clock must not look expired by the wall clock a day later.
+  const ledger = createMemoryLedger({ clock });
   const job = scriptedJob('work', opts.behaviour ?? (async () => ({ state: 'succeeded', result: { ok: true } })));
   const deps: Deps = { ledger, queue, notifier, registry: createRegistry([job]), clock, logger: pino({ level: 'silent' }) };
   const built = buildApp(config, deps);

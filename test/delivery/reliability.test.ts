@@ -42,7 +42,7 @@ class DyingAfterSendNotifier implements Notifier {
 
 t.test('crash after the terminal write, before the notification: the retry (a duplicate) sends it, with its stable id', async (t) => {
   const ledger = createMemoryLedger();
-  const clock = manualClock();
+  const clock = manualClock(Date.now());
   const first = harness(t, dyingLedger(ledger, 'after-write', ['succeeded']), { clock });
   const died = await first.push({ type: 'work' });
   t.equal(died.statusCode, 500, 'the process died mid-delivery (Cloud Tasks sees no 2xx)');
@@ -76,7 +76,7 @@ t.test('crash after sending, before clearing: the replay sends the same event id
 
 t.test('crash after the forwarded write, before creating the next tier task: the retry forwards and notifies', async (t) => {
   const ledger = createMemoryLedger();
-  const clock = manualClock();
+  const clock = manualClock(Date.now());
   const fail = async () => ({ state: 'failed' as const, error: { code: 'Down', message: 'x', permanent: false } });
   const first = harness(t, dyingLedger(ledger, 'after-write', ['forwarded']), { clock, behaviour: fail });
   await first.push({ type: 'work' }, retryHeaders(0));
@@ -95,7 +95,7 @@ t.test('crash after the forwarded write, before creating the next tier task: the
 
 t.test('crash after the job ran, before its outcome was written: the lease makes copies wait, then its expiry counts a crash and the job runs again', async (t) => {
   const ledger = createMemoryLedger();
-  const clock = manualClock();
+  const clock = manualClock(Date.now());
   const env = { JOB_TIMEOUT: '10s', LEASE_MARGIN: '5s' };
   const first = harness(t, dyingLedger(ledger, 'before-write', ['succeeded']), { clock, env });
   t.equal((await first.push({ type: 'work' })).statusCode, 500);
@@ -137,7 +137,7 @@ t.test('a queue that dies after creating the next tier task: the replay hits ALR
 
 t.test('the sweep replays what no delivery came back for, one instance at a time', async (t) => {
   const ledger = createMemoryLedger();
-  const clock = manualClock();
+  const clock = manualClock(Date.now());
   const first = harness(t, dyingLedger(ledger, 'after-write', ['failed']), { clock, behaviour: async () => ({ state: 'failed', error: { code: 'Bad', message: 'x', permanent: true } }) });
   await first.push({ type: 'work' });
   const other = harness(t, ledger, { clock });
@@ -178,7 +178,7 @@ t.test('20 concurrent deliveries of one task run the job once; the others get 42
 
 t.test('poison: after MAX_CRASHES attempts that never finished, the next delivery fails the lineage (PoisonTask) without running it', async (t) => {
   const ledger = createMemoryLedger();
-  const clock = manualClock();
+  const clock = manualClock(Date.now());
   const env = { JOB_TIMEOUT: '10s', LEASE_MARGIN: '5s', MAX_CRASHES: '2', CHAIN: 'incoming:unlimited' };
   for (let i = 0; i < 2; i++) {
     // The worker dies while the job runs: its lease is left behind.

@@ -24,6 +24,8 @@ const KNOWN_ENV = new Set([
   // Read by src/config.ts for `executor doctor` (the platform's request
   // timeout); not yet listed in DESIGN.md section 5.
   'REQUEST_TIMEOUT',
+  // `executor pull` (DESIGN.md section 8): messages each subscription holds.
+  'PULL_MAX_MESSAGES',
 ]);
 const DEFAULTS: Record<string, string> = { JOB_TIMEOUT: '540s', SHUTDOWN_GRACE: '8s', PORT: '8080' };
 
@@ -98,9 +100,33 @@ t.test('Dockerfile', async (t) => {
     }
     t.ok(copies.some((l) => /\ssrc\b/.test(l)) && copies.some((l) => /\sbin\b/.test(l)), 'copies src/ and bin/');
   });
+
+  t.test('the runtime stage is the packed package: dist/ and bin/ from npm pack, no sources', async (t) => {
+    const last = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    const build = dockerfile.slice(0, dockerfile.indexOf('\nFROM ', dockerfile.indexOf('FROM ') + 1));
+    t.match(build, /npm pack\b/, 'the build stage packs the tarball');
+    t.match(build, /tsc -p tsconfig\.build\.json/, 'and compiles dist/ first');
+    t.notMatch(last, /^COPY\s+(?!--from)[^\n]*\bsrc\b/m, 'the runtime stage copies no src/ from the context');
+    t.match(last, /^COPY --from=\S+ \/pkg\/package\/ \.\/$/m, 'the runtime stage gets the unpacked package');
+    const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+    t.ok(ignored.includes('dist'), 'a local dist/ never reaches the image');
+  });
 });
 
 // ------------------------------------------------------------- Cloud Build
+
+t.test('cloudbuild.yaml runs the CI script (npm ci + npm test) before it builds, pushes or deploys', async (t) => {
+  const cb = parseYaml(readFileSync(join(root, 'cloudbuild.yaml'), 'utf8'));
+  const steps = cb.steps as { id?: string; args: string[]; waitFor?: string[] }[];
+  const test = steps.findIndex((s) => s.args.join(' ').includes('.ci/run'));
+  const build = steps.findIndex((s) => s.args.includes('build'));
+  t.ok(test >= 0, 'a step runs .ci/run');
+  t.ok(test < build, 'before the image is built');
+  t.same(steps[build]?.waitFor, [steps[test]?.id], 'the build waits for the tests');
+  const ci = readFileSync(join(root, '.ci/run'), 'utf8');
+  t.match(ci, /^npm ci$/m);
+  t.match(ci, /^npm test$/m);
+});
 
 t.test('cloudbuild.yaml deploys privately with a request timeout above JOB_TIMEOUT', async (t) => {
   const cb = parseYaml(readFileSync(join(root, 'cloudbuild.yaml'), 'utf8'));
@@ -375,6 +401,12 @@ t.test('terraform evaluates CHAIN, the env and the timeout rules offline', { ski
   const custom = evaluate('jsonencode(local.chain)', ['tiers=[{queue="a",max_attempts=3},{queue="b",max_attempts=-1,url="https://b.example/tasks"}]']);
   t.equal(custom.value, 'a:3,b:unlimited@https://b.example/tasks', 'unlimited and @url');
 
+  const pull = evaluate('jsonencode({chain = local.chain, tiers = keys(local.pull_tiers)})', ['pull_mode=true']);
+  t.equal(pull.value?.chain, 'incoming:5#incoming-pull,incoming-2:5#incoming-2-pull,incoming-3:10#incoming-3-pull', 'pull mode: each tier names its subscription');
+  t.same(pull.value?.tiers, ['incoming', 'incoming-2', 'incoming-3'], 'pull mode: a topic and subscription per tier');
+  t.same(evaluate('jsonencode(local.pull_tiers)').value, {}, 'push mode: no pull tiers');
+  t.notOk(evaluate('local.chain', ['pull_max_delivery_attempts=101']).ok, 'refuses more than Pub/Sub\'s 100 delivery attempts');
+
   const pubsub = evaluate('jsonencode(local.service_env)', ['notify_mode=pubsub']);
   t.equal(pubsub.value?.NOTIFY_QUEUE, '', 'pubsub mode turns the notifier queue off');
   t.equal(pubsub.value?.NOTIFY_TOPIC, 'projects/p/topics/executor-notifications');
@@ -400,4 +432,61 @@ t.test('terraform gives every tier queue unlimited attempts, so the executor cou
   const queues = readFileSync(join(tfDir, 'queues.tf'), 'utf8');
   const tier = queues.slice(queues.indexOf('resource "google_cloud_tasks_queue" "tier"'));
   t.match(tier.slice(0, tier.indexOf('\n}\n')), /max_attempts\s*=\s*-1/);
+});
+
+// --------------------------------------------------------------- pull mode
+
+t.test('GKE pull manifests: executor pull with no Service, drain time, backlog HPA, a config the service accepts', { skip: has('kubectl') ? false : 'kubectl not installed' }, async (t) => {
+  const r = run('kubectl', ['kustomize', join(infra, 'gke-pull')]);
+  t.equal(r.status, 0, `kubectl kustomize succeeds ${r.stderr}`);
+  if (r.status !== 0) return;
+  const objects = parseAllDocuments(r.stdout).map((d) => d.toJS() as K8sObject).filter(Boolean);
+  const kinds = objects.map((o) => o.kind);
+  t.notOk(kinds.includes('Service') || kinds.includes('Ingress') || kinds.includes('BackendConfig'), 'no Service, Ingress or BackendConfig');
+  const deployment = objects.find((o) => o.kind === 'Deployment')!;
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0];
+  t.same(container.args, ['node', 'bin/executor.js', 'pull']);
+  const env: Record<string, string> = {};
+  for (const from of container.envFrom ?? []) Object.assign(env, objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === from.configMapRef?.name)?.data ?? {});
+  for (const e of container.env ?? []) env[e.name] = e.value ?? '';
+  t.same(Object.keys(env).filter((k) => !KNOWN_ENV.has(k)), [], 'every variable is one the service reads');
+  t.ok(pod.terminationGracePeriodSeconds > seconds(env.SHUTDOWN_GRACE!), 'terminationGracePeriodSeconds > SHUTDOWN_GRACE (the drain)');
+  t.equal(container.readinessProbe?.httpGet?.path, '/readyz');
+  t.equal(container.livenessProbe?.httpGet?.path, '/healthz');
+  t.equal(pod.securityContext?.runAsNonRoot, true);
+  const { loadConfig } = await import('../../src/config.ts');
+  const config = loadConfig(env, 'pull');
+  t.ok(config.chain.every((tier) => tier.subscription), 'every tier names its subscription');
+  const hpa = objects.find((o) => o.kind === 'HorizontalPodAutoscaler')!;
+  t.equal(hpa.spec.scaleTargetRef.name, deployment.metadata.name);
+  const metric = hpa.spec.metrics[0].external.metric;
+  t.equal(metric.name, 'pubsub.googleapis.com|subscription|num_undelivered_messages', 'scales on the backlog');
+  t.equal(metric.selector.matchLabels['resource.labels.subscription_id'], config.chain[0]!.subscription, "the first tier's subscription");
+});
+
+t.test('setup-queues.sh PULL=1 creates a topic and a subscription per tier with backoff, dead letters and retention', async (t) => {
+  const r = setupQueues({ PULL: '1', PROJECT: 'p', CHAIN: 'incoming:5#in-sub,incoming-2:3', NOTIFY_QUEUE: '', MIN_BACKOFF: '10s', MAX_BACKOFF: '300s' }, false);
+  t.equal(r.status, 0, r.stderr);
+  t.same(r.changes.filter((c) => c.startsWith('tasks ')), [], 'no Cloud Tasks queue');
+  const creates = r.changes.map((c) => c.split(' ').slice(0, 4).join(' '));
+  t.same(creates, [
+    'pubsub topics create executor-dead-letter',
+    'pubsub subscriptions create executor-dead-letter-hold',
+    'pubsub topics create incoming',
+    'pubsub subscriptions create in-sub',
+    'pubsub topics create incoming-2',
+    'pubsub subscriptions create incoming-2-pull',
+  ]);
+  const sub = r.changes.find((c) => c.includes('subscriptions create incoming-2-pull'))!;
+  for (const flag of ['--topic=incoming-2', '--min-retry-delay=30s', '--max-retry-delay=600s', '--dead-letter-topic=executor-dead-letter', '--max-delivery-attempts=100', '--message-retention-duration=7d', '--expiration-period=never']) {
+    t.match(sub, flag);
+  }
+  const again = setupQueues({ PULL: '1', PROJECT: 'p', CHAIN: 'incoming:5', NOTIFY_QUEUE: '' }, true);
+  t.equal(again.status, 0, again.stderr);
+  t.ok(again.changes.every((c) => !c.includes(' create ')), 'existing ones are updated, not created');
+  t.notOk(again.changes.find((c) => c.includes('subscriptions update') && c.includes('--topic=')), 'a subscription keeps its topic');
+  const bad = setupQueues({ PULL: '1', PROJECT: 'p', CHAIN: 'incoming:100' }, false);
+  t.equal(bad.status, 2, 'max attempts at the dead-letter limit refused');
+  t.same(bad.changes, []);
 });

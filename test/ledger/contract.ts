@@ -370,4 +370,36 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
   withLedger('ping resolves on a healthy ledger', async (t, ledger) => {
     await t.resolves(ledger.ping());
   });
+
+  withLedger('begin keeps the job reference and labels on the lineage', async (t, ledger) => {
+    const job = { id: 'job-a', size: 3, index: 1, name: 'second' };
+    const res = await ledger.begin(beginInput({ id: 'job-a-1', job, labels: { business: 'acme' } }));
+    t.same(res.record.job, job);
+    t.same(res.record.labels, { business: 'acme' });
+    t.same((await ledger.get('job-a-1'))?.job, job);
+  });
+
+  withLedger('jobTaskEnded counts each lineage once and completes the job exactly once', async (t, ledger) => {
+    t.equal(await ledger.getJob('job-b'), undefined, 'no record before a task ended');
+    const end = (lineage: string, state: 'succeeded' | 'failed' | 'cancelled', now = T0) =>
+      ledger.jobTaskEnded({ job: 'job-b', size: 3, lineage, state, now, labels: { business: 'acme' }, ...(state === 'failed' ? { error: ERR } : {}) });
+    const first = await end('job-b-0', 'succeeded');
+    t.equal(first.completed, false);
+    t.same(first.record.counts, { succeeded: 1, failed: 0, cancelled: 0 });
+    t.same(first.record.labels, { business: 'acme' });
+    const again = await end('job-b-0', 'failed');
+    t.equal(again.completed, false);
+    t.same(again.record.counts, { succeeded: 1, failed: 0, cancelled: 0 }, 'a second end of the same lineage changes nothing');
+    t.equal((await end('job-b-1', 'failed')).completed, false);
+    const last = await end('job-b-2', 'cancelled', T0 + 5);
+    t.equal(last.completed, true, 'the last end completes the job');
+    t.equal(last.record.completedAt, new Date(T0 + 5).toISOString());
+    t.same(last.record.counts, { succeeded: 1, failed: 1, cancelled: 1 });
+    t.same(last.record.ended['job-b-1'], { state: 'failed', error: ERR });
+    t.equal((await end('job-b-2', 'cancelled')).completed, false, 'never completed twice');
+    const stored = await ledger.getJob('job-b');
+    t.same(stored?.counts, { succeeded: 1, failed: 1, cancelled: 1 });
+    t.equal(stored?.size, 3);
+    t.ok(stored?.expiresAt, 'a completed job expires like a finished lineage');
+  });
 }

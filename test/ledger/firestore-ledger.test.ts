@@ -35,6 +35,22 @@ t.test('concurrent begins from two separate clients count distinct attempts', as
   t.same((await a.get('lineage-1'))?.attempts, { '0': 10 });
 });
 
+t.test('two clients ending the last two tasks of a job at once: exactly one completes it', async (t) => {
+  for (let round = 0; round < 5; round++) {
+    const collectionPrefix = freshPrefix();
+    const a = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+    const b = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+    t.teardown(() => Promise.all([a.close(), b.close()]));
+    await a.jobTaskEnded({ job: 'j', size: 3, lineage: 'j-0', state: 'succeeded', now: Date.now() });
+    const [x, y] = await Promise.all([
+      a.jobTaskEnded({ job: 'j', size: 3, lineage: 'j-1', state: 'succeeded', now: Date.now() }),
+      b.jobTaskEnded({ job: 'j', size: 3, lineage: 'j-2', state: 'failed', now: Date.now() }),
+    ]);
+    t.equal([x, y].filter((r) => r.completed).length, 1, `round ${round}: one completion`);
+    t.same((await a.getJob('j'))?.counts, { succeeded: 2, failed: 1, cancelled: 0 });
+  }
+});
+
 t.test('records survive a restart: written by another process, read by a new ledger', async (t) => {
   const collectionPrefix = freshPrefix();
   const dir = mkdtempSync(join(tmpdir(), 'ledger-restart-'));
