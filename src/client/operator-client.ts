@@ -11,7 +11,7 @@ import { TASK_ID } from './task-id.ts';
 
 /** GET /v1/tasks/:id: the ledger record plus its dead letters. */
 export interface TaskStatus extends LineageRecord {
-  deadLetters?: Array<{ key: string; kind: 'forward' | 'notify'; error: ErrorInfo; createdAt: string }>;
+  deadLetters?: Array<{ key: string; kind: 'forward' | 'notify'; error?: ErrorInfo; createdAt: string }>;
 }
 
 export interface CancelOutcome {
@@ -28,7 +28,7 @@ export interface DeadLetterSummary {
   lineageId: string;
   kind: 'forward' | 'notify';
   tier?: number;
-  error: ErrorInfo;
+  error?: ErrorInfo;
   createdAt: string;
 }
 

@@ -327,7 +327,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     // Idempotent: counts the job's task if a crash came between the end and the count.
     await deps.jobs?.lineageEnded(record, log);
     const r = await deps.effects.redriveAll(record.id, log, { owedOnly: true });
-    if (r.failed > 0) return { status: 500, outcome: 'owed', id: record.id, tier };
+    if (r.failed > r.permanent) return { status: 500, outcome: 'owed', id: record.id, tier };
     log.info({ state: record.state, replayed: r.redriven }, 'duplicate delivery of an ended lineage: nothing runs');
     return { status: 200, outcome: 'duplicate', id: record.id, tier, ...(r.permanent ? { deadLetters: r.permanent } : {}) };
   }

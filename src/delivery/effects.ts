@@ -223,7 +223,7 @@ export function createEffects(deps: EffectsDeps) {
     lineageId: string | undefined,
     log: Logger,
     opts: { owedOnly?: boolean; olderThanMs?: number } = {},
-  ): Promise<{ redriven: number; failed: number; permanent: number }> {
+  ): Promise<{ redriven: number; /** Still not sent, `permanent` of them for good. */ failed: number; permanent: number }> {
     const now = deps.clock.now();
     const letters = (await deps.ledger.listDeadLetters(lineageId)).filter(
       (l) => !(opts.owedOnly && l.error?.permanent) && !(opts.olderThanMs !== undefined && now - Date.parse(l.createdAt) < opts.olderThanMs),
@@ -234,8 +234,10 @@ export function createEffects(deps: EffectsDeps) {
     for (const l of letters) {
       const r = await send(l, log);
       if (r.ok) redriven++;
-      else if (r.permanent) permanent++;
-      else failed++;
+      else {
+        failed++;
+        if (r.permanent) permanent++;
+      }
     }
     return { redriven, failed, permanent };
   }
