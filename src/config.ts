@@ -88,8 +88,6 @@ const EnvSchema = Type.Object({
   MAX_CRASHES: Int(1, 1000, DEFAULTS.MAX_CRASHES),
   LEASE_MARGIN: Str({ default: DEFAULTS.LEASE_MARGIN }),
   SWEEP_INTERVAL: Str({ default: DEFAULTS.SWEEP_INTERVAL }),
-  PUBSUB_EMULATOR_HOST: Str(),
-  FIRESTORE_EMULATOR_HOST: Str(),
   EXEC_COMMANDS: Str(),
   EXEC_PERMANENT_EXIT_CODES: Str(),
   JOBS_DIR: Str(),
@@ -127,8 +125,6 @@ export interface Config {
   leaseMarginMs: number;
   /** The outbox sweep runs at start-up and this often. */
   sweepIntervalMs: number;
-  /** Set when the Google clients talk to an emulator (then no credentials are needed). */
-  emulators: { pubsub?: string; firestore?: string };
   jobTimeoutMs: number;
   shutdownGraceMs: number;
   /** The platform's request timeout (Cloud Run --timeout); only `doctor` reads it. */
@@ -279,10 +275,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxCrashes: raw.MAX_CRASHES ?? DEFAULTS.MAX_CRASHES,
     leaseMarginMs: parseDuration('LEASE_MARGIN', raw.LEASE_MARGIN ?? DEFAULTS.LEASE_MARGIN),
     sweepIntervalMs: parseDuration('SWEEP_INTERVAL', raw.SWEEP_INTERVAL ?? DEFAULTS.SWEEP_INTERVAL),
-    emulators: {
-      ...(raw.PUBSUB_EMULATOR_HOST ? { pubsub: raw.PUBSUB_EMULATOR_HOST } : {}),
-      ...(raw.FIRESTORE_EMULATOR_HOST ? { firestore: raw.FIRESTORE_EMULATOR_HOST } : {}),
-    },
     jobTimeoutMs,
     shutdownGraceMs: parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? DEFAULTS.SHUTDOWN_GRACE),
     requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? DEFAULTS.REQUEST_TIMEOUT),

@@ -44,7 +44,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
             ...(config.project ? { projectId: config.project } : {}),
             collectionPrefix: config.ledger.collectionPrefix,
             ttlMs: config.ledger.ttlMs,
-            ...(config.emulators.firestore ? {} : { credentials: probe('firestore ledger', 'FIRESTORE_EMULATOR_HOST') }),
+            credentials: probe('firestore ledger', 'FIRESTORE_EMULATOR_HOST'),
           })
         : createMemoryLedger({ ttlMs: config.ledger.ttlMs }),
     );
@@ -89,7 +89,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
         createPubSubNotifier({
           ...(config.project ? { projectId: config.project } : {}),
           defaultTopic: config.notify.topic,
-          ...(config.emulators.pubsub ? {} : { credentials: probe('pubsub notifier', 'PUBSUB_EMULATOR_HOST') }),
+          credentials: probe('pubsub notifier', 'PUBSUB_EMULATOR_HOST'),
         }),
       );
     }

@@ -1,4 +1,4 @@
-// The reduced chaos run of `npm run chaos` (DESIGN §10): 300 tasks through two
+// The reduced chaos run of `npm run chaos` (DESIGN §10): 150 tasks through two
 // real workers, SIGKILLs, a Firestore outage and a half-failing notification
 // target. Every lineage must end exactly once, be notified, and never run
 // twice at once; the poison task must fail as PoisonTask after MAX_CRASHES.
@@ -9,7 +9,7 @@ import { chaosPassed, formatReport, runChaos } from '../bench/chaos.ts';
 t.setTimeout(420_000);
 
 t.test('chaos: nothing lost, stuck, doubly ended, unnotified or run twice at once', async (t) => {
-  const report = await runChaos({ tasks: Number(process.env.CHAOS_TEST_TASKS ?? 300), seed: 7 });
+  const report = await runChaos({ tasks: Number(process.env.CHAOS_TEST_TASKS ?? 150), seed: 7 });
   t.comment(`\n${formatReport(report)}`);
   t.equal(report.lost, 0, 'lost');
   t.equal(report.stuck, 0, 'stuck');

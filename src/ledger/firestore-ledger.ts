@@ -43,7 +43,7 @@ export interface FirestoreLedgerOptions {
   transactionAttempts?: number;
   /** ping() fails after this long (default 5 s): an unreachable backend otherwise retries for minutes. */
   pingTimeoutMs?: number;
-  /** Asked before the client is used (unset with FIRESTORE_EMULATOR_HOST): no credentials = a clear error, not an unhandled rejection. */
+  /** Asked before the client is used (not with an emulator): no credentials = a clear error, not an unhandled rejection. */
   credentials?: CredentialsProbe;
 }
 
@@ -70,7 +70,9 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
 
   const leases = db.collection(`${prefix}-leases`);
   const lineageRef = (id: string) => lineages.doc(lineageDocId(id));
-  const ready = () => options.credentials?.check() ?? Promise.resolve();
+  // With FIRESTORE_EMULATOR_HOST the client talks plain HTTP/2 to the emulator and needs no credentials.
+  const emulated = (db as unknown as { _settings?: { ssl?: boolean } })._settings?.ssl === false;
+  const ready = () => (emulated ? Promise.resolve() : (options.credentials?.check() ?? Promise.resolve()));
 
   /** Read-modify-write one lineage atomically, with the dead letters (outbox) it owes. */
   async function update<T>(

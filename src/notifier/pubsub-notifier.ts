@@ -15,7 +15,7 @@ export interface PubSubNotifierOptions {
   projectId?: string;
   /** NOTIFY_TOPIC: used when the envelope names no notify.topic; short id or `projects/p/topics/t`. */
   defaultTopic?: string;
-  /** Asked before the client is used (unset with PUBSUB_EMULATOR_HOST): no credentials = a clear error, not an unhandled rejection. */
+  /** Asked before the client is used (not with an emulator): no credentials = a clear error, not an unhandled rejection. */
   credentials?: CredentialsProbe;
 }
 
@@ -54,7 +54,8 @@ export function createPubSubNotifier(opts: PubSubNotifierOptions = {}): Notifier
     async send(event, target) {
       const name = target.topic ?? opts.defaultTopic;
       if (!name) throw new Error(`notification ${event.id}: no topic (the envelope has no notify.topic and NOTIFY_TOPIC is not set)`);
-      await opts.credentials?.check();
+      // The client knows whether PUBSUB_EMULATOR_HOST points it at an emulator (no credentials needed).
+      if (!(pubsub() as unknown as { isEmulator?: boolean }).isEmulator) await opts.credentials?.check();
       const { data, attributes } = toPubSubMessage(event);
       await topicFor(name).publishMessage({ data, attributes });
     },
