@@ -145,6 +145,12 @@ export interface FinishInput {
   /** The lease holder finishing (clears the lease). */
   holder?: string;
   /**
+   * Keep the lease until it expires: the attempt is recorded as ended, but its
+   * job (timed out, ignoring its signal) may still be running. Its expiry is
+   * then no crash, since the attempt did finish.
+   */
+  keepLease?: boolean;
+  /**
    * Owed effects (the outbox), written in the same atomic write as the state,
    * and only when this finish changes the state (else someone else ended the
    * lineage and owes its effects).

@@ -200,16 +200,24 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     let failure: ErrorInfo | undefined;
     let retryAfterSeconds: number | undefined;
     let abortedByShutdown = false;
+    // False while the job still runs after its attempt was given up (timeout, abort).
+    let jobSettled = true;
     const ctl = new AbortController();
     track(id, ctl);
     const timer = setTimeout(() => ctl.abort(new RunTimeout(Math.round(deps.jobTimeoutMs / 1000))), deps.jobTimeoutMs);
     try {
       if (shuttingDown) ctl.abort(new ShuttingDown());
       const job = deps.registry.make(envelope.type);
+      jobSettled = false;
       job.deserialize(Buffer.from(JSON.stringify(envelope.args ?? {})));
       const data = envelope.dataRef ? await loadData(envelope.dataRef) : envelope.data;
       const started = Date.now();
-      result = await runAbortable(runIsolated(id, () => job.run(data, { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log })), ctl.signal, () => job.stop());
+      const running = runIsolated(id, () => job.run(data, { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log }));
+      running.then(
+        () => (jobSettled = true),
+        () => (jobSettled = true),
+      );
+      result = await runAbortable(running, ctl.signal, () => job.stop());
       log.debug({ ms: Date.now() - started }, 'job returned');
       if (result.state !== 'succeeded') {
         failure = result.error ?? serviceError('JobFailed', `job ended in state ${result.state}${result.exit !== undefined ? ` (exit ${result.exit})` : ''}`, false);
@@ -236,7 +244,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     }
     if (!final) {
       const outcome = abortedByShutdown ? 'aborted' : 'retry';
-      await deps.ledger.finish({ id, tier, attempt, outcome, error: failure, holder, now: deps.clock.now() });
+      // A job that ignores its signal still runs: its lease stays until it expires, so no retry runs beside it.
+      await deps.ledger.finish({ id, tier, attempt, outcome, error: failure, holder, ...(jobSettled ? {} : { keepLease: true }), now: deps.clock.now() });
       log.info({ err: { code: failure.code, message: failure.message } }, abortedByShutdown ? 'job aborted by shutdown; Cloud Tasks retries' : 'job failed; Cloud Tasks retries');
       return { status: 503, outcome, id, attempt, tier, error: failure, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) };
     }

@@ -116,9 +116,18 @@ export function applyBegin(current: LineageRecord | undefined, input: BeginInput
   return { result: { duplicate: false, attempt, record }, write: record };
 }
 
-/** The expired lease's attempt began and never finished: a crash of the lineage. */
+/**
+ * An expired lease. If its attempt began and never finished, that is a crash
+ * of the lineage; if the attempt was recorded (a lease kept past a timeout),
+ * the lease just lapses.
+ */
 function crashed(record: LineageRecord, now: string): LineageRecord {
   const lease = record.lease!;
+  const entry = record.history.find((h) => h.tier === lease.tier && h.attempt === lease.attempt);
+  if (entry && entry.outcome !== 'running') {
+    const { lease: _lapsed, ...rest } = record;
+    return rest;
+  }
   const history = record.history.map((h) =>
     h.tier === lease.tier && h.attempt === lease.attempt && h.outcome === 'running'
       ? { ...h, outcome: 'crashed' as const, finishedAt: now, error: { code: 'JobCrashed', message: 'the attempt began and never finished (its worker died)', permanent: false } }
@@ -169,7 +178,7 @@ export function applyFinish(current: LineageRecord, input: FinishInput, rules: L
   else history.push(entry);
 
   const record: LineageRecord = { ...current, history: trimHistory(history, rules.maxHistory), updatedAt: now };
-  if (current.lease && (input.holder === undefined ? current.lease.tier === input.tier && current.lease.attempt === input.attempt : current.lease.holder === input.holder)) {
+  if (current.lease && !input.keepLease && (input.holder === undefined ? current.lease.tier === input.tier && current.lease.attempt === input.attempt : current.lease.holder === input.holder)) {
     delete record.lease;
   }
   const key = String(input.tier);

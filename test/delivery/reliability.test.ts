@@ -262,3 +262,33 @@ t.test('an unusable notify target makes the task invalid at intake: recorded, no
   const res = await ok.push({ type: 'work', notify: { url: 'https://cb.example/hook?x=1', topic: 'projects/p/topics/events' } });
   t.equal(res.json().outcome, 'succeeded', 'usable targets pass');
 });
+
+t.test('a job that ignores its signal past JOB_TIMEOUT keeps the lease: no retry runs beside it, and its end is no crash', async (t) => {
+  const ledger = createMemoryLedger();
+  const clock = manualClock(Date.now());
+  let release!: () => void;
+  const stuck = new Promise<void>((r) => (release = r));
+  let calls = 0;
+  const s = harness(t, ledger, {
+    clock,
+    env: { JOB_TIMEOUT: '50ms', LEASE_MARGIN: '10s' },
+    behaviour: async () => {
+      calls++;
+      if (calls === 1) await stuck; // ignores its signal
+      return { state: 'succeeded' };
+    },
+  });
+  const first = await s.push({ type: 'work' });
+  t.equal(first.statusCode, 503);
+  t.equal(first.json().error.code, 'RunTimeout');
+  const copy = await s.push({ type: 'work' }, retryHeaders(1));
+  t.equal(copy.statusCode, 429, 'the timed-out job may still run: the retry waits');
+  t.equal(copy.json().outcome, 'busy');
+  t.equal(calls, 1);
+  release();
+  clock.advance(10_100);
+  const retry = await s.push({ type: 'work' }, retryHeaders(2));
+  t.equal(retry.json().outcome, 'succeeded');
+  t.equal(retry.json().attempt, 2);
+  t.equal((await ledger.get('task-1'))?.crashes ?? 0, 0, 'the timed-out attempt had ended: no crash');
+});

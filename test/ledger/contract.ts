@@ -328,6 +328,18 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     t.equal(next.record.lease?.holder, 'c');
   });
 
+  withLedger('a finish that keeps the lease leaves it until it expires; its expiry is no crash', async (t, ledger) => {
+    await ledger.begin(beginInput({ lease: lease('a') }));
+    const rec = await ledger.finish(finishInput({ holder: 'a', outcome: 'retry', keepLease: true }));
+    t.equal(rec.lease?.holder, 'a', 'the job may still be running');
+    const busy = await ledger.begin(beginInput({ lease: lease('b'), now: T0 + 2000 }));
+    t.equal(busy.busy, true);
+    const next = await ledger.begin(beginInput({ lease: lease('c'), now: T0 + LEASE }));
+    t.equal(next.duplicate ? -1 : next.attempt, 2);
+    t.equal(next.record.crashes ?? 0, 0, 'the attempt had finished: no crash');
+    t.same(next.record.history.map((h) => h.outcome), ['retry', 'running']);
+  });
+
   withLedger('a throttled finish gives the attempt back and discounts the header', async (t, ledger) => {
     const r = await ledger.begin(beginInput({ lease: lease('a'), headerAttempt: 1 }));
     const rec = await ledger.finish(finishInput({ attempt: r.duplicate ? -1 : r.attempt, holder: 'a', outcome: 'throttled' }));
