@@ -13,8 +13,12 @@ import { operatorRoutes } from './routes/operator.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { createJobCompletion, type JobCompletion } from './delivery/job-completion.ts';
-import { Metrics, metricsRoute } from './routes/metrics.ts';
+import { Metrics, metricsRoute, timedLedger } from './routes/metrics.ts';
+import { instrumentDelivery } from './operator/instrument-delivery.ts';
+import { startCancelWatch } from './operator/cancel-watch.ts';
 import { sinkRoutes } from './routes/sink.ts';
+import { uiRoutes } from './routes/ui.ts';
+import type { OutputHub } from './output/output-hub.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
 import { authHook } from './auth/auth-hook.ts';
 import type { OidcVerifier } from './auth/oidc-verifier.ts';
@@ -31,6 +35,8 @@ export interface Deps {
   verifier?: OidcVerifier;
   /** `executor dev`: the notification sink behind /v1/notifications. */
   sink?: NotificationSink;
+  /** Live output of running jobs; without it GET /v1/tasks/:id/output has nothing to serve. */
+  output?: OutputHub;
 }
 
 export interface App {
@@ -59,9 +65,14 @@ export function buildApp(config: Config, deps: Deps): App {
     // Task ids and lineage ids are path params; keep them verbatim.
     routerOptions: { ignoreTrailingSlash: true },
   }) as unknown as FastifyInstance;
-  const metrics = new Metrics();
+  let delivery: Delivery;
+  const metrics = new Metrics({
+    running: () => delivery.running,
+    deadLetters: async () => (await deps.ledger.listDeadLetters()).length,
+  });
+  const ledger = timedLedger(deps.ledger, metrics);
   const effects = createEffects({
-    ledger: deps.ledger,
+    ledger,
     ...(deps.queue ? { queue: deps.queue } : {}),
     notifier: deps.notifier,
     ...(deps.blobs ? { blobs: deps.blobs } : {}),
@@ -74,14 +85,14 @@ export function buildApp(config: Config, deps: Deps): App {
     offloadThresholdBytes: config.blobs.offloadThresholdBytes,
   });
   const jobs = createJobCompletion({
-    ledger: deps.ledger,
+    ledger,
     notifier: deps.notifier,
     clock: deps.clock,
     source: config.serviceUrl ?? `urn:executor:${config.project || 'local'}`,
   });
-  const delivery = createDelivery({
+  delivery = instrumentDelivery(createDelivery({
     jobs,
-    ledger: deps.ledger,
+    ledger,
     registry: deps.registry,
     effects,
     limiter: new ConcurrencyLimiter(config.maxConcurrency),
@@ -92,12 +103,20 @@ export function buildApp(config: Config, deps: Deps): App {
     leaseMarginMs: config.leaseMarginMs,
     maxCrashes: config.maxCrashes,
     logger: deps.logger,
-  });
+    ...(deps.output ? { output: deps.output } : {}),
+  }), metrics, config.chain);
+  if (deps.output) {
+    const output = deps.output;
+    const watch = startCancelWatch({ ledger, delivery, runningIds: () => output.runningIds(), logger: deps.logger });
+    app.addHook('onClose', async () => watch.stop());
+    const unsubscribe = deps.output.onJobEnd((e) => metrics.jobDuration.observe({ type: e.type, tier: String(e.tier) }, e.seconds));
+    app.addHook('onClose', async () => void unsubscribe());
+  }
   let shuttingDown = false;
 
   // Health and metrics stay open: probes carry no identity.
   app.register(healthRoutes, { ledger: deps.ledger, isShuttingDown: () => shuttingDown });
-  app.register(metricsRoute, { metrics, running: () => delivery.running });
+  app.register(metricsRoute, { metrics });
 
   // Everything that runs work or reads state is authenticated when AUTH=oidc.
   app.register(async (secured) => {
@@ -105,18 +124,21 @@ export function buildApp(config: Config, deps: Deps): App {
     secured.register(taskRoutes, { delivery, project: config.project, metrics });
     secured.register(pubsubRoutes, { delivery, project: config.project, metrics, chain: config.chain });
     secured.register(operatorRoutes, {
-      ledger: deps.ledger,
+      ledger,
       ...(deps.queue ? { queue: deps.queue } : {}),
       ...(deps.blobs ? { blobs: deps.blobs } : {}),
+      ...(deps.output ? { output: deps.output } : {}),
       delivery,
       effects,
       chain: config.chain,
       clock: deps.clock,
       logger: deps.logger,
+      ...(config.invokerServiceAccount ? { invokerServiceAccount: config.invokerServiceAccount } : {}),
+      dispatchDeadlineSeconds: dispatchDeadlineFor(config.jobTimeoutMs),
       jobs,
     });
     secured.register(jobRoutes, {
-      ledger: deps.ledger,
+      ledger,
       ...(deps.queue ? { queue: deps.queue } : {}),
       delivery,
       jobs,
@@ -125,6 +147,7 @@ export function buildApp(config: Config, deps: Deps): App {
       logger: deps.logger,
     });
     if (deps.sink) secured.register(sinkRoutes, { sink: deps.sink, logger: deps.logger });
+    if (config.ui) secured.register(uiRoutes);
   });
 
   return {

@@ -41,6 +41,9 @@ export const DEFAULTS = {
   SWEEP_INTERVAL: '5m',
   EMULATOR_PORT: 8123,
   LOG_LEVEL: 'info',
+  OUTPUT_LIMIT: 10 * 1024 * 1024,
+  /** The dashboard; dev turns it on. */
+  UI: 'off',
 } as const;
 
 /** Where `executor dev` (and the CLI against its emulator) keep queues and blobs. */
@@ -49,6 +52,8 @@ export const DEV = {
   LOCATION: 'us-central1',
   HOST: '127.0.0.1',
   SERVICE_ACCOUNT: 'executor-dev@local-project.iam.gserviceaccount.com',
+  /** The emulator's state file under `executor dev` (relative to the working directory); `--fresh` ignores it. */
+  EMULATOR_STATE: '.executor/emulator-state.json',
 } as const;
 
 const Str = (opts: { default?: string } = {}) => Type.Optional(Type.String(opts));
@@ -95,6 +100,10 @@ const EnvSchema = Type.Object({
   JOBS_MODULE: Str(),
   CLOUD_TASKS_EMULATOR_HOST: Str(),
   EMULATOR_PORT: Int(0, 65535, DEFAULTS.EMULATOR_PORT),
+  OUTPUT_LIMIT: Int(1024, 1024 * 1024 * 1024, DEFAULTS.OUTPUT_LIMIT),
+  UI: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
+  EMULATOR_APP_ENGINE_URL: Str(),
+  EMULATOR_STATE: Str(),
   LOG_LEVEL: Type.Optional(
     Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: DEFAULTS.LOG_LEVEL }),
   ),
@@ -132,7 +141,15 @@ export interface Config {
   jobs: { execCommands: string[]; execPermanentExitCodes: number[]; jobsDir?: string; httpAllow: string[]; module?: string };
   cloudTasksEmulatorHost?: string;
   emulatorPort: number;
+  /** Where the emulator pushes App Engine tasks; dev: the worker. */
+  emulatorAppEngineUrl?: string;
+  /** The emulator's state file; absent = memory only. */
+  emulatorState?: string;
   logLevel: string;
+  /** Bytes of a job's live output kept per attempt (OUTPUT_LIMIT); then truncated with a marker. */
+  outputLimitBytes: number;
+  /** The /ui dashboard (UI=on; default on in dev, off elsewhere). */
+  ui: boolean;
 }
 
 /** Defaults that differ by mode (DESIGN §6). */
@@ -150,7 +167,7 @@ const MODE_DEFAULTS: Record<Mode, Partial<Record<keyof RawEnv, string>>> = {
   // dev listens on loopback (AUTH=none must not face a network), keeps blobs
   // in a local folder and notifies every outcome, so the sink shows what a
   // submitter would get.
-  dev: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST, NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE, NOTIFY_ON: 'all' },
+  dev: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST, NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE, NOTIFY_ON: 'all', UI: 'on' },
   emulator: { ...DEV_PLACE, AUTH: 'none', HOST: DEV.HOST },
   cli: { AUTH: 'none', NOTIFY_QUEUE: DEFAULTS.NOTIFY_QUEUE },
   // `executor pull` is production like serve (its port serves health and the operator API).
@@ -287,11 +304,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ...(raw.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: hostPort('CLOUD_TASKS_EMULATOR_HOST', raw.CLOUD_TASKS_EMULATOR_HOST) } : {}),
     emulatorPort: raw.EMULATOR_PORT ?? DEFAULTS.EMULATOR_PORT,
+    ...emulatorTargets(mode, raw),
     logLevel: raw.LOG_LEVEL ?? DEFAULTS.LOG_LEVEL,
+    outputLimitBytes: raw.OUTPUT_LIMIT ?? DEFAULTS.OUTPUT_LIMIT,
+    ui: (raw.UI ?? DEFAULTS.UI) === 'on',
   };
 }
 
 const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
+
+/** The emulator's App Engine stand-in (dev: the worker itself) and its state file. */
+function emulatorTargets(mode: Mode, raw: RawEnv): { emulatorAppEngineUrl?: string; emulatorState?: string } {
+  const appEngine = optionalUrl('EMULATOR_APP_ENGINE_URL', raw.EMULATOR_APP_ENGINE_URL) ?? (mode === 'dev' ? `http://127.0.0.1:${raw.PORT ?? DEFAULTS.PORT}` : undefined);
+  return { ...(appEngine ? { emulatorAppEngineUrl: appEngine } : {}), ...(raw.EMULATOR_STATE ? { emulatorState: raw.EMULATOR_STATE } : {}) };
+}
 
 /**
  * CHAIN: comma-separated `queue[:maxAttempts][@url][#subscription]`;

@@ -4,7 +4,7 @@
 // the same forwarding and notifying code as serve.
 import type { Logger } from 'pino';
 import { ConfigError, DEV, loadConfig, type Config } from './config.ts';
-import { startEmulator, type RunningEmulator } from './emulator/index.ts';
+import { startEmulator, StateFileError, type RunningEmulator } from './emulator/index.ts';
 import { createDeps, startServer, type RunningServer } from './server.ts';
 import { createNotificationSink, type NotificationSink } from './notifier/memory-sink.ts';
 
@@ -24,14 +24,23 @@ export interface DevStack {
 export async function startDev(
   env: Record<string, string | undefined>,
   logger: Logger,
-  opts: { handleSignals?: boolean; retry?: typeof DEV_RETRY } = {},
+  opts: { handleSignals?: boolean; retry?: typeof DEV_RETRY; fresh?: boolean } = {},
 ): Promise<DevStack> {
   const retry = opts.retry ?? DEV_RETRY;
   const base = loadConfig(env, 'dev');
   let emulator: RunningEmulator;
   try {
-    emulator = await startEmulator({ host: base.host, port: base.emulatorPort, logger: logger.child({ component: 'emulator' }) });
+    emulator = await startEmulator({
+      host: base.host,
+      port: base.emulatorPort,
+      logger: logger.child({ component: 'emulator' }),
+      appEngineUrl: base.emulatorAppEngineUrl,
+      locations: [base.location],
+      statePath: base.emulatorState,
+      fresh: opts.fresh,
+    });
   } catch (err) {
+    if (err instanceof StateFileError) throw new ConfigError('EMULATOR_STATE', err.message);
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     throw new ConfigError('EMULATOR_PORT', `port ${base.emulatorPort} on ${base.host} is already in use by another process`);
   }
@@ -117,6 +126,7 @@ export function devBanner(stack: DevStack): string {
     `executor dev is running`,
     `  worker       ${server.url}   (POST /tasks, GET /v1/tasks/ID, GET /v1/notifications)`,
     `  emulator     ${emulator.url}   (Cloud Tasks v2 REST, OIDC issuer)`,
+    ...(config.ui ? [`  dashboard    ${server.url}/ui`] : []),
     `  chain        ${config.chain.map((t) => `${t.queue}:${t.maxAttempts ?? 'unlimited'}`).join(' -> ')}   notifications -> ${config.notify.queue ?? 'log'} -> sink`,
     `  auth         ${config.auth.mode}`,
     `  blobs        ${config.blobs.bucket ? `gs://${config.blobs.bucket}` : (config.blobs.dir ?? 'none (data over OFFLOAD_THRESHOLD is refused)')}`,

@@ -99,6 +99,12 @@ export interface LineageRecord {
   crashes?: number;
   /** Pushes refused without running (throttled, busy) per tier: discounted from the header attempt. */
   skipped?: Record<string, number>;
+  /** What POST /v1/tasks/:id:replay enqueues again (kept from the first delivery; bounded). */
+  source?: ReplaySource;
+  /** The lineage this one replays. */
+  replayOf?: string;
+  /** The running job's latest status text (setStatus / status()), refreshed at most once a second. */
+  statusText?: string;
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
@@ -108,6 +114,15 @@ export interface LineageRecord {
   job?: JobRef;
   /** Submitter's labels (namespace, business), carried into notifications. */
   labels?: Record<string, string>;
+}
+
+/** The parts of a first envelope needed to start it again. */
+export interface ReplaySource {
+  type: string;
+  args?: Record<string, unknown>;
+  data?: unknown;
+  /** true when args + data were too large to keep: the lineage cannot be replayed. */
+  omitted?: boolean;
 }
 
 export interface BeginInput {
@@ -121,6 +136,9 @@ export interface BeginInput {
   maxAttempts: number | null;
   notify?: { url?: string; topic?: string };
   dataRef?: string;
+  /** Kept on the record when the lineage is created (first delivery). */
+  source?: ReplaySource;
+  replayOf?: string;
   job?: JobRef;
   labels?: Record<string, string>;
   /** Take the run lease: refused (busy) while another delivery holds one. */
@@ -181,6 +199,34 @@ export interface DeadLetter {
   createdAt: string;
 }
 
+/** Filters of AttemptLedger.list(); every field narrows the result. */
+export interface ListQuery {
+  state?: LineageState;
+  type?: string;
+  /** The queue of the lineage's latest tier. */
+  queue?: string;
+  /** createdAt >= since (ISO 8601, as toISOString writes it). */
+  since?: string;
+  /** createdAt < until. */
+  until?: string;
+  /** Records per page (the ledger returns at most this many). */
+  pageSize: number;
+  /** Continue after this record (the `next` of the previous page). */
+  after?: ListCursor;
+}
+
+/** Position in the newest-first order: createdAt descending, then id descending. */
+export interface ListCursor {
+  createdAt: string;
+  id: string;
+}
+
+export interface ListPage {
+  records: LineageRecord[];
+  /** Set when more records may follow. */
+  next?: ListCursor;
+}
+
 /** A task of a job ended (or was cancelled before it began). */
 export interface JobTaskEndInput {
   job: string;
@@ -208,8 +254,16 @@ export interface AttemptLedger {
   /** Record how the attempt ended and the resulting lineage state. */
   finish(input: FinishInput): Promise<LineageRecord>;
   get(id: string): Promise<LineageRecord | undefined>;
-  /** Mark cancelled unless already ended; returns the record, undefined if unknown. */
-  cancel(id: string, now: number): Promise<LineageRecord | undefined>;
+  /** Lineages newest first (createdAt, then id, descending), filtered; expired ones left out. */
+  list(query: ListQuery): Promise<ListPage>;
+  /** Set statusText of a known lineage (no-op when unknown); advisory, last write wins. */
+  setStatusText(id: string, text: string, now: number): Promise<void>;
+  /**
+   * Mark cancelled unless already ended; returns the record, undefined if
+   * unknown. With `neverRun`, an unknown lineage (its task deleted before any
+   * delivery) is recorded as cancelled with no attempts.
+   */
+  cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined>;
   /**
    * Count the end of one task of a job, atomically: the first end of a lineage
    * counts, later ones change nothing. `completed` is true for exactly one
@@ -265,9 +319,21 @@ export interface QueueInfo {
   state: string;
 }
 
+/** A task still in its queue (GetTask, FULL view). */
+export interface QueuedTask {
+  taskName: string;
+  /** RFC 3339. */
+  scheduleTime?: string;
+  createTime?: string;
+  /** The HTTP body: the envelope. */
+  body?: Buffer;
+}
+
 /** Cloud Tasks, as this service uses it. */
 export interface TaskQueue {
   createTask(input: CreateTaskInput): Promise<CreatedTask>;
+  /** undefined when the task is not (or no longer) in the queue. Optional: status then cannot show `scheduled`. */
+  getTask?(queue: string, taskName: string): Promise<QueuedTask | undefined>;
   /** false when the task did not exist. */
   deleteTask(queue: string, taskName: string): Promise<boolean>;
   /** undefined when the queue does not exist. */
@@ -318,7 +384,10 @@ export interface JobContext {
   tier: number;
   /** Aborted on timeout, cancel or shutdown. */
   signal: AbortSignal;
+  /** Its lines also go to the task's live output (GET /v1/tasks/:id/output). */
   log: Logger;
+  /** Show a short progress text in status, list and the dashboard (statusText). */
+  setStatus?(text: string): void;
 }
 
 /** What `run` returns (Spin Cycle's Return). */

@@ -13,6 +13,9 @@ import { createRoutingNotifier } from './notifier/routing-notifier.ts';
 import { builtinJobs, createRegistry, loadJobsModule } from './jobs/index.ts';
 import { ConfigError } from './config.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
+import { createOutputHub } from './output/output-hub.ts';
+import { blobChunkStore, memoryChunkStore } from './output/chunk-store.ts';
+import { blobRefOf } from './output/blob-ref.ts';
 // The backends over Google clients (Firestore, Cloud Tasks, Pub/Sub, Storage,
 // google-auth-library) are imported below only when the config uses them:
 // loading them all costs about a second and a lot of memory.
@@ -100,7 +103,15 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
       log: createLogNotifier(logger),
     });
 
+    const output = createOutputHub({
+      store: blobs ? blobChunkStore(blobs, blobRefOf(config)) : memoryChunkStore(),
+      ledger,
+      clock: systemClock,
+      logger,
+      limitBytes: config.outputLimitBytes,
+    });
     const factories = builtinJobs({
+      onExecOutput: (o) => output.write(o.id, o.stream, o.chunk),
       httpAllow: config.jobs.httpAllow,
       execCommands: config.jobs.execCommands,
       ...(config.jobs.jobsDir ? { jobsDir: config.jobs.jobsDir } : {}),
@@ -129,6 +140,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
       logger,
       ...(verifier ? { verifier } : {}),
       ...(extra.sink ? { sink: extra.sink } : {}),
+      output,
       close: () => closeAll(closers, logger),
     };
   } catch (err) {

@@ -146,7 +146,7 @@ export async function chainFigure(s: Settings, raw: Record<string, unknown>): Pr
   const emulatorPort = await freePort();
   const dev = await startProc(
     [s.executorEntry, 'dev'],
-    { EMULATOR_PORT: String(emulatorPort), HOST: '127.0.0.1', CHAIN: 'incoming:2,incoming-2:2,incoming-3:2', NOTIFY_ON: 'succeeded,failed', LOG_LEVEL: 'warn', MAX_CONCURRENCY: '1000' },
+    { EMULATOR_PORT: String(emulatorPort), EMULATOR_STATE: '', HOST: '127.0.0.1', CHAIN: 'incoming:2,incoming-2:2,incoming-3:2', NOTIFY_ON: 'succeeded,failed', LOG_LEVEL: 'warn', MAX_CONCURRENCY: '1000' },
     { timeoutMs: 60_000 },
   );
   // Every lineage's notifications come here (envelope notify.url, through the

@@ -28,3 +28,29 @@ resource "google_firestore_field" "ttl" {
 
   depends_on = [google_firestore_database.default]
 }
+
+# Composite indexes of GET /v1/tasks (executor list): one per equality filter,
+# newest first. Firestore merges them when filters are combined. The same set
+# is in firestore.indexes.json for `firebase deploy --only firestore:indexes`.
+resource "google_firestore_index" "lineages_list" {
+  for_each = toset(["state", "type", "queue"])
+
+  project    = var.project
+  database   = "(default)"
+  collection = "executor-lineages" # FIRESTORE_COLLECTION_PREFIX "executor"
+
+  fields {
+    field_path = each.value
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "createdAt"
+    order      = "DESCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "DESCENDING"
+  }
+
+  depends_on = [google_firestore_database.default]
+}

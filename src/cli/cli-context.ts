@@ -83,6 +83,7 @@ export function formatRecord(record: TaskStatus, chain: Tier[]): string[] {
     ['id', record.id],
     ['type', record.type ?? '-'],
     ['state', record.state],
+    ...(record.statusText ? ([['status', record.statusText]] as Array<[string, string]>) : []),
     ['tier', `${record.tier} (${tierLabel(chain, record.tier, record.queue)})`],
   ];
   const tiers = Object.keys(record.attempts ?? {})

@@ -1,13 +1,14 @@
-import { loadConfig } from '../config.ts';
+import { DEV, loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { devBanner, startDev } from '../dev.ts';
 import type { Command } from './command.ts';
 
-/** `executor dev` (npm start): everything local, nothing from outside. */
-export const devCommand: Command = async (_argv, io) => {
+/** `executor dev [--fresh]` (npm start): everything local, nothing from outside; the emulator's state survives restarts unless --fresh. */
+export const devCommand: Command = async (argv, io) => {
   // Human-readable logs on a terminal, JSON when piped or collected.
   const logger = createLogger({ level: loadConfig(io.env, 'dev').logLevel, pretty: Boolean(process.stdout.isTTY) });
-  const stack = await startDev(io.env, logger, { handleSignals: false });
+  const env = { EMULATOR_STATE: DEV.EMULATOR_STATE, ...io.env };
+  const stack = await startDev(env, logger, { handleSignals: false, fresh: argv.includes('--fresh') });
   io.out(devBanner(stack));
   await new Promise<void>((resolve) => {
     const stop = () => void stack.stop().then(resolve, resolve);

@@ -1,16 +1,25 @@
 import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
-import { startEmulator } from '../emulator/index.ts';
+import { startEmulator, StateFileError } from '../emulator/index.ts';
 import type { Command } from './command.ts';
 
 /** `executor emulator`: the Cloud Tasks emulator alone, on EMULATOR_PORT. */
-export const emulatorCommand: Command = async (_argv, io) => {
+export const emulatorCommand: Command = async (argv, io) => {
   const config = loadConfig(io.env, 'emulator');
   const logger = createLogger({ level: config.logLevel, pretty: Boolean(process.stdout.isTTY) });
   let emu;
   try {
-    emu = await startEmulator({ host: config.host, port: config.emulatorPort, logger });
+    emu = await startEmulator({
+      host: config.host,
+      port: config.emulatorPort,
+      logger,
+      appEngineUrl: config.emulatorAppEngineUrl,
+      locations: [config.location],
+      statePath: config.emulatorState,
+      fresh: argv.includes('--fresh'),
+    });
   } catch (err) {
+    if (err instanceof StateFileError) throw new ConfigError('EMULATOR_STATE', err.message);
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     throw new ConfigError('EMULATOR_PORT', `port ${config.emulatorPort} on ${config.host} is already in use by another process`);
   }

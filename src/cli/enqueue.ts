@@ -94,7 +94,7 @@ export const enqueueCommand: Command = async (argv, io) => {
       const record = await result.watch({
         signal: abort.signal,
         onProgress: (r) => {
-          if (!values.json) io.err(`${r.state} (tier ${r.tier}, attempt ${r.attempts[String(r.tier)] ?? 0})`);
+          if (!values.json) io.err(`${r.state} (tier ${r.tier}, attempt ${r.attempts[String(r.tier)] ?? 0})${r.statusText ? `: ${r.statusText}` : ''}`);
         },
       });
       if (values.json) io.out(JSON.stringify(record));

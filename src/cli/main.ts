@@ -26,7 +26,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   dev: {
     summary: 'emulator + worker + notification sink in one process (npm start)',
-    usage: `usage: executor dev\n\nStarts the Cloud Tasks emulator (EMULATOR_PORT, default 8123), the worker (PORT, default 8080) and a\nnotification sink, on 127.0.0.1 unless HOST says otherwise, with the queues of CHAIN and notifier\ncreated and a local blob directory (BLOB_DIR). Prints the commands to enqueue. Ctrl-C stops it.`,
+    usage: `usage: executor dev [--fresh]\n\nStarts the Cloud Tasks emulator (EMULATOR_PORT, default 8123), the worker (PORT, default 8080) and a\nnotification sink, on 127.0.0.1 unless HOST says otherwise, with the queues of CHAIN and notifier\ncreated and a local blob directory (BLOB_DIR). Prints the commands to enqueue. Ctrl-C stops it.\nThe emulator's queues and tasks are kept in EMULATOR_STATE (default .executor/emulator-state.json);\n--fresh starts them empty.`,
     load: async () => (await import('./dev.ts')).devCommand,
   },
   pull: {
@@ -36,7 +36,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   emulator: {
     summary: 'the local Cloud Tasks emulator alone',
-    usage: `usage: executor emulator\n\nThe Cloud Tasks v2 REST emulator on HOST:EMULATOR_PORT (default 127.0.0.1:8123). Point clients at it\nwith CLOUD_TASKS_EMULATOR_HOST=127.0.0.1:8123. Ctrl-C stops it.`,
+    usage: `usage: executor emulator [--fresh]\n\nThe Cloud Tasks REST emulator (v2, v2beta3) on HOST:EMULATOR_PORT (default 127.0.0.1:8123). Point clients\nat it with CLOUD_TASKS_EMULATOR_HOST=127.0.0.1:8123. App Engine tasks go to EMULATOR_APP_ENGINE_URL; with\nEMULATOR_STATE its state survives restarts (--fresh starts empty). Ctrl-C stops it.`,
     load: async () => (await import('./emulator.ts')).emulatorCommand,
   },
   enqueue: {
@@ -63,6 +63,21 @@ export const COMMANDS: Record<string, CommandSpec> = {
     summary: 'replay dead letters',
     usage: `usage: executor redrive [ID|--all] [--json]\n\nReplays the forwards and notifications that failed, of one lineage or all (SERVICE_URL).\nExit 1 when any failed again.`,
     load: async () => (await import('./redrive.ts')).redriveCommand,
+  },
+  list: {
+    summary: 'runs, newest first (filters, --watch)',
+    usage: `usage: executor list [--state S] [--type T] [--queue Q] [--since TIME] [--until TIME] [--limit N] [--json] [--watch]\n\nThe runs SERVICE_URL knows, newest first (GET /v1/tasks), as a table.\n  --state S       running, retrying, throttled, succeeded, failed, forwarded or cancelled\n  --type T        job type\n  --queue Q       queue of the run's latest tier\n  --since/--until created at or after / before TIME (ISO 8601)\n  --limit N       rows (default 20, at most 500)\n  --json          the page as JSON (with --watch: one JSON line per run)\n  --watch         then one line per new run or change of state, until Ctrl-C`,
+    load: async () => (await import('./list.ts')).listCommandEntry,
+  },
+  logs: {
+    summary: "a run's output (exec stdout/stderr, ctx.log)",
+    usage: `usage: executor logs ID [--follow]\n\nThe output of the lineage ID so far, one header line per attempt (GET SERVICE_URL/v1/tasks/ID/output).\n  --follow, -f    stream it until the run ends (status text on stderr); exit 1 unless it succeeded`,
+    load: async () => async (argv, io) => (await import('./logs.ts')).logsCommand(argv, io),
+  },
+  replay: {
+    summary: 'start a finished run again as a new run',
+    usage: `usage: executor replay ID [--json]\n\nEnqueues the first envelope of the finished lineage ID again as a new lineage (replayOf: ID).\nExit 1 when ID is unknown, still running, or kept no replayable payload.`,
+    load: async () => (await import('./replay.ts')).replayCommand,
   },
   job: {
     summary: "a job's tasks as a table",

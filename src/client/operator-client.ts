@@ -4,37 +4,36 @@
 // obtained through google-auth-library (ADC, or the metadata server — in dev
 // the emulator answers the metadata identity call when GCE_METADATA_HOST
 // points at it).
-import type { CloudEvent, ErrorInfo, LineageRecord } from '../interfaces.ts';
+import type { CloudEvent, LineageState } from '../interfaces.ts';
+import type {
+  CancelReply,
+  DeadLetterSummary,
+  RedriveReply,
+  OutputEvent,
+  ReplayReply,
+  TaskList,
+  TaskStatus,
+} from '../schemas/operator.ts';
 import type { JobStatus } from '../schemas/index.ts';
 import { OperatorError } from './errors.ts';
 import { TASK_ID } from './task-id.ts';
 
-/** GET /v1/tasks/:id: the ledger record plus its dead letters. */
-export interface TaskStatus extends LineageRecord {
-  deadLetters?: Array<{ key: string; kind: 'forward' | 'notify'; error?: ErrorInfo; createdAt: string }>;
-}
+// The shapes are defined once, in src/schemas/operator.ts; these names are the SDK's.
+export type { TaskStatus, TaskSummary, TaskList, DeadLetterSummary, ReplayReply, OutputEvent } from '../schemas/operator.ts';
+export type CancelOutcome = CancelReply;
+export type RedriveOutcome = RedriveReply;
 
-export interface CancelOutcome {
-  id: string;
-  state: string;
-  /** A running attempt on this instance was aborted. */
-  aborted?: boolean;
-  /** Queued tasks deleted, as `queue/task`. */
-  deleted: string[];
-}
-
-export interface DeadLetterSummary {
-  key: string;
-  lineageId: string;
-  kind: 'forward' | 'notify';
-  tier?: number;
-  error?: ErrorInfo;
-  createdAt: string;
-}
-
-export interface RedriveOutcome {
-  redriven: number;
-  failed: number;
+/** Filters of OperatorClient.list (GET /v1/tasks). */
+export interface ListFilter {
+  state?: LineageState;
+  type?: string;
+  queue?: string;
+  /** ISO 8601 time or Date: created at or after. */
+  since?: string | Date;
+  /** Created before. */
+  until?: string | Date;
+  pageSize?: number;
+  pageToken?: string;
 }
 
 /** Returns a Google-signed ID token for the audience. */
@@ -95,10 +94,85 @@ export class OperatorClient {
     return res.status === 404 ? undefined : (res.body as TaskStatus);
   }
 
-  /** The job's output (its `result`, or the offloaded output); undefined when none (yet). */
+  /** The job's result (its return value, or the offloaded one); undefined when none (yet). */
   async output(id: string): Promise<unknown> {
-    const res = await this.#call('GET', `/v1/tasks/${checkId(id)}/output`, undefined, [404]);
+    const res = await this.#call('GET', `/v1/tasks/${checkId(id)}/result`, undefined, [404]);
     return res.status === 404 ? undefined : res.body;
+  }
+
+  /** The job's output so far as text (exec stdout/stderr, ctx.log lines), one header line per attempt. */
+  async logs(id: string): Promise<string> {
+    const body = (await this.#call('GET', `/v1/tasks/${checkId(id)}/output`, undefined, [], 'text/plain')).body;
+    return typeof body === 'string' ? body : JSON.stringify(body);
+  }
+
+  /**
+   * Follow the output as it is written (Server-Sent Events) until the lineage
+   * ended and all of it arrived, or `signal` aborts. Resolves with the final state.
+   */
+  async followLogs(id: string, onEvent: (e: OutputEvent) => void, signal?: AbortSignal): Promise<string | undefined> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.#idToken) headers.authorization = `Bearer ${await this.#idToken(this.#audience)}`;
+    const url = `${this.serviceUrl}/v1/tasks/${checkId(id)}/output?follow=1`;
+    let res: Response;
+    try {
+      res = await this.#fetch(url, { headers, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if (signal?.aborted) return undefined;
+      throw new OperatorError(0, 'Unreachable', `GET ${url}: ${(err as Error).message}`);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
+      } catch {
+        // not JSON
+      }
+      throw new OperatorError(res.status, httpCode(res.status), `GET /v1/tasks/${id}/output: ${res.status} ${message}`);
+    }
+    let final: string | undefined;
+    let buffer = '';
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let event = 'message';
+          let data = '';
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data += line.slice(6);
+          }
+          if (!data) continue;
+          const e = { event, data: JSON.parse(data) } as OutputEvent;
+          if (e.event === 'end') final = e.data.state;
+          onEvent(e);
+        }
+      }
+    } catch (err) {
+      if (!signal?.aborted) throw err;
+    }
+    return final;
+  }
+
+  /** One page of lineages, newest first (GET /v1/tasks). */
+  async list(filter: ListFilter = {}): Promise<TaskList> {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter)) {
+      if (v === undefined) continue;
+      q.set(k, v instanceof Date ? v.toISOString() : String(v));
+    }
+    const qs = q.size ? `?${q}` : '';
+    return (await this.#call('GET', `/v1/tasks${qs}`)).body as TaskList;
+  }
+
+  /** Start a finished lineage again as a new lineage (`replayOf` links them). Throws OperatorError 404 or 409. */
+  async replay(id: string): Promise<ReplayReply> {
+    return (await this.#call('POST', `/v1/tasks/${checkId(id)}:replay`, {})).body as ReplayReply;
   }
 
   /** Throws OperatorError 404 (unknown id) or 409 (already ended). */
@@ -138,8 +212,8 @@ export class OperatorClient {
     return ((await this.#call('GET', `/v1/notifications${qs}`)).body as { notifications: CloudEvent[] }).notifications;
   }
 
-  async #call(method: 'GET' | 'POST', path: string, body?: unknown, accept: number[] = []): Promise<{ status: number; body: unknown }> {
-    const headers: Record<string, string> = { accept: 'application/json' };
+  async #call(method: 'GET' | 'POST', path: string, body?: unknown, accept: number[] = [], mediaType = 'application/json'): Promise<{ status: number; body: unknown }> {
+    const headers: Record<string, string> = { accept: mediaType };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#idToken) headers.authorization = `Bearer ${await this.#idToken(this.#audience)}`;
     const url = `${this.serviceUrl}${path}`;
@@ -158,7 +232,7 @@ export class OperatorClient {
     const text = await res.text();
     let parsed: unknown = text;
     try {
-      parsed = text ? JSON.parse(text) : undefined;
+      if (mediaType === 'application/json' || !res.ok) parsed = text ? JSON.parse(text) : undefined;
     } catch {
       // not JSON: keep the text
     }

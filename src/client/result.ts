@@ -72,18 +72,18 @@ export class Result {
       const record = await this.#operator.status(this.id);
       if (record) {
         last = record;
-        const key = `${record.state}/${record.tier}/${JSON.stringify(record.attempts)}`;
+        const key = `${record.state}/${record.tier}/${JSON.stringify(record.attempts)}/${record.statusText ?? ''}`;
         if (key !== lastKey) {
           lastKey = key;
           opts.onProgress?.(record);
         }
-        if (ENDED_STATES.includes(record.state)) {
+        if ((ENDED_STATES as readonly string[]).includes(record.state)) {
           if (record.state === 'succeeded') return record;
           throw new TaskFailedError(record as LineageRecord);
         }
       }
       const left = deadline - Date.now();
-      if (left <= 0) throw new WatchTimeoutError(this.id, opts.timeoutMs!, last);
+      if (left <= 0) throw new WatchTimeoutError(this.id, opts.timeoutMs!, last as LineageRecord | undefined);
       await sleep(Math.min(interval, left), opts.signal);
     }
   }

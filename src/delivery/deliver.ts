@@ -9,6 +9,8 @@ import { runIsolated } from './crash-isolation.ts';
 import { headerAttempt, type PushHeaders } from './push-headers.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { Effects } from './effects.ts';
+import { replayFieldsOf } from '../operator/replay.ts';
+import type { OutputHub } from '../output/output-hub.ts';
 import type { JobCompletion } from './job-completion.ts';
 
 export interface DeliveryDeps {
@@ -29,6 +31,8 @@ export interface DeliveryDeps {
   leaseMarginMs?: number;
   /** Crashes (attempts begun, never finished) before a lineage is poison (MAX_CRASHES). */
   maxCrashes?: number;
+  /** Live output and status text of running jobs (src/output/). */
+  output?: OutputHub;
   /** Counts ended tasks of jobs (DESIGN §8). */
   jobs?: JobCompletion;
 }
@@ -154,6 +158,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       ...(envelope?.notify ? { notify: envelope.notify } : {}),
       ...(envelope?.dataRef ? { dataRef: envelope.dataRef } : {}),
       lease: { holder, ms: deps.jobTimeoutMs + leaseMarginMs },
+      ...replayFieldsOf(envelope),
       ...(envelope?.job ? { job: envelope.job } : {}),
       ...(envelope?.labels ? { labels: envelope.labels } : {}),
       now: deps.clock.now(),
@@ -202,6 +207,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     let abortedByShutdown = false;
     // False while the job still runs after its attempt was given up (timeout, abort).
     let jobSettled = true;
+    let out: ReturnType<OutputHub['start']> | undefined;
     const ctl = new AbortController();
     track(id, ctl);
     const timer = setTimeout(() => ctl.abort(new RunTimeout(Math.round(deps.jobTimeoutMs / 1000))), deps.jobTimeoutMs);
@@ -212,7 +218,9 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       job.deserialize(Buffer.from(JSON.stringify(envelope.args ?? {})));
       const data = envelope.dataRef ? await loadData(envelope.dataRef) : envelope.data;
       const started = Date.now();
-      const running = runIsolated(id, () => job.run(data, { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log }));
+      out = deps.output?.start({ id, createdAt: begun.record.createdAt, tier, attempt, job, log });
+      const ctx = { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log: out?.log ?? log, setStatus: out?.setStatus ?? (() => {}) };
+      const running = runIsolated(id, () => job.run(data, ctx));
       running.then(
         () => (jobSettled = true),
         () => (jobSettled = true),
@@ -231,6 +239,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       clearTimeout(timer);
       untrack(id, ctl);
       deps.limiter.release();
+      await out?.end(); // before the ledger records the end: readers then know all output is stored
     }
 
     if (!failure) return ended('succeeded', undefined, result);

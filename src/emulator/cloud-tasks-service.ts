@@ -2,22 +2,84 @@
 // routes translate REST to these calls, and errors are GoogleApiErrors.
 import type { EmulatorClock } from './clock.ts';
 import type { Dispatcher } from './dispatcher.ts';
-import { alreadyExists, invalidArgument, notFound } from './google-error.ts';
+import { alreadyExists, failedPrecondition, invalidArgument, notFound } from './google-error.ts';
+import { urlFromOverride } from './http-target.ts';
+import { emptyPolicy, heldPermissions, nextPolicy, policyToJson, type Policy } from './iam-policy.ts';
 import { applyQueueBody, defaultQueue, type QueueConfig } from './queue-model.ts';
 import { QueueRuntime } from './queue-runtime.ts';
-import { parseQueueName, queuePath, TASK_ID } from './resource-names.ts';
+import { locationPath, parseQueueName, queuePath, TASK_ID } from './resource-names.ts';
 import { generateTaskId, taskFromCreate, type TaskRecord } from './task-model.ts';
+
+export interface CloudTasksServiceOptions {
+  clock: EmulatorClock;
+  dispatcher: Dispatcher;
+  tombstoneMs: number;
+  /** Where App Engine tasks go; without it creating one is FAILED_PRECONDITION. */
+  appEngineUrl?: string;
+  /** Listed by locations.list besides those that hold queues. */
+  locations?: string[];
+  /** Called after every change of state (persistence). */
+  onChange?: () => void;
+}
+
+/** What EMULATOR_STATE keeps: everything but in-flight pushes. */
+export interface ServiceSnapshot {
+  version: 1;
+  queues: Array<{ config: QueueConfig; tasks: TaskRecord[]; tombstones: Array<[string, number]>; policy?: Policy }>;
+  cmek: Array<[string, string]>;
+}
+
+const KMS_KEY = /^projects\/[^/]+\/locations\/([^/]+)\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
 
 export class CloudTasksService {
   readonly #queues = new Map<string, QueueRuntime>();
+  readonly #policies = new Map<string, Policy>();
+  /** Location name -> KMS key of its CmekConfig. */
+  readonly #cmek = new Map<string, string>();
   readonly #clock: EmulatorClock;
   readonly #dispatcher: Dispatcher;
   readonly #tombstoneMs: number;
+  readonly #appEngineUrl?: string;
+  readonly #locations: string[];
+  readonly #changed: () => void;
 
-  constructor(opts: { clock: EmulatorClock; dispatcher: Dispatcher; tombstoneMs: number }) {
+  constructor(opts: CloudTasksServiceOptions) {
     this.#clock = opts.clock;
     this.#dispatcher = opts.dispatcher;
     this.#tombstoneMs = opts.tombstoneMs;
+    this.#appEngineUrl = opts.appEngineUrl;
+    this.#locations = opts.locations ?? [];
+    this.#changed = opts.onChange ?? (() => {});
+  }
+
+  // ------------------------------------------------------------ state
+
+  snapshot(): ServiceSnapshot {
+    return {
+      version: 1,
+      queues: [...this.#queues.values()].map((q) => ({
+        config: q.config,
+        tasks: [...q.tasks.values()].map((t) => ({ ...t, inFlight: 0 })),
+        tombstones: [...q.tombstones.entries()],
+        ...(this.#policies.has(q.config.name) ? { policy: this.#policies.get(q.config.name)! } : {}),
+      })),
+      cmek: [...this.#cmek.entries()],
+    };
+  }
+
+  /** Load a snapshot into an empty service; a push that was out when it was taken is made again. */
+  restore(s: ServiceSnapshot): void {
+    if (s?.version !== 1 || !Array.isArray(s.queues)) throw new Error('not an emulator state file (version 1)');
+    const now = this.#clock.now();
+    for (const saved of s.queues) {
+      const q = new QueueRuntime({ ...defaultQueue(saved.config.name), ...saved.config }, now);
+      for (const t of saved.tasks) q.tasks.set(t.id, { ...t, inFlight: 0 });
+      for (const [id, until] of saved.tombstones) if (until > now) q.tombstones.set(id, until);
+      this.#queues.set(q.config.name, q);
+      if (saved.policy) this.#policies.set(q.config.name, saved.policy);
+      this.#dispatcher.kick(q);
+    }
+    for (const [loc, key] of s.cmek ?? []) this.#cmek.set(loc, key);
   }
 
   // ------------------------------------------------------------ queues
@@ -37,8 +99,9 @@ export class CloudTasksService {
     const name = queuePath(n);
     if (!name.startsWith(`${parent}/queues/`)) throw invalidArgument(`Queue name ${name} is not in ${parent}`);
     if (this.#queues.has(name)) throw alreadyExists(`Queue already exists: ${name}`);
-    const config = applyQueueBody(defaultQueue(name), body);
+    const config = applyQueueBody(defaultQueue(name), body, undefined, true);
     this.#queues.set(name, new QueueRuntime(config, this.#clock.now()));
+    this.#changed();
     return config;
   }
 
@@ -47,13 +110,14 @@ export class CloudTasksService {
     parseQueueName(name);
     if (body.name !== undefined && body.name !== name) throw invalidArgument(`Queue name in the body (${String(body.name)}) differs from the URL (${name})`);
     const existing = this.#queues.get(name);
-    const config = applyQueueBody(existing?.config ?? defaultQueue(name), body, mask);
+    const config = applyQueueBody(existing?.config ?? defaultQueue(name), body, mask, !existing);
     if (existing) {
       existing.setConfig(config, this.#clock.now());
       this.#dispatcher.kick(existing);
     } else {
       this.#queues.set(name, new QueueRuntime(config, this.#clock.now()));
     }
+    this.#changed();
     return config;
   }
 
@@ -62,12 +126,15 @@ export class CloudTasksService {
     q.deleted = true;
     this.#dispatcher.forget(q);
     this.#queues.delete(name);
+    this.#policies.delete(name);
+    this.#changed();
   }
 
   setQueueState(name: string, state: 'RUNNING' | 'PAUSED'): QueueConfig {
     const q = this.queue(name);
     q.config = { ...q.config, state };
     this.#dispatcher.kick(q);
+    this.#changed();
     return q.config;
   }
 
@@ -77,6 +144,7 @@ export class CloudTasksService {
     for (const id of [...q.tasks.keys()]) q.removeTask(id, now, this.#tombstoneMs);
     q.config = { ...q.config, purgeTime: now };
     this.#dispatcher.kick(q);
+    this.#changed();
     return q.config;
   }
 
@@ -85,7 +153,7 @@ export class CloudTasksService {
   createTask(queueName: string, rawTask: unknown): TaskRecord {
     const q = this.queue(queueName);
     const now = this.#clock.now();
-    const spec = taskFromCreate(rawTask, queueName, now);
+    const spec = taskFromCreate(rawTask, q.config, now, this.#appEngineUrl);
     let id = spec.id;
     if (id === undefined) {
       do id = generateTaskId();
@@ -96,7 +164,20 @@ export class CloudTasksService {
     const task: TaskRecord = { ...spec, id, name: `${queueName}/tasks/${id}` };
     q.tasks.set(id, task);
     this.#dispatcher.kick(q);
+    this.#changed();
     return task;
+  }
+
+  /** BufferTask: a task made from the queue's httpTarget and an HttpBody. */
+  bufferTask(queueName: string, taskId: string | undefined, body: { contentType?: string; data?: string } | undefined): TaskRecord {
+    const q = this.queue(queueName);
+    const url = urlFromOverride(q.config.httpTarget?.uriOverride);
+    if (!url) throw failedPrecondition(`Queue ${queueName} has no HTTP target with a URI override host; BufferTask needs one.`);
+    const headers: Record<string, string> = body?.contentType ? { 'Content-Type': body.contentType } : {};
+    const method = q.config.httpTarget?.httpMethod ?? 'POST';
+    const httpRequest: Record<string, unknown> = { url, httpMethod: method, headers };
+    if (body?.data && (method === 'POST' || method === 'PUT' || method === 'PATCH')) httpRequest.body = body.data;
+    return this.createTask(queueName, { ...(taskId ? { name: `${queueName}/tasks/${taskId}` } : {}), httpRequest });
   }
 
   task(queueName: string, taskId: string): { q: QueueRuntime; t: TaskRecord } {
@@ -114,11 +195,64 @@ export class CloudTasksService {
     const { q } = this.task(queueName, taskId);
     q.removeTask(taskId, this.#clock.now(), this.#tombstoneMs);
     this.#dispatcher.kick(q);
+    this.#changed();
   }
 
   runTask(queueName: string, taskId: string): TaskRecord {
     const { q, t } = this.task(queueName, taskId);
+    if (t.pullMessage) throw failedPrecondition('A pull task cannot be run: it is leased by a worker, not dispatched.');
     this.#dispatcher.runNow(q, t);
+    this.#changed();
     return t;
+  }
+
+  // ------------------------------------------------------------ IAM, CMEK, locations
+
+  getIamPolicy(queueName: string): Record<string, unknown> {
+    this.queue(queueName);
+    return policyToJson(this.#policies.get(queueName) ?? emptyPolicy());
+  }
+
+  setIamPolicy(queueName: string, policy: Record<string, unknown> | undefined): Record<string, unknown> {
+    this.queue(queueName);
+    const next = nextPolicy(this.#policies.get(queueName) ?? emptyPolicy(), policy);
+    this.#policies.set(queueName, next);
+    this.#changed();
+    return policyToJson(next);
+  }
+
+  testIamPermissions(queueName: string, permissions: unknown): string[] {
+    this.queue(queueName);
+    return heldPermissions(permissions);
+  }
+
+  cmekConfig(location: string): { name: string; kmsKey?: string } {
+    const key = this.#cmek.get(location);
+    return { name: `${location}/cmekConfig`, ...(key ? { kmsKey: key } : {}) };
+  }
+
+  updateCmekConfig(location: string, body: { name?: string; kmsKey?: string }): { name: string; kmsKey?: string } {
+    if (body.name && body.name !== `${location}/cmekConfig`) throw invalidArgument(`CmekConfig name ${body.name} differs from the URL (${location}/cmekConfig)`);
+    const key = body.kmsKey ?? '';
+    if (key === '') this.#cmek.delete(location);
+    else {
+      const m = KMS_KEY.exec(key);
+      if (!m) throw invalidArgument(`Invalid KMS key name ${JSON.stringify(key)}: expected projects/P/locations/L/keyRings/R/cryptoKeys/K`);
+      if (m[1] !== location.split('/')[3]) throw invalidArgument(`The KMS key must be in the queue location ${location.split('/')[3]}, not ${m[1]}.`);
+      this.#cmek.set(location, key);
+    }
+    this.#changed();
+    return this.cmekConfig(location);
+  }
+
+  /** The configured locations, us-central1 and every location that holds a queue of the project. */
+  locations(project: string): string[] {
+    const prefix = `projects/${project}/locations/`;
+    const withQueues = [...this.#queues.keys()].filter((n) => n.startsWith(prefix)).map((n) => n.split('/')[3]!);
+    return [...new Set([...this.#locations, 'us-central1', ...withQueues])].sort();
+  }
+
+  location(project: string, location: string): string {
+    return locationPath(project, location);
   }
 }

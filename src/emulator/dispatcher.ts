@@ -2,7 +2,9 @@
 // outcome: 2xx deletes the task, anything else schedules a retry by the queue's
 // RetryConfig until both maxAttempts and maxRetryDuration are used up.
 import type { Logger } from 'pino';
+import { appEngineHeaders, appEngineUrl } from './app-engine.ts';
 import type { EmulatorClock } from './clock.ts';
+import { applyHttpTarget, type EffectiveHttpRequest } from './http-target.ts';
 import { push, PushAgents, type PushResult } from './push.ts';
 import type { QueueRuntime } from './queue-runtime.ts';
 import { backoffMs, retriesExhausted, retryAfterMs } from './retry-policy.ts';
@@ -19,6 +21,10 @@ export interface DispatcherOptions {
   logger: Logger;
   tombstoneMs: number;
   signer?: IdTokenSigner;
+  /** Base URL App Engine tasks are pushed to. */
+  appEngineUrl?: string;
+  /** Called after every change a push makes to a task (persistence). */
+  onChange?: () => void;
 }
 
 /** Headers a task may not set: Cloud Tasks owns them. */
@@ -31,6 +37,8 @@ export class Dispatcher {
   readonly #log: Logger;
   readonly #tombstoneMs: number;
   readonly #signer?: IdTokenSigner;
+  readonly #appEngineUrl?: string;
+  readonly #onChange: () => void;
   readonly #agents = new PushAgents();
   readonly #inflight = new Set<Promise<void>>();
   readonly #controllers = new Set<AbortController>();
@@ -43,6 +51,8 @@ export class Dispatcher {
     this.#log = opts.logger;
     this.#tombstoneMs = opts.tombstoneMs;
     this.#signer = opts.signer;
+    this.#appEngineUrl = opts.appEngineUrl;
+    this.#onChange = opts.onChange ?? (() => {});
   }
 
   /** Ask for a pump of q soon; many kicks in one tick (a burst of creates) cost one pump. */
@@ -66,7 +76,7 @@ export class Dispatcher {
     const due: TaskRecord[] = [];
     let next = Infinity;
     for (const t of q.tasks.values()) {
-      if (t.inFlight > 0) continue;
+      if (t.inFlight > 0 || t.pullMessage) continue;
       if (t.scheduleTime <= now) due.push(t);
       else if (t.scheduleTime < next) next = t.scheduleTime;
     }
@@ -133,11 +143,29 @@ export class Dispatcher {
     }, at - this.#clock.now());
   }
 
-  #headers(q: QueueRuntime, t: TaskRecord): Record<string, string> {
-    const r = t.httpRequest;
+  /** The request a push sends: the task's target after its queue's overrides, with Cloud Tasks' headers. */
+  #request(q: QueueRuntime, t: TaskRecord): { url: string; method: string; headers: Record<string, string>; body?: Buffer } {
+    const counters = {
+      queueId: q.id,
+      taskId: t.id,
+      retryCount: t.dispatchCount,
+      executionCount: t.executionCount,
+      etaMs: t.scheduleTime,
+      previousResponse: t.previousResponse,
+      retryReason: t.retryReason,
+    };
+    if (t.appEngineHttpRequest) {
+      const r = t.appEngineHttpRequest;
+      return { url: appEngineUrl(this.#appEngineUrl ?? 'http://127.0.0.1:0', r), method: r.httpMethod, headers: appEngineHeaders(r, counters), body: r.body };
+    }
+    const task = t.httpRequest!;
+    const r: EffectiveHttpRequest = applyHttpTarget(
+      { url: task.url, method: task.httpMethod, headers: task.headers, body: task.body, oidcToken: task.oidcToken, oauthToken: task.oauthToken },
+      q.config.httpTarget,
+    );
     const h: Record<string, string> = {};
     for (const [k, v] of Object.entries(r.headers)) {
-      if (RESERVED.test(k) || (r.oidcToken && k.toLowerCase() === 'authorization')) continue;
+      if (RESERVED.test(k) || ((r.oidcToken || r.oauthToken) && k.toLowerCase() === 'authorization')) continue;
       h[k] = v;
     }
     h['User-Agent'] = 'Google-Cloud-Tasks';
@@ -151,13 +179,17 @@ export class Dispatcher {
     if (r.oidcToken && this.#signer) {
       const audience = r.oidcToken.audience ?? r.url;
       h.Authorization = `Bearer ${this.#signer.signIdToken({ audience, email: r.oidcToken.serviceAccountEmail })}`;
+    } else if (r.oauthToken) {
+      // No local OAuth server can mint a Google access token: a placeholder that names who and what.
+      const claims = Buffer.from(JSON.stringify({ email: r.oauthToken.serviceAccountEmail, scope: r.oauthToken.scope ?? 'https://www.googleapis.com/auth/cloud-platform' })).toString('base64url');
+      h.Authorization = `Bearer emulator-oauth.${claims}`;
     }
-    return h;
+    return { url: r.url, method: r.method, headers: h, body: r.body };
   }
 
   #dispatch(q: QueueRuntime, t: TaskRecord): void {
     const now = this.#clock.now();
-    const headers = this.#headers(q, t);
+    const req = this.#request(q, t);
     t.dispatchCount += 1;
     t.inFlight += 1;
     q.inFlight += 1;
@@ -167,8 +199,8 @@ export class Dispatcher {
     const ac = new AbortController();
     this.#controllers.add(ac);
     const deadline = this.#clock.setTimeout(() => ac.abort(new Error('dispatch deadline exceeded')), t.dispatchDeadlineMs);
-    const r = t.httpRequest;
-    const p = push({ url: r.url, method: r.httpMethod, headers, body: r.body, signal: ac.signal }, this.#agents)
+    this.#onChange();
+    const p = push({ ...req, signal: ac.signal }, this.#agents)
       .then((res) => {
         this.#clock.clearTimeout(deadline);
         this.#controllers.delete(ac);
@@ -188,9 +220,11 @@ export class Dispatcher {
     attempt.responseStatus = status;
     if (res.status !== undefined) {
       t.responseCount += 1;
-      // Cloud Tasks does not count 5xx replies as executions (CLOUD-TASKS.md).
-      if (res.status < 500) t.executionCount += 1;
+      // Cloud Tasks does not count 5xx replies as executions (CLOUD-TASKS.md); for
+      // App Engine only a 503 (no instance reached) is not an execution.
+      if (t.appEngineHttpRequest ? res.status !== 503 : res.status < 500) t.executionCount += 1;
     }
+    this.#onChange();
     const log = this.#log.child({ queue: q.id, task: t.id, attempt: t.dispatchCount });
     // Deleted, purged or its queue removed while the push was out: nothing to update.
     if (q.deleted || q.tasks.get(t.id) !== t) {

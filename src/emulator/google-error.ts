@@ -19,19 +19,29 @@ const HTTP_BY_STATUS = {
 
 export type GoogleStatus = keyof typeof HTTP_BY_STATUS;
 
+/** A field violation as google.rpc.BadRequest carries it (`field` absent at the top level). */
+export interface FieldViolation {
+  field?: string;
+  description: string;
+}
+
 export class GoogleApiError extends Error {
   readonly status: GoogleStatus;
   readonly httpCode: number;
+  readonly violations?: FieldViolation[];
 
-  constructor(status: GoogleStatus, message: string) {
+  constructor(status: GoogleStatus, message: string, violations?: FieldViolation[]) {
     super(message);
     this.name = 'GoogleApiError';
     this.status = status;
     this.httpCode = HTTP_BY_STATUS[status];
+    if (violations) this.violations = violations;
   }
 
-  toJSON(): { error: { code: number; message: string; status: GoogleStatus } } {
-    return { error: { code: this.httpCode, message: this.message, status: this.status } };
+  toJSON(): { error: { code: number; message: string; status: GoogleStatus; details?: unknown[] } } {
+    const error: { code: number; message: string; status: GoogleStatus; details?: unknown[] } = { code: this.httpCode, message: this.message, status: this.status };
+    if (this.violations) error.details = [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: this.violations }];
+    return { error };
   }
 }
 
@@ -39,4 +49,5 @@ export const invalidArgument = (message: string): GoogleApiError => new GoogleAp
 export const notFound = (message: string): GoogleApiError => new GoogleApiError('NOT_FOUND', message);
 export const alreadyExists = (message: string): GoogleApiError => new GoogleApiError('ALREADY_EXISTS', message);
 export const failedPrecondition = (message: string): GoogleApiError => new GoogleApiError('FAILED_PRECONDITION', message);
+export const aborted = (message: string): GoogleApiError => new GoogleApiError('ABORTED', message);
 export const unimplemented = (message: string): GoogleApiError => new GoogleApiError('UNIMPLEMENTED', message);

@@ -3,12 +3,14 @@
 import { pino, type Logger } from 'pino';
 import { buildEmulatorApp } from './app.ts';
 import { realClock, type EmulatorClock } from './clock.ts';
-import { CloudTasksService } from './cloud-tasks-service.ts';
+import { CloudTasksService, type ServiceSnapshot } from './cloud-tasks-service.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { createOidcIssuer, type OidcIssuer } from './oidc-issuer.ts';
 import { queuePath } from './resource-names.ts';
+import { StateFile, StateFileError } from './state-file.ts';
 
 export { ManualClock, realClock, type EmulatorClock } from './clock.ts';
+export { StateFileError } from './state-file.ts';
 export type { OidcIssuer } from './oidc-issuer.ts';
 
 export interface EmulatorOptions {
@@ -19,6 +21,14 @@ export interface EmulatorOptions {
   logger?: Logger | false;
   /** How long a finished or deleted task's name stays taken (ALREADY_EXISTS); default 1 h. */
   tombstoneMs?: number;
+  /** Base URL that App Engine tasks are pushed to (EMULATOR_APP_ENGINE_URL); without it they are refused. */
+  appEngineUrl?: string;
+  /** Locations listed besides us-central1 and those that hold queues (LOCATION). */
+  locations?: string[];
+  /** A JSON file that keeps the state across restarts (EMULATOR_STATE); absent = memory only. */
+  statePath?: string;
+  /** Ignore what statePath holds and start empty (it is overwritten on the first change). */
+  fresh?: boolean;
 }
 
 export interface RetryConfigInput {
@@ -51,10 +61,29 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const issuerUrl = () => url;
   const issuer = createOidcIssuer({ issuer: issuerUrl, clock });
   const tombstoneMs = opts.tombstoneMs ?? DEFAULT_TOMBSTONE_MS;
-  const dispatcher = new Dispatcher({ clock, logger, tombstoneMs, signer: issuer });
-  const service = new CloudTasksService({ clock, dispatcher, tombstoneMs });
+  let state: StateFile | undefined;
+  const changed = () => state?.changed();
+  const dispatcher = new Dispatcher({ clock, logger, tombstoneMs, signer: issuer, appEngineUrl: opts.appEngineUrl, onChange: changed });
+  const service = new CloudTasksService({ clock, dispatcher, tombstoneMs, appEngineUrl: opts.appEngineUrl, locations: opts.locations, onChange: changed });
+  if (opts.statePath) {
+    state = new StateFile(opts.statePath, () => service.snapshot(), (err) => logger.error({ err, path: opts.statePath }, 'cannot write the emulator state file'));
+    const saved = opts.fresh ? undefined : state.load();
+    if (saved !== undefined) {
+      try {
+        service.restore(saved as ServiceSnapshot);
+      } catch (err) {
+        await dispatcher.close();
+        throw new StateFileError(`${opts.statePath} is not an emulator state file (${(err as Error).message}); move it away or start with --fresh`);
+      }
+    }
+  }
   const app = buildEmulatorApp({ service, issuer, issuerUrl, logger });
-  await app.listen({ host, port: opts.port ?? 0 });
+  try {
+    await app.listen({ host, port: opts.port ?? 0 });
+  } catch (err) {
+    await dispatcher.close();
+    throw err;
+  }
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
   // A wildcard bind is not a URL clients can call; loopback reaches it.
@@ -83,6 +112,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
       closing ??= (async () => {
         await dispatcher.close();
         await app.close();
+        state?.flush();
       })();
       return closing;
     },

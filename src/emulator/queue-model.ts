@@ -1,6 +1,9 @@
 // A queue's configuration: defaults Cloud Tasks returns on create, validation,
 // updateMask handling and the JSON the REST API returns.
+import { messageFields, snakeToCamel, type ApiVersion } from './api-schema.ts';
+import { appEngineHost, type AppEngineRouting } from './app-engine.ts';
 import { invalidArgument } from './google-error.ts';
+import { httpTargetToJson, parseHttpTarget, type HttpTargetSpec } from './http-target.ts';
 import type { RetryPolicy } from './retry-policy.ts';
 import { formatDuration, formatTimestamp, parseDuration, queueStateEnum, type QueueState } from './wire.ts';
 
@@ -18,7 +21,19 @@ export interface QueueConfig {
   state: QueueState;
   purgeTime?: number;
   stackdriverLoggingConfig?: { samplingRatio: number };
+  /** v2beta3's queue type; v2 queues are PUSH. */
+  type: 'PUSH' | 'PULL';
+  appEngineRoutingOverride?: AppEngineRouting;
+  httpTarget?: HttpTargetSpec;
+  /** The queue's object-valued fields as the API last received them (camelCase), for update masks. */
+  objects: Record<string, unknown>;
+  taskTtlMs: number;
+  tombstoneTtlMs: number;
 }
+
+/** Cloud Tasks' defaults for v2beta3's taskTtl (31 days) and tombstoneTtl (1 hour). */
+const DEFAULT_TASK_TTL_MS = 31 * 24 * 3600 * 1000;
+const DEFAULT_TOMBSTONE_TTL_MS = 3600 * 1000;
 
 export const MAX_DISPATCHES_PER_SECOND = 500;
 export const MAX_CONCURRENT_DISPATCHES = 5000;
@@ -37,7 +52,21 @@ export function defaultQueue(name: string): QueueConfig {
     rateLimits: { maxDispatchesPerSecond: 500, maxBurstSize: 100, maxConcurrentDispatches: 1000 },
     retryConfig: { maxAttempts: 100, maxRetryDurationMs: 0, minBackoffMs: 100, maxBackoffMs: 3_600_000, maxDoublings: 16 },
     state: 'RUNNING',
+    type: 'PUSH',
+    objects: {},
+    taskTtlMs: DEFAULT_TASK_TTL_MS,
+    tombstoneTtlMs: DEFAULT_TOMBSTONE_TTL_MS,
   };
+}
+
+/** Fields kept as received JSON and replaced or cleared by mask path (OBJECT_ROOTS.x or x.sub.path). */
+const OBJECT_ROOTS = ['appEngineRoutingOverride', 'httpTarget', 'taskTtl', 'tombstoneTtl', 'type'];
+
+/** v2beta3 nests the routing override in appEngineHttpQueue; the model keeps v2's flat field. */
+export function queueBodyToV2(version: ApiVersion, body: Record<string, unknown>): Record<string, unknown> {
+  if (version === 'v2' || body.appEngineHttpQueue === undefined) return body;
+  const { appEngineHttpQueue, ...rest } = body;
+  return { ...rest, appEngineRoutingOverride: (appEngineHttpQueue as { appEngineRoutingOverride?: unknown }).appEngineRoutingOverride ?? {} };
 }
 
 /** Each field the body sets, already parsed; undefined = not in the body. */
@@ -105,28 +134,86 @@ function setField(q: QueueConfig, path: string, value: number | undefined): void
   }
 }
 
-const snakeToCamel = (s: string): string => s.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+/** True when `path` names a field of `message` (nested through message fields). */
+function knownPath(version: ApiVersion, message: string, path: string[]): boolean {
+  let type = `msg:${message}`;
+  for (const seg of path) {
+    if (!type.startsWith('msg:') || type.endsWith('[]')) return false;
+    const next = messageFields(version, type.slice(4))[seg];
+    if (next === undefined) return false;
+    type = next;
+  }
+  return true;
+}
 
-/** updateMask "a.b,c" in snake_case (Node client) or camelCase (gcloud) -> leaf paths. */
-export function parseUpdateMask(mask: unknown): string[] | undefined {
+/** updateMask "a.b,c" in snake_case (Node client) or camelCase (gcloud) -> model paths. */
+export function parseUpdateMask(mask: unknown, version: ApiVersion = 'v2'): string[] | undefined {
   if (mask === undefined || mask === '') return undefined;
   const raw = Array.isArray(mask) ? mask.join(',') : String(mask);
   const out: string[] = [];
   for (const part of raw.split(',').map((p) => snakeToCamel(p.trim())).filter(Boolean)) {
-    if (part === 'rateLimits.maxBurstSize' || part === 'name' || part === 'state' || part === 'purgeTime') continue; // output only
-    const leaves = ALL_PATHS.filter((p) => p === part || p.startsWith(`${part}.`));
-    if (leaves.length === 0) throw invalidArgument(`Invalid update mask path: ${part}`);
-    out.push(...leaves);
+    if (part === 'rateLimits.maxBurstSize' || part === 'name' || part === 'state' || part === 'purgeTime' || part === 'stats') continue; // output only
+    if (!knownPath(version, 'Queue', part.split('.'))) throw invalidArgument(`Invalid update mask path: ${part}`);
+    const v2 = part.replace(/^appEngineHttpQueue(\.appEngineRoutingOverride)?/, 'appEngineRoutingOverride');
+    if (OBJECT_ROOTS.includes(v2.split('.')[0]!)) {
+      out.push(v2);
+      continue;
+    }
+    out.push(...ALL_PATHS.filter((p) => p === v2 || p.startsWith(`${v2}.`)));
   }
   return out;
 }
 
-/** Apply a Queue body to a config: the mask's paths, or every field the body sets. */
-export function applyQueueBody(q: QueueConfig, body: Record<string, unknown>, mask?: string[]): QueueConfig {
+function getPath(obj: unknown, path: string[]): unknown {
+  let cur = obj;
+  for (const seg of path) cur = typeof cur === 'object' && cur !== null ? (cur as Record<string, unknown>)[seg] : undefined;
+  return cur;
+}
+
+function setPath(obj: Record<string, unknown>, path: string[], value: unknown): void {
+  let cur = obj;
+  for (const seg of path.slice(0, -1)) {
+    if (typeof cur[seg] !== 'object' || cur[seg] === null) cur[seg] = {};
+    cur = cur[seg] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1]!;
+  if (value === undefined) delete cur[last];
+  else cur[last] = structuredClone(value);
+}
+
+/** Shallow: a nested {} can mean something ("pathOverride": {} clears the path). */
+function isEmpty(v: unknown): boolean {
+  return v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
+}
+
+/** Rebuild the typed fields from `objects` after a change. */
+function applyObjects(q: QueueConfig, creating: boolean, previousType: QueueConfig['type']): void {
+  const o = q.objects;
+  for (const k of Object.keys(o)) if (isEmpty(o[k])) delete o[k];
+  const routing = o.appEngineRoutingOverride as AppEngineRouting | undefined;
+  q.appEngineRoutingOverride = routing ? { ...routing } : undefined;
+  const target = o.httpTarget === undefined ? undefined : parseHttpTarget(o.httpTarget as Record<string, unknown>, 'queue.http_target');
+  const targetSetsAnything = target && (target.uriOverride || target.httpMethod || target.headerOverrides.length > 0 || target.oidcToken || target.oauthToken);
+  q.httpTarget = targetSetsAnything ? target : undefined;
+  if (!targetSetsAnything) delete o.httpTarget;
+  q.taskTtlMs = o.taskTtl === undefined ? DEFAULT_TASK_TTL_MS : parseDuration(o.taskTtl, 'queue.task_ttl');
+  q.tombstoneTtlMs = o.tombstoneTtl === undefined ? DEFAULT_TOMBSTONE_TTL_MS : parseDuration(o.tombstoneTtl, 'queue.tombstone_ttl');
+  const type = o.type === undefined || o.type === 'TYPE_UNSPECIFIED' ? 'PUSH' : (o.type as 'PUSH' | 'PULL');
+  if (!creating && type !== previousType) throw invalidArgument('Queue.type is immutable: it cannot be changed after the queue is created.');
+  q.type = type;
+  if (q.type === 'PULL' && (q.httpTarget || q.appEngineRoutingOverride)) throw invalidArgument('A PULL queue cannot have an HTTP target or an App Engine routing override.');
+}
+
+/** Apply a (v2-shaped, camelCase) Queue body to a config: the mask's paths, or every field the body sets. */
+export function applyQueueBody(q: QueueConfig, body: Record<string, unknown>, mask?: string[], creating = false): QueueConfig {
   const fields = fieldsOf(body);
-  const paths = mask ?? ALL_PATHS.filter((p) => fields[p] !== undefined);
+  const paths = mask ?? [...ALL_PATHS.filter((p) => fields[p] !== undefined), ...OBJECT_ROOTS.filter((p) => body[p] !== undefined)];
   const next: QueueConfig = structuredClone(q);
-  for (const p of paths) setField(next, p, fields[p]);
+  for (const p of paths) {
+    if (OBJECT_ROOTS.includes(p.split('.')[0]!)) setPath(next.objects, p.split('.'), getPath(body, p.split('.')));
+    else setField(next, p, fields[p]);
+  }
+  applyObjects(next, creating, q.type);
   validateQueue(next);
   return next;
 }
@@ -145,8 +232,8 @@ export function validateQueue(q: QueueConfig): void {
   if (!Number.isInteger(c.maxDoublings) || c.maxDoublings < 0) throw invalidArgument('retry_config.max_doublings must not be negative');
 }
 
-/** The Queue resource as the REST API returns it (proto3 JSON: zero values omitted). */
-export function queueToJson(q: QueueConfig, enumsAsInt: boolean): Record<string, unknown> {
+/** The Queue resource as the REST API of `version` returns it (proto3 JSON: zero values omitted). */
+export function queueToJson(q: QueueConfig, enumsAsInt: boolean, version: ApiVersion = 'v2', stats?: Record<string, unknown>): Record<string, unknown> {
   const c = q.retryConfig;
   const retryConfig: Record<string, unknown> = {
     maxAttempts: c.maxAttempts,
@@ -163,5 +250,18 @@ export function queueToJson(q: QueueConfig, enumsAsInt: boolean): Record<string,
   };
   if (q.purgeTime !== undefined) out.purgeTime = formatTimestamp(q.purgeTime);
   if (q.stackdriverLoggingConfig) out.stackdriverLoggingConfig = { ...q.stackdriverLoggingConfig };
+  if (q.httpTarget) out.httpTarget = httpTargetToJson(q.httpTarget, enumsAsInt);
+  if (q.appEngineRoutingOverride) {
+    const project = q.name.split('/')[1]!;
+    const routing = { ...q.appEngineRoutingOverride, host: appEngineHost(project, q.appEngineRoutingOverride) };
+    if (version === 'v2') out.appEngineRoutingOverride = routing;
+    else out.appEngineHttpQueue = { appEngineRoutingOverride: routing };
+  }
+  if (version === 'v2beta3') {
+    out.taskTtl = formatDuration(q.taskTtlMs);
+    out.tombstoneTtl = formatDuration(q.tombstoneTtlMs);
+    out.type = enumsAsInt ? (q.type === 'PULL' ? 1 : 2) : q.type;
+    if (stats) out.stats = stats;
+  }
   return out;
 }

@@ -2,12 +2,14 @@
 // by pattern, because resource paths carry ":verb" suffixes (queues/q:pause)
 // that Fastify's router would read as parameters.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { API_VERSIONS, readMessage, snakeToCamel, type ApiVersion } from './api-schema.ts';
 import type { CloudTasksService } from './cloud-tasks-service.ts';
-import { GoogleApiError, invalidArgument, notFound, unimplemented } from './google-error.ts';
-import { parseUpdateMask, queueToJson } from './queue-model.ts';
+import { GoogleApiError, invalidArgument, notFound } from './google-error.ts';
+import { parseUpdateMask, queueBodyToV2, queueToJson } from './queue-model.ts';
+import type { QueueRuntime } from './queue-runtime.ts';
 import { locationPath } from './resource-names.ts';
-import { taskToJson } from './task-model.ts';
-import { page, viewEnum, type View } from './wire.ts';
+import { taskToJson, type TaskRecord } from './task-model.ts';
+import { formatTimestamp, page, viewEnum, type View } from './wire.ts';
 
 const MAX_TASK_PAGE = 1000;
 const MAX_QUEUE_PAGE = 9800;
@@ -18,9 +20,13 @@ type Body = Record<string, unknown>;
 interface Ctx {
   m: RegExpExecArray;
   query: Query;
-  body: Body;
+  /** The raw JSON body; handlers read it through `read` (strict, camelCase). */
+  raw: unknown;
+  version: ApiVersion;
   /** The Node client asks for numeric enums ($alt=json;enum-encoding=int); gcloud for names. */
   asInt: boolean;
+  /** The body as message `message`, bound to request field `root` ('' = the whole request). */
+  read(message: string, root?: string): Body;
 }
 
 type Handler = (ctx: Ctx) => unknown;
@@ -35,61 +41,132 @@ function view(value: unknown): View {
   return v === 'FULL' ? 'FULL' : 'BASIC';
 }
 
+/** v2beta3's QueueStats, asked for with readMask=stats. */
+function statsOf(q: QueueRuntime): Record<string, unknown> {
+  let oldest: number | undefined;
+  for (const t of q.tasks.values()) if (oldest === undefined || t.scheduleTime < oldest) oldest = t.scheduleTime;
+  return {
+    tasksCount: String(q.tasks.size),
+    ...(oldest !== undefined ? { oldestEstimatedArrivalTime: formatTimestamp(oldest) } : {}),
+    concurrentDispatchesCount: String(q.inFlight),
+  };
+}
+
 export function restRoutes(app: FastifyInstance, svc: CloudTasksService): void {
-  const queueName = (m: RegExpExecArray) => `${locationPath(m[1], m[2])}/queues/${m[3]}`;
+  const queueName = (m: RegExpExecArray) => `${locationPath(m[1]!, m[2]!)}/queues/${m[3]}`;
+  const queueJson = (c: Ctx, q: QueueRuntime) => queueToJson(q.config, c.asInt, c.version, c.version === 'v2beta3' && /\bstats\b/.test(c.query.readMask ?? '') ? statsOf(q) : undefined);
+  const taskJson = (c: Ctx, t: TaskRecord, v: View) => taskToJson(t, v, c.asInt, c.version, svc.queue(queueName(c.m)).config);
+  const sameQueue = (c: Ctx) => svc.queue(queueName(c.m));
 
   const routes: Array<[method: string, pattern: RegExp, handler: Handler]> = [
-    ['GET', re(`projects/${SEG}/locations`), ({ m }) => ({ locations: [{ name: locationPath(m[1], 'us-central1'), locationId: 'us-central1' }] })],
-    ['GET', re(LOC), ({ m }) => ({ name: locationPath(m[1], m[2]), locationId: m[2] })],
+    [
+      'GET',
+      re(`projects/${SEG}/locations`),
+      ({ m }) => ({ locations: svc.locations(m[1]!).map((l) => ({ name: locationPath(m[1]!, l), locationId: l })) }),
+    ],
+    ['GET', re(LOC), ({ m }) => ({ name: locationPath(m[1]!, m[2]!), locationId: m[2] })],
+    ['GET', re(`${LOC}/cmekConfig`), ({ m }) => svc.cmekConfig(locationPath(m[1]!, m[2]!))],
+    ['PATCH', re(`${LOC}/cmekConfig`), (c) => svc.updateCmekConfig(locationPath(c.m[1]!, c.m[2]!), c.read('CmekConfig', 'cmek_config'))],
     [
       'GET',
       re(`${LOC}/queues`),
-      ({ m, query, asInt }) => {
-        const p = page(svc.listQueues(locationPath(m[1], m[2])), query.pageSize, query.pageToken, MAX_QUEUE_PAGE);
-        return { queues: p.items.map((q) => queueToJson(q, asInt)), ...(p.nextPageToken ? { nextPageToken: p.nextPageToken } : {}) };
+      (c) => {
+        const all = svc.listQueues(locationPath(c.m[1]!, c.m[2]!)).map((q) => svc.queue(q.name));
+        const p = page(all, c.query.pageSize, c.query.pageToken, MAX_QUEUE_PAGE);
+        return { queues: p.items.map((q) => queueJson(c, q)), ...(p.nextPageToken ? { nextPageToken: p.nextPageToken } : {}) };
       },
     ],
-    ['POST', re(`${LOC}/queues`), ({ m, body, asInt }) => queueToJson(svc.createQueue(locationPath(m[1], m[2]), body), asInt)],
-    ['GET', re(QUEUE), ({ m, asInt }) => queueToJson(svc.queue(queueName(m)).config, asInt)],
-    ['PATCH', re(QUEUE), ({ m, body, query, asInt }) => queueToJson(svc.updateQueue(queueName(m), body, parseUpdateMask(query.updateMask)), asInt)],
+    [
+      'POST',
+      re(`${LOC}/queues`),
+      (c) => {
+        const config = svc.createQueue(locationPath(c.m[1]!, c.m[2]!), queueBodyToV2(c.version, c.read('Queue', 'queue')));
+        return queueJson(c, svc.queue(config.name));
+      },
+    ],
+    ['GET', re(QUEUE), (c) => queueJson(c, sameQueue(c))],
+    [
+      'PATCH',
+      re(QUEUE),
+      (c) => {
+        svc.updateQueue(queueName(c.m), queueBodyToV2(c.version, c.read('Queue', 'queue')), parseUpdateMask(c.query.updateMask, c.version));
+        return queueJson(c, sameQueue(c));
+      },
+    ],
     ['DELETE', re(QUEUE), ({ m }) => (svc.deleteQueue(queueName(m)), {})],
-    ['POST', re(`${QUEUE}:pause`), ({ m, asInt }) => queueToJson(svc.setQueueState(queueName(m), 'PAUSED'), asInt)],
-    ['POST', re(`${QUEUE}:resume`), ({ m, asInt }) => queueToJson(svc.setQueueState(queueName(m), 'RUNNING'), asInt)],
-    ['POST', re(`${QUEUE}:purge`), ({ m, asInt }) => queueToJson(svc.purgeQueue(queueName(m)), asInt)],
+    ['POST', re(`${QUEUE}:pause`), (c) => (c.read('NameRequest'), svc.setQueueState(queueName(c.m), 'PAUSED'), queueJson(c, sameQueue(c)))],
+    ['POST', re(`${QUEUE}:resume`), (c) => (c.read('NameRequest'), svc.setQueueState(queueName(c.m), 'RUNNING'), queueJson(c, sameQueue(c)))],
+    ['POST', re(`${QUEUE}:purge`), (c) => (c.read('NameRequest'), svc.purgeQueue(queueName(c.m)), queueJson(c, sameQueue(c)))],
+    ['POST', re(`${QUEUE}:getIamPolicy`), (c) => (c.read('GetIamPolicyRequest'), svc.getIamPolicy(queueName(c.m)))],
+    ['POST', re(`${QUEUE}:setIamPolicy`), (c) => svc.setIamPolicy(queueName(c.m), c.read('SetIamPolicyRequest').policy as Body | undefined)],
+    [
+      'POST',
+      re(`${QUEUE}:testIamPermissions`),
+      (c) => {
+        const held = svc.testIamPermissions(queueName(c.m), c.read('TestIamPermissionsRequest').permissions);
+        return held.length > 0 ? { permissions: held } : {};
+      },
+    ],
     [
       'GET',
       re(`${QUEUE}/tasks`),
-      ({ m, query, asInt }) => {
-        const v = view(query.responseView);
-        const p = page(svc.listTasks(queueName(m)), query.pageSize, query.pageToken, MAX_TASK_PAGE);
-        return { tasks: p.items.map((t) => taskToJson(t, v, asInt)), ...(p.nextPageToken ? { nextPageToken: p.nextPageToken } : {}) };
+      (c) => {
+        const v = view(c.query.responseView);
+        const p = page(svc.listTasks(queueName(c.m)), c.query.pageSize, c.query.pageToken, MAX_TASK_PAGE);
+        return { tasks: p.items.map((t) => taskJson(c, t, v)), ...(p.nextPageToken ? { nextPageToken: p.nextPageToken } : {}) };
       },
     ],
-    ['POST', re(`${QUEUE}/tasks`), ({ m, body, asInt }) => taskToJson(svc.createTask(queueName(m), body.task), view(body.responseView), asInt)],
-    ['GET', re(TASK), ({ m, query, asInt }) => taskToJson(svc.task(queueName(m), m[4]).t, view(query.responseView), asInt)],
-    ['DELETE', re(TASK), ({ m }) => (svc.deleteTask(queueName(m), m[4]), {})],
-    ['POST', re(`${TASK}:run`), ({ m, body, asInt }) => taskToJson(svc.runTask(queueName(m), m[4]), view(body.responseView), asInt)],
-    ['POST', re(`${QUEUE}:(getIamPolicy|setIamPolicy|testIamPermissions)`), () => {
-      throw unimplemented('IAM methods are not implemented by the emulator.');
-    }],
+    [
+      'POST',
+      re(`${QUEUE}/tasks`),
+      (c) => {
+        const body = c.read('CreateTaskRequest');
+        return taskJson(c, svc.createTask(queueName(c.m), body.task), view(body.responseView));
+      },
+    ],
+    // gcloud sends an empty task id as ".../tasks/:buffer".
+    ['POST', re(`${QUEUE}/tasks/?:buffer`), (c) => ({ task: taskJson(c, svc.bufferTask(queueName(c.m), undefined, c.read('BufferTaskRequest').body as Body), 'BASIC') })],
+    ['POST', re(`${TASK}:buffer`), (c) => ({ task: taskJson(c, svc.bufferTask(queueName(c.m), c.m[4], c.read('BufferTaskRequest').body as Body), 'BASIC') })],
+    ['GET', re(TASK), (c) => taskJson(c, svc.task(queueName(c.m), c.m[4]!).t, view(c.query.responseView))],
+    ['DELETE', re(TASK), ({ m }) => (svc.deleteTask(queueName(m), m[4]!), {})],
+    [
+      'POST',
+      re(`${TASK}:run`),
+      (c) => {
+        const body = c.read('RunTaskRequest');
+        return taskJson(c, svc.runTask(queueName(c.m), c.m[4]!), view(body.responseView));
+      },
+    ],
   ];
 
-  app.route({
-    method: ['GET', 'POST', 'PATCH', 'DELETE'],
-    url: '/v2/*',
-    handler: async (req: FastifyRequest, reply) => {
-      const path = (req.params as { '*': string })['*'];
-      const query = req.query as Query;
-      const alt = `${query.$alt ?? ''};${query.alt ?? ''}`;
-      const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Body;
-      for (const [method, pattern, handler] of routes) {
-        if (method !== req.method) continue;
-        const m = pattern.exec(path);
-        if (m) return reply.send(handler({ m, query, body, asInt: alt.includes('enum-encoding=int') }));
-      }
-      throw notFound(`Method not found: ${req.method} /v2/${path}`);
-    },
-  });
+  // The Node client's location mixin asks /v1/projects/*/locations whatever the API version.
+  const mounts: Array<[prefix: string, version: ApiVersion, table: typeof routes]> = [
+    ...API_VERSIONS.map((v) => [v, v, routes] as [string, ApiVersion, typeof routes]),
+    ['v1', 'v2', routes.slice(0, 2)],
+  ];
+  for (const [prefix, version, table] of mounts) {
+    app.route({
+      method: ['GET', 'POST', 'PATCH', 'DELETE'],
+      url: `/${prefix}/*`,
+      handler: async (req: FastifyRequest, reply) => {
+        const path = (req.params as { '*': string })['*'];
+        // Query parameters, like body fields, may use the proto (snake_case) names.
+        const query: Query = {};
+        for (const [k, v] of Object.entries(req.query as Query)) query[k.startsWith('$') ? k : snakeToCamel(k)] ??= v;
+        const alt = `${query.$alt ?? ''};${query.alt ?? ''}`;
+        const raw = req.body ?? {};
+        for (const [method, pattern, handler] of table) {
+          if (method !== req.method) continue;
+          const m = pattern.exec(path);
+          if (m) {
+            const read = (message: string, root = '') => readMessage(version, message, raw, root);
+            return reply.send(handler({ m, query, raw, version, asInt: alt.includes('enum-encoding=int'), read }));
+          }
+        }
+        throw notFound(`Method not found: ${req.method} /${prefix}/${path}`);
+      },
+    });
+  }
 }
 
 function re(pattern: string): RegExp {

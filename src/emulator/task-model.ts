@@ -1,7 +1,11 @@
 // A task as the emulator keeps it, how a CreateTask body becomes one, and the
 // JSON the REST API returns for it (BASIC omits the body, FULL includes it).
 import { randomInt } from 'node:crypto';
-import { invalidArgument, unimplemented } from './google-error.ts';
+import type { ApiVersion } from './api-schema.ts';
+import { appEngineRequestToJson, parseAppEngineRequest, type AppEngineRequestSpec } from './app-engine.ts';
+import { failedPrecondition, invalidArgument } from './google-error.ts';
+import { urlFromOverride } from './http-target.ts';
+import type { QueueConfig } from './queue-model.ts';
 import { parseTaskName } from './resource-names.ts';
 import { formatDuration, formatTimestamp, httpMethodEnum, parseBytes, parseDuration, parseTimestamp, type HttpMethod, type View } from './wire.ts';
 
@@ -30,10 +34,19 @@ export interface HttpRequestSpec {
   oauthToken?: { serviceAccountEmail: string; scope?: string };
 }
 
+export interface PullMessageSpec {
+  payload?: Buffer;
+  tag?: string;
+}
+
+/** Exactly one of httpRequest, appEngineHttpRequest and pullMessage is set. */
 export interface TaskRecord {
   id: string;
   name: string;
-  httpRequest: HttpRequestSpec;
+  httpRequest?: HttpRequestSpec;
+  appEngineHttpRequest?: AppEngineRequestSpec;
+  /** v2beta3 pull queues: stored, listed and deleted, never dispatched. */
+  pullMessage?: PullMessageSpec;
   /** When the next attempt is due. */
   scheduleTime: number;
   createTime: number;
@@ -57,8 +70,9 @@ export function generateTaskId(): string {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
-function parseHttpRequest(raw: Record<string, unknown>): HttpRequestSpec {
-  const url = raw.url;
+function parseHttpRequest(raw: Record<string, unknown>, queue: QueueConfig): HttpRequestSpec {
+  // A queue whose httpTarget overrides the host supplies the URL a task leaves out.
+  const url = typeof raw.url === 'string' && raw.url !== '' ? raw.url : urlFromOverride(queue.httpTarget?.uriOverride);
   if (typeof url !== 'string' || url.length === 0) throw invalidArgument('HttpRequest.url is required');
   if (url.length > MAX_URL_LENGTH) throw invalidArgument(`HttpRequest.url must be at most ${MAX_URL_LENGTH} characters`);
   let parsed: URL;
@@ -94,15 +108,35 @@ function parseHttpRequest(raw: Record<string, unknown>): HttpRequestSpec {
   return spec;
 }
 
-/** Validate a CreateTask `task` body and build the record (id chosen by the caller when unnamed). */
-export function taskFromCreate(raw: unknown, queueName: string, now: number): Omit<TaskRecord, 'id' | 'name'> & { id?: string } {
+type TaskSpec = Omit<TaskRecord, 'id' | 'name'> & { id?: string };
+
+/** Validate a CreateTask `task` body (camelCase, type-checked) and build the record (id chosen by the caller when unnamed). */
+export function taskFromCreate(raw: unknown, queue: QueueConfig, now: number, appEngineUrl: string | undefined): TaskSpec {
   if (typeof raw !== 'object' || raw === null) throw invalidArgument('CreateTaskRequest.task is required');
   const t = raw as Record<string, unknown>;
-  if (t.appEngineHttpRequest) throw unimplemented('The emulator supports HTTP targets only (httpRequest), not App Engine targets.');
-  if (typeof t.httpRequest !== 'object' || t.httpRequest === null) throw invalidArgument('Task.httpRequest is required');
-  const id = t.name === undefined || t.name === '' ? undefined : parseTaskName(t.name, queueName);
-  const httpRequest = parseHttpRequest(t.httpRequest as Record<string, unknown>);
-  const size = (httpRequest.body?.length ?? 0) + httpRequest.url.length + Object.entries(httpRequest.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
+  const targets = ['httpRequest', 'appEngineHttpRequest', 'pullMessage'].filter((k) => t[k] !== undefined);
+  if (targets.length > 1) throw invalidArgument(`Task may set only one of http_request, app_engine_http_request and pull_message, not ${targets.join(' and ')}.`);
+  if (targets.length === 0) throw invalidArgument('Task.httpRequest or Task.appEngineHttpRequest is required');
+  const id = t.name === undefined || t.name === '' ? undefined : parseTaskName(t.name, queue.name);
+  const target: Pick<TaskRecord, 'httpRequest' | 'appEngineHttpRequest' | 'pullMessage'> = {};
+  let size = 0;
+  if (queue.type === 'PULL' && t.pullMessage === undefined) throw failedPrecondition('A PULL queue takes only tasks with a pull_message.');
+  if (queue.type === 'PUSH' && t.pullMessage !== undefined) throw failedPrecondition('A PUSH queue cannot take tasks with a pull_message.');
+  if (t.httpRequest !== undefined) {
+    const r = parseHttpRequest(t.httpRequest as Record<string, unknown>, queue);
+    target.httpRequest = r;
+    size = (r.body?.length ?? 0) + r.url.length + Object.entries(r.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
+  } else if (t.appEngineHttpRequest !== undefined) {
+    if (!appEngineUrl) throw failedPrecondition('This emulator has no App Engine app: set EMULATOR_APP_ENGINE_URL to the local URL that serves App Engine tasks.');
+    const r = parseAppEngineRequest(t.appEngineHttpRequest as Record<string, unknown>);
+    target.appEngineHttpRequest = r;
+    size = (r.body?.length ?? 0) + r.relativeUri.length + Object.entries(r.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
+  } else {
+    const p = t.pullMessage as Record<string, unknown>;
+    const payload = p.payload === undefined || p.payload === '' ? undefined : parseBytes(p.payload, 'task.pull_message.payload');
+    target.pullMessage = { ...(payload ? { payload } : {}), ...(typeof p.tag === 'string' && p.tag ? { tag: p.tag } : {}) };
+    size = (payload?.length ?? 0) + String(p.tag ?? '').length;
+  }
   if (size > MAX_TASK_BYTES) throw invalidArgument(`Task size too large: ${size} bytes; the maximum is ${MAX_TASK_BYTES} bytes.`);
   let scheduleTime = now;
   if (t.scheduleTime !== undefined && t.scheduleTime !== null && t.scheduleTime !== '') {
@@ -117,7 +151,7 @@ export function taskFromCreate(raw: unknown, queueName: string, now: number): Om
       throw invalidArgument('Task.dispatchDeadline must be between 15 seconds and 30 minutes.');
     }
   }
-  return { id, httpRequest, scheduleTime, createTime: now, dispatchDeadlineMs, dispatchCount: 0, responseCount: 0, executionCount: 0, inFlight: 0 };
+  return { id, ...target, scheduleTime, createTime: now, dispatchDeadlineMs, dispatchCount: 0, responseCount: 0, executionCount: 0, inFlight: 0 };
 }
 
 function attemptToJson(a: Attempt): Record<string, unknown> {
@@ -130,20 +164,30 @@ function attemptToJson(a: Attempt): Record<string, unknown> {
 }
 
 /** The Task resource in proto3 JSON (zero counters omitted, as the real API does). */
-export function taskToJson(t: TaskRecord, view: View, enumsAsInt: boolean): Record<string, unknown> {
-  const r = t.httpRequest;
-  const httpRequest: Record<string, unknown> = { url: r.url, httpMethod: httpMethodEnum.format(r.httpMethod, enumsAsInt) };
-  if (Object.keys(r.headers).length > 0) httpRequest.headers = { ...r.headers };
-  if (view === 'FULL' && r.body) httpRequest.body = r.body.toString('base64');
-  if (r.oidcToken) httpRequest.oidcToken = { ...r.oidcToken };
-  if (r.oauthToken) httpRequest.oauthToken = { ...r.oauthToken };
-  const out: Record<string, unknown> = {
-    name: t.name,
-    httpRequest,
+export function taskToJson(t: TaskRecord, view: View, enumsAsInt: boolean, version: ApiVersion = 'v2', queue?: QueueConfig): Record<string, unknown> {
+  const out: Record<string, unknown> = { name: t.name };
+  if (t.httpRequest) {
+    const r = t.httpRequest;
+    const httpRequest: Record<string, unknown> = { url: r.url, httpMethod: httpMethodEnum.format(r.httpMethod, enumsAsInt) };
+    if (Object.keys(r.headers).length > 0) httpRequest.headers = { ...r.headers };
+    if (view === 'FULL' && r.body) httpRequest.body = r.body.toString('base64');
+    if (r.oidcToken) httpRequest.oidcToken = { ...r.oidcToken };
+    if (r.oauthToken) httpRequest.oauthToken = { ...r.oauthToken };
+    out.httpRequest = httpRequest;
+  }
+  if (t.appEngineHttpRequest) {
+    const r = t.appEngineHttpRequest;
+    out.appEngineHttpRequest = appEngineRequestToJson(r, t.name.split('/')[1]!, queue?.appEngineRoutingOverride, view === 'FULL', httpMethodEnum.format(r.httpMethod, enumsAsInt));
+  }
+  // v2 has no pull tasks: they show there without a payload field.
+  if (t.pullMessage && version === 'v2beta3') {
+    out.pullMessage = { ...(view === 'FULL' && t.pullMessage.payload ? { payload: t.pullMessage.payload.toString('base64') } : {}), ...(t.pullMessage.tag ? { tag: t.pullMessage.tag } : {}) };
+  }
+  Object.assign(out, {
     scheduleTime: formatTimestamp(t.scheduleTime),
     createTime: formatTimestamp(t.createTime),
     dispatchDeadline: formatDuration(t.dispatchDeadlineMs),
-  };
+  });
   if (t.dispatchCount) out.dispatchCount = t.dispatchCount;
   if (t.responseCount) out.responseCount = t.responseCount;
   if (t.firstAttempt) out.firstAttempt = attemptToJson(t.firstAttempt);

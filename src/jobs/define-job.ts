@@ -76,6 +76,8 @@ function makeJob<A extends TSchema, D extends TSchema>(def: JobDefinition<A, D>,
       const signal = AbortSignal.any([ctx.signal, stopper.signal]);
       const setStatus = (s: string | (() => string)) => {
         status = s;
+        // A text goes out at once; a function is read when the worker polls status().
+        if (typeof s === 'string') ctx.setStatus?.(s);
       };
       try {
         const out = await def.run(runArgs, data, { ...ctx, signal, setStatus });

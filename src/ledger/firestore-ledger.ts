@@ -11,9 +11,9 @@
 //     --collection-group=executor-lineages --enable-ttl
 //   (and the same for executor-jobs: a completed job record expires likewise)
 // TTL deletion runs up to a day late, so reads also treat an expired record as gone.
-import { Firestore, Timestamp, type DocumentData } from '@google-cloud/firestore';
+import { FieldPath, Firestore, Timestamp, type DocumentData } from '@google-cloud/firestore';
 import { systemClock } from '../interfaces.ts';
-import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, JobRecord, JobTaskEndInput, LineageRecord } from '../interfaces.ts';
+import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, JobRecord, JobTaskEndInput, LineageRecord, ListPage, ListQuery } from '../interfaces.ts';
 import {
   DEFAULT_MAX_HISTORY,
   DEFAULT_TTL_MS,
@@ -27,6 +27,7 @@ import {
 import { LineageNotFound } from './lineage-not-found.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
 import type { CredentialsProbe } from '../auth/google-credentials.ts';
+import { cancelledBeforeRun } from './never-run.ts';
 import { applyJobTaskEnd } from './job-rules.ts';
 
 export interface FirestoreLedgerOptions {
@@ -130,10 +131,44 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
       return isExpired(record, clock.now()) ? undefined : record;
     },
 
-    cancel(id: string, now: number): Promise<LineageRecord | undefined> {
-      // update() asks for credentials first.
+    async list(query: ListQuery): Promise<ListPage> {
+      // Served by the composite indexes in firestore.indexes.json (one per
+      // equality filter, createdAt descending); Firestore merges them when
+      // several filters are combined.
+      let q = lineages.orderBy('createdAt', 'desc').orderBy(FieldPath.documentId(), 'desc');
+      if (query.state !== undefined) q = q.where('state', '==', query.state);
+      if (query.type !== undefined) q = q.where('type', '==', query.type);
+      if (query.queue !== undefined) q = q.where('queue', '==', query.queue);
+      if (query.since !== undefined) q = q.where('createdAt', '>=', query.since);
+      if (query.until !== undefined) q = q.where('createdAt', '<', query.until);
+      if (query.after !== undefined) q = q.startAfter(query.after.createdAt, lineageDocId(query.after.id));
+      const snap = await q.limit(query.pageSize + 1).get();
+      const docs = snap.docs.slice(0, query.pageSize);
+      const now = clock.now();
+      // Expired records wait for the TTL sweep; leaving them out can make a page short.
+      const records = docs.map((d) => fromDoc(d.data())).filter((r) => !isExpired(r, now));
+      const last = docs[docs.length - 1];
+      if (snap.docs.length <= query.pageSize || last === undefined) return { records };
+      return { records, next: { createdAt: last.get('createdAt') as string, id: last.get('id') as string } };
+    },
+
+    async setStatusText(id: string, text: string): Promise<void> {
+      // A plain field update, no transaction: status text is advisory, and a
+      // begin/finish racing it may keep the previous text.
+      await lineageRef(id)
+        .update({ statusText: text })
+        .catch((err: { code?: number }) => {
+          if (err.code !== 5) throw err; // NOT_FOUND: unknown lineage, nothing to do
+        });
+    },
+
+    cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined> {
       return update(id, now, (current) => {
-        if (current === undefined) return { value: undefined };
+        if (current === undefined) {
+          if (!neverRun) return { value: undefined };
+          const record = cancelledBeforeRun(id, now, rules.ttlMs, neverRun);
+          return { write: record, value: record };
+        }
         const record = applyCancel(current, now, rules);
         return record === current ? { value: current } : { write: record, value: record };
       }).then((record) => record && clonePlain(record));
@@ -252,18 +287,20 @@ function letterDoc(letter: DeadLetter): DocumentData {
 
 /** Firestore document for a record: result as JSON text, expiresAt as a Timestamp (TTL field). */
 function toDoc(record: LineageRecord): DocumentData {
-  const { result, expiresAt, ...rest } = record;
+  const { result, source, expiresAt, ...rest } = record;
   // JSON round trip drops undefined values, which Firestore refuses.
   const doc: DocumentData = JSON.parse(JSON.stringify(rest));
   if (result !== undefined) doc.resultJson = JSON.stringify(result);
+  if (source !== undefined) doc.sourceJson = JSON.stringify(source);
   if (expiresAt !== undefined) doc.expiresAt = Timestamp.fromMillis(Date.parse(expiresAt));
   return doc;
 }
 
 function fromDoc(doc: DocumentData): LineageRecord {
-  const { resultJson, expiresAt, ...rest } = doc;
+  const { resultJson, sourceJson, expiresAt, ...rest } = doc;
   const record = rest as LineageRecord;
   if (typeof resultJson === 'string') record.result = JSON.parse(resultJson);
+  if (typeof sourceJson === 'string') record.source = JSON.parse(sourceJson);
   if (expiresAt instanceof Timestamp) record.expiresAt = expiresAt.toDate().toISOString();
   return record;
 }

@@ -110,6 +110,8 @@ export function applyBegin(current: LineageRecord | undefined, input: BeginInput
   if (input.type !== undefined) record.type = input.type;
   if (input.notify !== undefined) record.notify = input.notify;
   if (input.dataRef !== undefined) record.dataRef = input.dataRef;
+  if (current === undefined && input.source !== undefined) record.source = input.source;
+  if (current === undefined && input.replayOf !== undefined) record.replayOf = input.replayOf;
   if (input.job !== undefined) record.job = input.job;
   if (input.labels !== undefined) record.labels = input.labels;
   if (input.lease) record.lease = { holder: input.lease.holder, tier: input.tier, attempt, until: iso(input.now + input.lease.ms) };

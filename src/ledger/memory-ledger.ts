@@ -4,7 +4,7 @@
 // on Node's single thread. Records are cloned in and out so callers never
 // share mutable state with the store.
 import { systemClock } from '../interfaces.ts';
-import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, JobRecord, JobTaskEndInput, LineageRecord } from '../interfaces.ts';
+import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, JobRecord, JobTaskEndInput, LineageRecord, ListPage, ListQuery } from '../interfaces.ts';
 import {
   DEFAULT_MAX_HISTORY,
   DEFAULT_TTL_MS,
@@ -17,6 +17,8 @@ import {
 } from './lineage-rules.ts';
 import { LineageNotFound } from './lineage-not-found.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
+import { matchesQuery, newestFirst } from './list-order.ts';
+import { cancelledBeforeRun } from './never-run.ts';
 import { applyJobTaskEnd } from './job-rules.ts';
 
 export interface MemoryLedgerOptions {
@@ -142,10 +144,35 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       return record === undefined ? undefined : structuredClone(record);
     },
 
-    async cancel(id: string, now: number): Promise<LineageRecord | undefined> {
+    async list(query: ListQuery): Promise<ListPage> {
+      assertOpen();
+      const now = clock.now();
+      // A scan: the memory ledger is bounded (maxRecords) and meant for one instance.
+      const hits = [...records.values()].filter((r) => !isExpired(r, now) && matchesQuery(r, query)).sort(newestFirst);
+      const page = hits.slice(0, query.pageSize);
+      const last = page[page.length - 1];
+      return {
+        records: structuredClone(page),
+        ...(hits.length > page.length && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}),
+      };
+    },
+
+    async setStatusText(id: string, text: string, now: number): Promise<void> {
       assertOpen();
       const current = live(id, now);
-      if (current === undefined) return undefined;
+      if (current !== undefined) records.set(id, { ...current, statusText: text });
+    },
+
+    async cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined> {
+      assertOpen();
+      const current = live(id, now);
+      if (current === undefined) {
+        if (!neverRun) return undefined;
+        const record = cancelledBeforeRun(id, now, rules.ttlMs, neverRun);
+        records.set(id, record);
+        enforceBound(now);
+        return structuredClone(record);
+      }
       const record = applyCancel(current, now, rules);
       records.set(id, record);
       return structuredClone(record);

@@ -5,7 +5,7 @@
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { PassThroughClient } from 'google-auth-library';
 import type { Logger } from 'pino';
-import type { CreatedTask, CreateTaskInput, QueueInfo, TaskQueue } from '../interfaces.ts';
+import type { CreatedTask, CreateTaskInput, QueueInfo, QueuedTask, TaskQueue } from '../interfaces.ts';
 
 /** gRPC status codes the client's errors carry (REST errors are mapped to them too). */
 const NOT_FOUND = 5;
@@ -129,6 +129,26 @@ export function createCloudTasksQueue(opts: CloudTasksQueueOptions): TaskQueue {
       }
     },
 
+    async getTask(queue: string, taskName: string): Promise<QueuedTask | undefined> {
+      // The generated method starts initialize() without handling its rejection
+      // (no credentials = an unhandled rejection that ends the process); awaiting
+      // it here first turns that into an error the caller handles.
+      await client.initialize();
+      try {
+        const [t] = await client.getTask({ name: `${qpath(queue)}/tasks/${taskName}`, responseView: 'FULL' });
+        const body = t.httpRequest?.body;
+        return {
+          taskName,
+          ...(t.scheduleTime?.seconds != null ? { scheduleTime: timestampIso(t.scheduleTime) } : {}),
+          ...(t.createTime?.seconds != null ? { createTime: timestampIso(t.createTime) } : {}),
+          ...(body ? { body: typeof body === 'string' ? Buffer.from(body, 'base64') : Buffer.from(body) } : {}),
+        };
+      } catch (err) {
+        if (grpcCode(err) === NOT_FOUND) return undefined;
+        throw err;
+      }
+    },
+
     async getQueue(queue: string): Promise<QueueInfo | undefined> {
       try {
         const [q] = await client.getQueue({ name: qpath(queue) });
@@ -148,4 +168,8 @@ export function createCloudTasksQueue(opts: CloudTasksQueueOptions): TaskQueue {
       await client.close();
     },
   };
+}
+
+function timestampIso(ts: { seconds?: number | string | { toString(): string } | null; nanos?: number | null }): string {
+  return new Date(Number(String(ts.seconds ?? 0)) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6)).toISOString();
 }

@@ -1,28 +1,113 @@
-// GET /metrics: Prometheus text of delivery outcomes and running jobs. Counters
-// live in this process only; Cloud Monitoring scrapes each instance.
+// GET /metrics: Prometheus text from prom-client. One registry per app (tests
+// build many apps in one process); Cloud Monitoring / Prometheus scrapes each
+// instance. Deliveries are counted by the instrumented delivery (app.ts),
+// ledger calls by the timed ledger below.
 import type { FastifyInstance } from 'fastify';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AttemptLedger } from '../interfaces.ts';
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+export interface MetricsSources {
+  running: () => number;
+  /** Dead letters waiting for a redrive; read at most every deadLetterCacheMs. */
+  deadLetters: () => Promise<number>;
+  deadLetterCacheMs?: number;
+}
 
 export class Metrics {
-  readonly #outcomes = new Map<string, number>();
-  count(outcome: string): void {
-    this.#outcomes.set(outcome, (this.#outcomes.get(outcome) ?? 0) + 1);
+  readonly registry = new Registry();
+  readonly deliveries = new Counter({
+    name: 'executor_deliveries_total',
+    help: 'Deliveries by outcome, queue, tier and job type.',
+    labelNames: ['outcome', 'queue', 'tier', 'type'] as const,
+    registers: [this.registry],
+  });
+  readonly deliveryLatency = new Histogram({
+    name: 'executor_delivery_latency_seconds',
+    help: 'From the task\u2019s scheduled time (X-CloudTasks-TaskETA) to the push reaching the worker.',
+    labelNames: ['queue'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly deliveryDuration = new Histogram({
+    name: 'executor_delivery_duration_seconds',
+    help: 'Time the worker took to answer a push, by outcome and queue.',
+    labelNames: ['outcome', 'queue'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly jobDuration = new Histogram({
+    name: 'executor_job_duration_seconds',
+    help: 'Run time of jobs, by job type and tier.',
+    labelNames: ['type', 'tier'] as const,
+    buckets: SECONDS,
+    registers: [this.registry],
+  });
+  readonly ledgerLatency = new Histogram({
+    name: 'executor_ledger_operation_seconds',
+    help: 'Attempt ledger calls, by operation and result.',
+    labelNames: ['op', 'result'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  constructor(sources?: MetricsSources) {
+    if (!sources) return;
+    new Gauge({
+      name: 'executor_jobs_running',
+      help: 'Jobs running in this process.',
+      registers: [this.registry],
+      collect() {
+        this.set(sources.running());
+      },
+    });
+    let cached: { at: number; value: number } | undefined;
+    const cacheMs = sources.deadLetterCacheMs ?? 30_000;
+    new Gauge({
+      name: 'executor_dead_letters_pending',
+      help: 'Dead letters (failed forwards and notifications) waiting for a redrive.',
+      registers: [this.registry],
+      async collect() {
+        if (!cached || Date.now() - cached.at >= cacheMs) {
+          try {
+            cached = { at: Date.now(), value: await sources.deadLetters() };
+          } catch {
+            return; // the ledger is unreachable: keep the last value; /readyz says why
+          }
+        }
+        this.set(cached.value);
+      },
+    });
   }
-  get(outcome: string): number {
-    return this.#outcomes.get(outcome) ?? 0;
-  }
-  render(running: number): string {
-    const lines = [
-      '# HELP executor_deliveries_total Deliveries by outcome.',
-      '# TYPE executor_deliveries_total counter',
-      ...[...this.#outcomes].map(([k, v]) => `executor_deliveries_total{outcome="${k}"} ${v}`),
-      '# HELP executor_jobs_running Jobs running in this process.',
-      '# TYPE executor_jobs_running gauge',
-      `executor_jobs_running ${running}`,
-    ];
-    return lines.join('\n') + '\n';
+
+  /** The value of executor_deliveries_total summed over the labels that match. */
+  async deliveriesCount(match: Partial<Record<'outcome' | 'queue' | 'tier' | 'type', string>> = {}): Promise<number> {
+    const metric = await this.deliveries.get();
+    return metric.values.filter((v) => Object.entries(match).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want)).reduce((a, v) => a + v.value, 0);
   }
 }
 
-export async function metricsRoute(app: FastifyInstance, opts: { metrics: Metrics; running: () => number }) {
-  app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(opts.metrics.render(opts.running())));
+/** The ledger with each call timed into executor_ledger_operation_seconds. */
+export function timedLedger(ledger: AttemptLedger, metrics: Metrics): AttemptLedger {
+  const timed = {} as Record<string, unknown>;
+  for (const op of ['begin', 'finish', 'get', 'list', 'setStatusText', 'cancel', 'putDeadLetter', 'listDeadLetters', 'removeDeadLetter', 'ping'] as const) {
+    timed[op] = async (...args: unknown[]) => {
+      const end = metrics.ledgerLatency.startTimer({ op });
+      try {
+        const v = await (ledger[op] as (...a: unknown[]) => Promise<unknown>)(...args);
+        end({ result: 'ok' });
+        return v;
+      } catch (err) {
+        end({ result: 'error' });
+        throw err;
+      }
+    };
+  }
+  // Anything else (close, extra methods of a backend) goes straight through.
+  return new Proxy(ledger, { get: (target, prop, receiver) => (typeof prop === 'string' && prop in timed ? timed[prop] : Reflect.get(target, prop, receiver)) });
+}
+
+export async function metricsRoute(app: FastifyInstance, opts: { metrics: Metrics }) {
+  app.get('/metrics', async (_req, reply) => reply.type(opts.metrics.registry.contentType).send(await opts.metrics.registry.metrics()));
 }

@@ -39,8 +39,6 @@ export async function pubsubRoutes(app: FastifyInstance, opts: { delivery: Deliv
       ...(tierIndex >= 0 ? { tierHint: tierIndex } : {}),
       logFields: traceField(opts.project, req.headers),
     });
-    opts.metrics.count(outcome.outcome);
-    if (outcome.deadLetters) opts.metrics.count('dead-letter');
     return sendOutcome(reply, outcome);
   });
 }

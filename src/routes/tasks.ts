@@ -30,8 +30,6 @@ export async function taskRoutes(app: FastifyInstance, opts: TaskRouteOptions): 
       push: parsePushHeaders(req.headers),
       logFields: traceField(opts.project, req.headers),
     });
-    opts.metrics.count(outcome.outcome);
-    if (outcome.deadLetters) opts.metrics.count('dead-letter');
     return sendOutcome(reply, outcome);
   });
 }

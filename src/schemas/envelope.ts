@@ -53,6 +53,8 @@ export const TaskEnvelopeSchema = Type.Object(
     notify: Type.Optional(NotifySchema),
     tier: Type.Optional(Type.Integer({ minimum: 0 })),
     history: Type.Optional(Type.Array(HistoryEntrySchema)),
+    /** Set by POST /v1/tasks/:id:replay: the lineage this one replays. */
+    replayOf: Type.Optional(Type.String({ minLength: 1, maxLength: 500, pattern: '^[A-Za-z0-9_-]+$' })),
     /** The job this task belongs to (SDK execute): lineage id is `${job.id}-${job.index}`. */
     job: Type.Optional(JobRefSchema),
     /** Submitter's labels (seed 000 context: namespace, business); carried into notifications and logs. */

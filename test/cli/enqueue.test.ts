@@ -97,7 +97,9 @@ t.test('enqueue with --schedule-time in the future creates the task but it does 
   t.equal(await main(['enqueue', '--type', 'echo', '--name', 'later', '--schedule-time', later], io), 0, io.stderr);
   await new Promise((r) => setTimeout(r, 300));
   const st = captureIo(cliEnv(s));
-  t.equal(await main(['status', 'later'], st), 1, 'the worker has not seen it');
+  t.equal(await main(['status', 'later'], st), 0, 'found in its queue');
+  t.match(st.stdout, /state\s+scheduled/, 'the worker has not run it: scheduled');
+  t.match(st.stdout, /attempts\s+0/);
   const c = captureIo(cliEnv(s));
   t.equal(await main(['cancel', 'later'], c), 0, 'a queued task can be cancelled');
   t.match(c.stdout, /cancelled later/);

@@ -92,3 +92,18 @@ t.test('watch gives up after timeoutMs with the last record, and stops on abort'
   setTimeout(() => ac.abort(new Error('stop watching')), 30);
   await t.rejects(r.watch({ intervalMs: 10, signal: ac.signal }), /stop watching/);
 });
+
+t.test('watch reports a change of status text as progress', async (t) => {
+  const answers = [
+    { ...record('running'), statusText: 'step 1' },
+    { ...record('running'), statusText: 'step 1' },
+    { ...record('running'), statusText: 'step 2' },
+    record('succeeded'),
+  ];
+  let n = 0;
+  const svc = await fakeService(t, () => [200, answers[Math.min(n++, answers.length - 1)]]);
+  const r = new Result({ id: 'x1', operator: new OperatorClient({ serviceUrl: svc.url }) });
+  const seen: Array<string | undefined> = [];
+  await r.watch({ intervalMs: 5, onProgress: (rec) => seen.push(rec.statusText) });
+  t.same(seen, ['step 1', 'step 2', undefined]);
+});

@@ -213,7 +213,7 @@ t.test('a notification that fails permanently is a dead letter: acknowledged (20
   t.equal(res.json().outcome, 'succeeded');
   const letters = await ledger.listDeadLetters('task-1');
   t.match(letters, [{ kind: 'notify', error: { code: 'NotifyFailed', permanent: true } }]);
-  t.equal(s.built.metrics.get('dead-letter'), 1, 'counted in metrics');
+  t.equal(await s.built.metrics.deliveriesCount({ outcome: 'dead-letter' }), 1, 'counted in metrics');
   const again = await s.push({ type: 'work' }, retryHeaders(1));
   t.equal(again.statusCode, 200);
   t.equal(notifier.calls, 1, 'a permanent dead letter is not replayed by deliveries (only by an explicit redrive)');

@@ -140,3 +140,18 @@ t.test('the worker context signal also reaches run', async (t) => {
   outer.abort('timeout');
   t.same(await p, { state: 'succeeded', result: 'timeout' });
 });
+
+t.test('a status text set by the job reaches the worker context at once', async (t) => {
+  const sent: string[] = [];
+  const job = defineJob({
+    type: 'steps',
+    async run(_args, _data, ctx) {
+      ctx.setStatus('step 1');
+      ctx.setStatus(() => 'computed');
+      ctx.setStatus('step 2');
+      return 'ok';
+    },
+  }).make();
+  await job.run(undefined, { ...jobContext(), setStatus: (s: string) => sent.push(s) });
+  t.same(sent, ['step 1', 'step 2'], 'texts are forwarded; a function waits for the status() poll');
+});

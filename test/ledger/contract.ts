@@ -1,7 +1,7 @@
 // The AttemptLedger contract: every backend runs this same suite (BullMQ style).
 // Each test gets a fresh ledger from makeLedger and cleans it up.
 import type { Test } from 'tap';
-import type { AttemptLedger, BeginInput, DeadLetter, FinishInput } from '../../src/interfaces.ts';
+import type { AttemptLedger, BeginInput, DeadLetter, FinishInput, ListCursor, ListQuery } from '../../src/interfaces.ts';
 
 export interface LedgerFixture {
   ledger: AttemptLedger;
@@ -377,6 +377,73 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     t.equal(await ledger.tryLease('sweep', 'a', 1000, T0 + 500), true, 'the holder renews');
     t.equal(await ledger.tryLease('sweep', 'b', 1000, T0 + 1500), true, 'taken over once expired');
     t.equal(await ledger.tryLease('sweep', 'a', 1000, T0 + 1600), false);
+  });
+
+  withLedger('begin keeps the replay source and replayOf of the first delivery only', async (t, ledger) => {
+    const source = { type: 'echo', args: { a: 1 }, data: [[1, 2], { deep: [true] }] };
+    await ledger.begin(beginInput({ source, replayOf: 'older' }));
+    await ledger.finish(finishInput({ outcome: 'retry' }));
+    await ledger.begin(beginInput({ headerAttempt: 2, source: { type: 'other' }, replayOf: 'x' }));
+    const rec = await ledger.get('lineage-1');
+    t.same(rec?.source, source, 'nested data survives; a later delivery does not replace it');
+    t.equal(rec?.replayOf, 'older');
+    const [listed] = (await ledger.list({ pageSize: 1 })).records;
+    t.same(listed?.source, source, 'list returns it too');
+  });
+
+  withLedger('setStatusText shows on the record; an unknown lineage is ignored', async (t, ledger) => {
+    await ledger.begin(beginInput());
+    await ledger.setStatusText('lineage-1', 'step 2 of 5', T0 + 10);
+    t.equal((await ledger.get('lineage-1'))?.statusText, 'step 2 of 5');
+    await ledger.setStatusText('lineage-1', 'step 3 of 5', T0 + 20);
+    t.equal((await ledger.get('lineage-1'))?.statusText, 'step 3 of 5', 'last write wins');
+    await ledger.finish(finishInput({ outcome: 'retry' }));
+    t.equal((await ledger.get('lineage-1'))?.statusText, 'step 3 of 5', 'kept across finish');
+    await ledger.setStatusText('nobody', 'x', T0);
+    t.equal(await ledger.get('nobody'), undefined, 'no record is created');
+  });
+
+  withLedger('cancel with neverRun records an unknown lineage as cancelled with no attempts', async (t, ledger) => {
+    const rec = await ledger.cancel('queued-only', T0, { queue: 'incoming', type: 'echo' });
+    t.match(rec, { id: 'queued-only', state: 'cancelled', type: 'echo', queue: 'incoming', tier: 0, attempts: {}, history: [] });
+    t.equal(rec?.expiresAt, new Date(T0 + TTL_MS).toISOString());
+    t.same(await ledger.get('queued-only'), rec);
+    const late = await ledger.begin(beginInput({ id: 'queued-only' }));
+    t.ok(late.duplicate, 'a delivery that still arrives does not run');
+  });
+
+  withLedger('list pages newest first, id descending on equal createdAt, and filters', async (t, ledger) => {
+    const make = async (id: string, at: number, over: Partial<BeginInput> = {}, outcome?: FinishInput['outcome']) => {
+      await ledger.begin(beginInput({ id, now: at, ...over }));
+      if (outcome) await ledger.finish(finishInput({ id, now: at, outcome }));
+    };
+    await make('a', T0 + 1, { type: 'echo' }, 'succeeded');
+    await make('b', T0 + 2, { type: 'exec' }, 'failed');
+    await make('c', T0 + 3, { type: 'echo', tier: 1, queue: 'retry-slow' });
+    await make('d', T0 + 3, { type: 'exec' }, 'retry');
+    await make('e', T0 + 5, { type: 'echo' }, 'failed');
+    const all: string[] = [];
+    let after: ListCursor | undefined;
+    let pages = 0;
+    do {
+      const page = await ledger.list({ pageSize: 2, ...(after ? { after } : {}) });
+      t.ok(page.records.length <= 2, 'a page holds at most pageSize records');
+      all.push(...page.records.map((r) => r.id));
+      after = page.next;
+      pages++;
+    } while (after && pages < 10);
+    t.same(all, ['e', 'd', 'c', 'b', 'a'], 'newest first; d before c at the same createdAt');
+    t.equal(pages, 3);
+    const ids = async (q: Partial<ListQuery>) => (await ledger.list({ pageSize: 50, ...q })).records.map((r) => r.id);
+    t.same(await ids({ state: 'failed' }), ['e', 'b']);
+    t.same(await ids({ type: 'echo' }), ['e', 'c', 'a']);
+    t.same(await ids({ type: 'echo', state: 'failed' }), ['e']);
+    t.same(await ids({ queue: 'retry-slow' }), ['c']);
+    t.same(await ids({ since: new Date(T0 + 2).toISOString(), until: new Date(T0 + 5).toISOString() }), ['d', 'c', 'b'], 'since inclusive, until exclusive');
+    t.same(await ids({ state: 'cancelled' }), []);
+    const last = await ledger.list({ pageSize: 5 });
+    t.equal(last.next, undefined, 'no next token when nothing follows');
+    t.match(last.records[0], { id: 'e', state: 'failed', type: 'echo' }, 'list returns whole records');
   });
 
   withLedger('ping resolves on a healthy ledger', async (t, ledger) => {

@@ -140,6 +140,13 @@ export default [shout, ...readmeJobs];
     t.match(devOut, `npx ${pkg.name} enqueue`, 'the installed command, not the bare name executor');
   });
 
+  t.test('the dashboard ships in the package: /ui and its script answer from the installed dev', async (t) => {
+    const page = await fetch(`${serviceUrl}/ui`);
+    t.equal(page.status, 200);
+    t.match(await page.text(), /<script src="\/ui\/app\.js"/);
+    t.equal((await fetch(`${serviceUrl}/ui/app.js`)).status, 200);
+  });
+
   const sdk = readmeBlock('Submitter SDK', 'js', "from 'cloud-tasks-executor/client'");
 
   t.test('(a) the README SDK example as a plain ESM .mjs file', async (t) => {

@@ -1,0 +1,45 @@
+// The installed gcloud, unmodified: App Engine tasks and routing overrides. One
+// file per few gcloud calls: each costs seconds on a busy machine.
+import t, { type Test } from 'tap';
+import { startEmulator } from '../../src/emulator/index.ts';
+import { gcloudFor } from './gcloud-cli.ts';
+import { api, PARENT, startTarget, waitFor } from './helpers.ts';
+
+const LOC = '--location=us-central1';
+
+// One emulator, one push target and one gcloud config for the file: each gcloud call costs about a second.
+const target = await startTarget();
+const emu = await startEmulator({ logger: false, appEngineUrl: `${target.url}/gae` });
+const gcloud = await gcloudFor(emu.url);
+t.teardown(async () => {
+  gcloud.cleanup();
+  await emu.close();
+  await target.close();
+});
+
+const ok = (t: Test, r: { code: number; stderr: string }, what: string) => t.equal(r.code, 0, `${what}: ${r.stderr}`);
+
+t.test('create-app-engine-task reaches the local app with the App Engine headers; routing overrides', async (t) => {
+  const [a, b] = await Promise.all([
+    gcloud.run('tasks', 'queues', 'create', 'aeq', LOC),
+    gcloud.run('tasks', 'queues', 'create', 'routed', LOC, '--routing-override=service:svc,version:v2'),
+  ]);
+  ok(t, a, 'create aeq');
+  ok(t, b, 'create routed');
+  const made = await gcloud.run('tasks', 'create-app-engine-task', 'ae1', '--queue=aeq', LOC, '--relative-uri=/work', '--routing=service:jobs', '--header=X-A: 1', '--body-content=hello', '--method=PUT');
+  ok(t, made, 'create-app-engine-task');
+  await waitFor(() => target.pushes.some((p) => p.headers['x-appengine-taskname'] === 'ae1'), 20_000);
+  const p = target.pushes.find((x) => x.headers['x-appengine-taskname'] === 'ae1')!;
+  t.equal(p.url, '/gae/work');
+  t.equal(p.method, 'PUT');
+  t.equal(p.body.toString(), 'hello');
+  t.equal(p.headers['x-a'], '1');
+  t.equal(p.headers['x-appengine-queuename'], 'aeq');
+  t.equal(p.headers['x-appengine-taskretrycount'], '0');
+  t.match(p.headers['user-agent'], /AppEngine-Google/);
+
+  const routed = (await gcloud.json('tasks', 'queues', 'describe', 'routed', LOC)) as Record<string, any>;
+  t.same(routed.appEngineRoutingOverride, { service: 'svc', version: 'v2', host: 'v2.svc.test-project.appspot.com' });
+  ok(t, await gcloud.run('tasks', 'queues', 'update', 'routed', LOC, '--clear-routing-override'), 'clear routing override');
+  t.equal((await api(emu.url, 'GET', `${PARENT}/queues/routed`)).json.appEngineRoutingOverride, undefined);
+});

@@ -1,0 +1,39 @@
+// `gcloud beta tasks` (v2beta3), unmodified. One file per few gcloud calls: each
+// costs seconds on a busy machine and a test file has a time limit.
+import t, { type Test } from 'tap';
+import { startEmulator } from '../../src/emulator/index.ts';
+import { gcloudFor } from './gcloud-cli.ts';
+import { startTarget, waitFor } from './helpers.ts';
+
+const LOC = '--location=us-central1';
+
+// One emulator, one push target and one gcloud config for the file: each gcloud call costs about a second.
+const target = await startTarget();
+const emu = await startEmulator({ logger: false, appEngineUrl: `${target.url}/gae` });
+const gcloud = await gcloudFor(emu.url);
+t.teardown(async () => {
+  gcloud.cleanup();
+  await emu.close();
+  await target.close();
+});
+
+const ok = (t: Test, r: { code: number; stderr: string }, what: string) => t.equal(r.code, 0, `${what}: ${r.stderr}`);
+
+t.test('gcloud beta tasks speaks v2beta3', async (t) => {
+  ok(t, await gcloud.run('beta', 'tasks', 'queues', 'create', 'betaq', LOC, '--routing-override=service:b'), 'beta create');
+  const q = (await gcloud.json('beta', 'tasks', 'queues', 'describe', 'betaq', LOC)) as Record<string, any>;
+  t.equal(q.type, 'PUSH');
+  t.same(q.appEngineHttpQueue, { appEngineRoutingOverride: { service: 'b', host: 'b.test-project.appspot.com' } });
+  ok(t, await gcloud.run('beta', 'tasks', 'queues', 'update', 'betaq', LOC, '--max-attempts=3', '--routing-override=service:c'), 'beta update');
+  const q2 = (await gcloud.json('beta', 'tasks', 'queues', 'describe', 'betaq', LOC)) as Record<string, any>;
+  t.equal(q2.retryConfig.maxAttempts, 3);
+  t.equal(q2.appEngineHttpQueue.appEngineRoutingOverride.service, 'c');
+  const [made, policy] = await Promise.all([
+    gcloud.run('beta', 'tasks', 'create-app-engine-task', 'b1', '--queue=betaq', LOC, '--relative-uri=/beta'),
+    gcloud.json('beta', 'tasks', 'queues', 'get-iam-policy', 'betaq', LOC),
+  ]);
+  ok(t, made, 'beta create-app-engine-task');
+  t.equal((policy as Record<string, any>).etag, 'ACAB');
+  await waitFor(() => target.pushes.some((p) => p.headers['x-appengine-taskname'] === 'b1'), 20_000);
+  t.equal(target.pushes.find((p) => p.headers['x-appengine-taskname'] === 'b1')!.url, '/gae/beta');
+});

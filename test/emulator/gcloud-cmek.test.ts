@@ -1,0 +1,33 @@
+// The installed gcloud, unmodified: cmek-config and locations. One file per few gcloud
+// calls: each costs seconds on a busy machine and a test file has 120 s.
+import t, { type Test } from 'tap';
+import { startEmulator } from '../../src/emulator/index.ts';
+import { gcloudFor } from './gcloud-cli.ts';
+import { api } from './helpers.ts';
+
+const LOC = '--location=us-central1';
+
+const emu = await startEmulator({ logger: false });
+const gcloud = await gcloudFor(emu.url);
+t.teardown(async () => {
+  gcloud.cleanup();
+  await emu.close();
+});
+
+const ok = (t: Test, r: { code: number; stderr: string }, what: string) => t.equal(r.code, 0, `${what}: ${r.stderr}`);
+
+t.test('cmek-config update, describe and clear; locations list and describe', async (t) => {
+  const cmek = async () => {
+    const key = 'projects/test-project/locations/us-central1/keyRings/r/cryptoKeys/k';
+    ok(t, await gcloud.run('tasks', 'cmek-config', 'update', LOC, `--kms-key-name=${key}`), 'cmek-config update');
+    t.equal(((await gcloud.json('tasks', 'cmek-config', 'describe', LOC)) as Record<string, any>).kmsKey, key);
+    ok(t, await gcloud.run('tasks', 'cmek-config', 'update', LOC, '--clear-kms-key'), 'clear');
+    t.same((await api(emu.url, 'GET', 'projects/test-project/locations/us-central1/cmekConfig')).json, { name: 'projects/test-project/locations/us-central1/cmekConfig' }, 'cleared');
+  };
+  const locations = async () => {
+    const [locs, loc] = await Promise.all([gcloud.json('tasks', 'locations', 'list'), gcloud.json('tasks', 'locations', 'describe', 'us-central1')]);
+    t.ok((locs as Array<{ locationId: string }>).some((l) => l.locationId === 'us-central1'));
+    t.equal((loc as { locationId: string }).locationId, 'us-central1');
+  };
+  await Promise.all([cmek(), locations()]);
+});

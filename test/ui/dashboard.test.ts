@@ -1,0 +1,89 @@
+// The dashboard in a real headless browser against `executor dev`: a failing
+// chain appears in the list, its page shows the tiers and errors, a finished
+// run shows its output, and Cancel stops a running one.
+import t from 'tap';
+import pino from 'pino';
+import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDev, devBanner } from '../../src/dev.ts';
+import { Executor } from '../../src/client/index.ts';
+import { freePort } from '../helpers/free-port.ts';
+import { launchBrowser } from '../helpers/browser.ts';
+
+const JOBS = fileURLToPath(new URL('../fixtures/tier-jobs.mjs', import.meta.url));
+// The README's screenshots are rewritten only on request, so a test run leaves the checkout clean.
+const DOCS = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/', import.meta.url)) : `${mkdtempSync(join(tmpdir(), 'executor-ui-shots-'))}/`;
+const FAST = { minBackoff: '0.1s', maxBackoff: '0.2s', maxDoublings: 1, maxRetryDuration: '0s' };
+const WAIT = { timeout: 30_000 };
+
+t.test('the dashboard lists runs live, shows a run’s tiers and output, and cancels a running job', async (t) => {
+  const s = await startDev(
+    {
+      PORT: String(await freePort()),
+      EMULATOR_PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      CHAIN: 'incoming:2,incoming-2:2,incoming-3:1',
+      JOBS_MODULE: JOBS,
+      EXEC_COMMANDS: 'sleep,sh',
+    },
+    pino({ level: 'silent' }),
+    { retry: FAST },
+  );
+  t.teardown(() => s.stop());
+  t.match(devBanner(s), new RegExp(`dashboard\\s+${s.server.url}/ui`), 'executor dev prints the dashboard URL');
+  const exe = new Executor({ project: s.config.project, location: s.config.location, serviceUrl: s.server.url, emulatorHost: `127.0.0.1:${s.emulator.port}` });
+  t.teardown(() => exe.close());
+
+  const browser = await launchBrowser(t);
+  const page = await browser.newPage();
+  await page.goto(`${s.server.url}/ui`);
+  await page.locator('#runs').waitFor(WAIT);
+  t.match(await page.locator('#runs tbody').innerText(), /No runs yet/);
+
+  // A chain that fails on every tier, and a run with output.
+  await exe.enqueue({ id: 'ui-fails', type: 'tiered' });
+  await exe.enqueue({ id: 'ui-echo', type: 'echo', data: { greeting: 'hello from the dashboard' } });
+  const failedRow = page.locator('tr[data-id="ui-fails"]');
+  await failedRow.waitFor(WAIT);
+  await failedRow.locator('[data-state="failed"]').waitFor(WAIT);
+  t.match(await failedRow.innerText(), /tiered[\s\S]*failed[\s\S]*incoming-3 \(2\)[\s\S]*NotYet/, 'the row shows type, state, last tier and error without a reload');
+  await page.locator('tr[data-id="ui-echo"] [data-state="succeeded"]').waitFor(WAIT);
+  mkdirSync(DOCS, { recursive: true });
+  await page.screenshot({ path: `${DOCS}ui-list.png` });
+  t.ok(existsSync(`${DOCS}ui-list.png`) && statSync(`${DOCS}ui-list.png`).size > 1000, 'a screenshot of the list');
+
+  // The failing chain's page: one timeline row per tier, its errors, its notifications.
+  await failedRow.locator('a').click();
+  await page.locator('#timeline .tier[data-tier="2"]').waitFor(WAIT);
+  t.equal(await page.locator('#timeline .tier').count(), 3, 'three tiers on the timeline');
+  t.equal(await page.locator('#timeline .attempt').count(), 5, 'one bar per attempt (2 + 2 + 1)');
+  t.match(await page.locator('#timeline').innerText(), /incoming · tier 0[\s\S]*incoming-2 · tier 1[\s\S]*incoming-3 · tier 2/);
+  t.match(await page.locator('#errors').innerText(), /NotYet: tier 2 attempt 1/);
+  await page.locator('#notifications').waitFor(WAIT);
+  t.match(await page.locator('#notifications').innerText(), /executor\.task\.failed/);
+  t.equal(await page.locator('#cancel').isDisabled(), true, 'a finished run cannot be cancelled');
+  await page.screenshot({ path: `${DOCS}ui-run.png`, fullPage: true });
+
+  // A finished run's result, and the output of a run that prints.
+  await page.goto(`${s.server.url}/ui#/run/ui-echo`);
+  await page.locator('pre#result').waitFor(WAIT);
+  t.match(await page.locator('pre#result').innerText(), /hello from the dashboard/);
+  await exe.enqueue({ id: 'ui-prints', type: 'exec', args: { command: 'sh', args: ['-c', 'echo first line; sleep 1; echo second line'] } });
+  await page.goto(`${s.server.url}/ui#/run/ui-prints`);
+  await page.locator('pre#output').waitFor(WAIT);
+  await page.locator('#run-state [data-state="succeeded"]').waitFor(WAIT);
+  await page.waitForFunction(() => document.querySelector('pre#output')?.textContent?.includes('second line'), undefined, WAIT);
+  t.match(await page.locator('pre#output').innerText(), /first line\nsecond line/);
+
+  // Cancel a running job from its page.
+  await exe.enqueue({ id: 'ui-sleeps', type: 'exec', args: { command: 'sleep', args: ['120'] } });
+  await page.goto(`${s.server.url}/ui#/run/ui-sleeps`);
+  await page.locator('#run-state [data-state="running"]').waitFor(WAIT);
+  await page.locator('#cancel').click();
+  await page.locator('#run-state [data-state="cancelled"]').waitFor(WAIT);
+  t.equal((await exe.operator.status('ui-sleeps'))?.state, 'cancelled', 'the ledger says cancelled');
+  await page.locator('#cancel:disabled').waitFor(WAIT);
+  t.pass('the cancel button is disabled once cancelled');
+});
