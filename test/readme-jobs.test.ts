@@ -4,7 +4,7 @@ import t from 'tap';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { devStack } from './cli/capture-io.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -15,11 +15,14 @@ t.test('the README job flow runs as written: execute, watch, cancel on error, st
   const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
   t.ok(code, 'the section has a TypeScript example');
   const s = await devStack(t);
-  // Inside the package, so `import ... from 'executor/client'` resolves by self-reference.
+  // The package's exports name the built dist/, which a clean checkout lacks
+  // (the packed package is tested from a consumer project in
+  // test/package/consumer.test.ts): here the import names the sources.
+  t.match(code!, /from 'cloud-tasks-executor\/client'/, 'the example imports the package by its name');
   const dir = mkdtempSync(join(root, 'test', '.readme-jobs-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'flow.ts');
-  writeFileSync(file, code!);
+  writeFileSync(file, code!.replace(/'cloud-tasks-executor\/client'/g, JSON.stringify(pathToFileURL(join(root, 'src', 'client', 'index.ts')).href)));
   const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(
       process.execPath,
