@@ -100,6 +100,8 @@ export function buildApp(config: Config, deps: Deps): App {
     clock: deps.clock,
     chain: config.chain,
     jobTimeoutMs: config.jobTimeoutMs,
+    leaseMarginMs: config.leaseMarginMs,
+    maxCrashes: config.maxCrashes,
     logger: deps.logger,
     ...(deps.output ? { output: deps.output } : {}),
   }), metrics, config.chain);

@@ -19,6 +19,11 @@ export async function taskRoutes(app: FastifyInstance, opts: TaskRouteOptions): 
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: TASK_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
+  // Proves to `executor doctor` (and to a person with curl) that SERVICE_URL/tasks is this route.
+  app.get('/tasks', async (_req, reply) =>
+    reply.code(405).header('allow', 'POST').send({ error: { code: 'MethodNotAllowed', message: 'Cloud Tasks pushes with POST' } }),
+  );
+
   app.post('/tasks', { bodyLimit: TASK_BODY_LIMIT }, async (req, reply) => {
     const outcome = await opts.delivery.deliver({
       body: Buffer.isBuffer(req.body) ? req.body : undefined,

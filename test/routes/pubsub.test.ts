@@ -17,9 +17,11 @@ function setup(t: { teardown(fn: () => unknown): void }, result: () => Promise<J
   );
   const queue = new RecordingQueue();
   const notifier = new RecordingNotifier();
-  const ledger = createMemoryLedger({});
+  const clock = manualClock();
+  // The ledger reads the same clock: records stamped on the manual clock's day must not look expired by the wall clock.
+  const ledger = createMemoryLedger({ clock });
   const job = scriptedJob('work', result);
-  const deps: Deps = { ledger, queue, notifier, registry: createRegistry([job]), clock: manualClock(), logger: pino({ level: 'silent' }) };
+  const deps: Deps = { ledger, queue, notifier, registry: createRegistry([job]), clock, logger: pino({ level: 'silent' }) };
   const built = buildApp(config, deps);
   t.teardown(() => built.app.close());
   const push = (envelope: unknown, extra: { deliveryAttempt?: number; subscription?: string; messageId?: string } = {}) =>
