@@ -104,6 +104,8 @@ export function buildApp(config: Config, deps: Deps): App {
     clock: deps.clock,
     chain: config.chain,
     jobTimeoutMs: config.jobTimeoutMs,
+    leaseMarginMs: config.leaseMarginMs,
+    maxCrashes: config.maxCrashes,
     logger: deps.logger,
     ...(config.blobs.refKey ? { blobRefKey: config.blobs.refKey } : {}),
     ...(deps.output ? { output: deps.output } : {}),

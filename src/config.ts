@@ -37,6 +37,9 @@ export const DEFAULTS = {
   SHUTDOWN_GRACE: '8s',
   REQUEST_TIMEOUT: '660s',
   EXEC_ENV_PASS: 'PATH,HOME,LANG,TZ,TMPDIR',
+  MAX_CRASHES: 3,
+  LEASE_MARGIN: '30s',
+  SWEEP_INTERVAL: '5m',
   EMULATOR_PORT: 8123,
   LOG_LEVEL: 'info',
   OUTPUT_LIMIT: 10 * 1024 * 1024,
@@ -88,6 +91,9 @@ const EnvSchema = Type.Object({
   JOB_TIMEOUT: Str({ default: DEFAULTS.JOB_TIMEOUT }),
   SHUTDOWN_GRACE: Str({ default: DEFAULTS.SHUTDOWN_GRACE }),
   REQUEST_TIMEOUT: Str({ default: DEFAULTS.REQUEST_TIMEOUT }),
+  MAX_CRASHES: Int(1, 1000, DEFAULTS.MAX_CRASHES),
+  LEASE_MARGIN: Str({ default: DEFAULTS.LEASE_MARGIN }),
+  SWEEP_INTERVAL: Str({ default: DEFAULTS.SWEEP_INTERVAL }),
   EXEC_COMMANDS: Str(),
   EXEC_PERMANENT_EXIT_CODES: Str(),
   EXEC_ENV_PASS: Str({ default: DEFAULTS.EXEC_ENV_PASS }),
@@ -115,6 +121,8 @@ export interface Config {
   location: string;
   chain: Tier[];
   serviceUrl?: string;
+  /** Said in the start-up log when SERVICE_URL was given as the push URL (…/tasks). */
+  serviceUrlNote?: string;
   notify: { queue?: string; url?: string; topic?: string; on: Set<EventKind> };
   ledger: { kind: 'memory' | 'firestore'; ttlMs: number; collectionPrefix: string };
   blobs: { bucket?: string; dir?: string; offloadThresholdBytes: number; /** BLOB_REF_KEY: signs dataRefs that name another lineage's blob. */ refKey?: string };
@@ -123,6 +131,12 @@ export interface Config {
   maxConcurrency: number;
   /** `executor pull`: messages each subscription holds (flow control); default MAX_CONCURRENCY. */
   pullMaxMessages: number;
+  /** Crashes (attempts begun, never finished) before a lineage fails as PoisonTask. */
+  maxCrashes: number;
+  /** The run lease lasts JOB_TIMEOUT plus this. */
+  leaseMarginMs: number;
+  /** The outbox sweep runs at start-up and this often. */
+  sweepIntervalMs: number;
   jobTimeoutMs: number;
   shutdownGraceMs: number;
   /** The platform's request timeout (Cloud Run --timeout); only `doctor` reads it. */
@@ -212,7 +226,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
 
-  const serviceUrl = optionalUrl('SERVICE_URL', raw.SERVICE_URL);
+  const service = normaliseServiceUrl(raw.SERVICE_URL);
+  const serviceUrl = service?.url;
   const maxAttemptsDefault = raw.MAX_ATTEMPTS ?? DEFAULTS.MAX_ATTEMPTS;
   const chain = parseChain(raw.CHAIN ?? DEFAULTS.CHAIN, maxAttemptsDefault, serviceUrl);
   const project = raw.GOOGLE_CLOUD_PROJECT ?? '';
@@ -267,6 +282,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     location,
     chain,
     ...(serviceUrl ? { serviceUrl } : {}),
+    ...(service?.note ? { serviceUrlNote: service.note } : {}),
     notify: {
       ...(notifyQueue ? { queue: notifyQueue } : {}),
       ...(raw.NOTIFY_URL ? { url: optionalUrl('NOTIFY_URL', raw.NOTIFY_URL) } : {}),
@@ -288,6 +304,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ...(raw.INVOKER_SERVICE_ACCOUNT ? { invokerServiceAccount: raw.INVOKER_SERVICE_ACCOUNT } : {}),
     maxConcurrency: raw.MAX_CONCURRENCY ?? DEFAULTS.MAX_CONCURRENCY,
     pullMaxMessages: raw.PULL_MAX_MESSAGES ?? raw.MAX_CONCURRENCY ?? DEFAULTS.MAX_CONCURRENCY,
+    maxCrashes: raw.MAX_CRASHES ?? DEFAULTS.MAX_CRASHES,
+    leaseMarginMs: parseDuration('LEASE_MARGIN', raw.LEASE_MARGIN ?? DEFAULTS.LEASE_MARGIN),
+    sweepIntervalMs: parseDuration('SWEEP_INTERVAL', raw.SWEEP_INTERVAL ?? DEFAULTS.SWEEP_INTERVAL),
     jobTimeoutMs,
     shutdownGraceMs,
     requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? DEFAULTS.REQUEST_TIMEOUT),
@@ -399,13 +418,16 @@ export function parseDuration(variable: string, value: string): number {
 }
 
 function parseNotifyOn(value: string): Set<EventKind> {
-  const all: EventKind[] = ['succeeded', 'failed', 'forwarded'];
+  const all: EventKind[] = ['succeeded', 'failed', 'forwarded', 'cancelled'];
   const items = list(value);
   if (items.includes('all')) return new Set(all);
   for (const i of items) {
-    if (!all.includes(i as EventKind)) throw new ConfigError('NOTIFY_ON', `"${i}" is not one of succeeded, failed, forwarded, all`);
+    if (!all.includes(i as EventKind)) throw new ConfigError('NOTIFY_ON', `"${i}" is not one of succeeded, failed, forwarded, cancelled, all`);
   }
-  return new Set(items as EventKind[]);
+  const on = new Set(items as EventKind[]);
+  // A cancel ends the lineage without success: whoever hears of failures hears of it.
+  if (on.has('failed')) on.add('cancelled');
+  return on;
 }
 
 function list(value: string | undefined): string[] {
@@ -426,6 +448,23 @@ function optionalUrl(variable: string, value: string | undefined): string | unde
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new ConfigError(variable, `"${value}" must be http(s)`);
   return value;
+}
+
+/**
+ * SERVICE_URL is the service's base URL; pushes go to SERVICE_URL/tasks.
+ * Written as the push URL itself (`https://svc/tasks`, as Cloud Run users
+ * often do) it is normalised; any other path is refused, since forwards and
+ * notifications to `<path>/tasks` would 404 for ever.
+ */
+export function normaliseServiceUrl(value: string | undefined): { url: string; note?: string } | undefined {
+  const given = optionalUrl('SERVICE_URL', value);
+  if (!given) return undefined;
+  const u = new URL(given);
+  const path = u.pathname.replace(/\/+$/, '');
+  if (u.search || u.hash) throw new ConfigError('SERVICE_URL', `"${given}" must be the service's base URL, without ?query or #fragment`);
+  if (path === '') return { url: `${u.origin}` };
+  if (path === '/tasks') return { url: u.origin, note: `SERVICE_URL "${given}" is the push URL; using its base ${u.origin} (pushes go to ${u.origin}/tasks)` };
+  throw new ConfigError('SERVICE_URL', `"${given}" has the path "${u.pathname}": give the service's base URL (pushes go to SERVICE_URL/tasks), e.g. ${u.origin}`);
 }
 
 function hostPort(variable: string, value: string): string {

@@ -49,7 +49,19 @@ export type AttemptOutcome =
   | 'throttled'
   | 'forwarded'
   | 'aborted' // shutdown
+  | 'crashed' // began and never finished: its lease expired (SIGKILL, OOM)
+  | 'cancelled' // the job was aborted by a cancel
   | 'duplicate';
+
+/** The running attempt's hold on its lineage (one run per delivery). */
+export interface RunLease {
+  /** Random per delivery. */
+  holder: string;
+  tier: number;
+  attempt: number;
+  /** ISO time: job timeout + LEASE_MARGIN after the begin. */
+  until: string;
+}
 
 export interface AttemptEntry {
   tier: number;
@@ -81,6 +93,12 @@ export interface LineageRecord {
   /** Blob reference of the offloaded payload (deleted when the lineage ends). */
   dataRef?: string;
   notify?: { url?: string; topic?: string };
+  /** Held while an attempt runs; an expired one counts as a crash. */
+  lease?: RunLease;
+  /** Attempts that began and never finished (leases that expired). */
+  crashes?: number;
+  /** Pushes refused without running (throttled, busy) per tier: discounted from the header attempt. */
+  skipped?: Record<string, number>;
   /** What POST /v1/tasks/:id:replay enqueues again (kept from the first delivery; bounded). */
   source?: ReplaySource;
   /** The lineage this one replays. */
@@ -125,12 +143,16 @@ export interface BeginInput {
   replayOf?: string;
   job?: JobRef;
   labels?: Record<string, string>;
+  /** Take the run lease: refused (busy) while another delivery holds one. */
+  lease?: { holder: string; ms: number };
   now: number;
 }
 
 export type BeginResult =
-  | { duplicate: false; attempt: number; record: LineageRecord }
-  | { duplicate: true; record: LineageRecord };
+  | { duplicate: false; busy?: false; attempt: number; record: LineageRecord }
+  | { duplicate: true; busy?: false; record: LineageRecord }
+  /** Another delivery holds the lease: nothing runs, no attempt counted; refuse (429), never acknowledge. */
+  | { duplicate: true; busy: true; record: LineageRecord; leaseRemainingMs: number };
 
 export interface FinishInput {
   id: string;
@@ -140,9 +162,29 @@ export interface FinishInput {
   error?: ErrorInfo;
   result?: unknown;
   outputRef?: string;
+  /** The lease holder finishing (clears the lease). */
+  holder?: string;
+  /**
+   * Keep the lease until it expires: the attempt is recorded as ended, but its
+   * job (timed out, ignoring its signal) may still be running. Its expiry is
+   * then no crash, since the attempt did finish.
+   */
+  keepLease?: boolean;
+  /**
+   * Owed effects (the outbox), written in the same atomic write as the state,
+   * and only when this finish changes the state (else someone else ended the
+   * lineage and owes its effects).
+   */
+  owed?: DeadLetter[];
   now: number;
 }
 
+/**
+ * An owed effect (outbox entry) or a dead letter: one store. Written with the
+ * state that owes it, removed once sent. No `error`: not tried yet; a
+ * retryable `error`: replayed by the next delivery, the sweep and redrive; a
+ * permanent `error`: a dead letter, replayed only by an explicit redrive.
+ */
 export interface DeadLetter {
   /** Unique key: `${lineageId}/${kind}/${tier}` (or `/${eventType}` for notify). */
   key: string;
@@ -155,7 +197,7 @@ export interface DeadLetter {
   /** For 'notify': the event and where it was going. */
   event?: CloudEvent;
   target?: NotifyTarget;
-  error: ErrorInfo;
+  error?: ErrorInfo;
   createdAt: string;
 }
 
@@ -235,6 +277,11 @@ export interface AttemptLedger {
   putDeadLetter(letter: DeadLetter): Promise<void>;
   listDeadLetters(lineageId?: string): Promise<DeadLetter[]>;
   removeDeadLetter(key: string): Promise<void>;
+  /**
+   * A named lease outside lineages (the outbox sweep: one instance at a time).
+   * True when `holder` now holds `name` until now + ms (taken, or renewed).
+   */
+  tryLease(name: string, holder: string, ms: number, now: number): Promise<boolean>;
   /** Throws when the backend is unreachable (used by /readyz). */
   ping(): Promise<void>;
   close(): Promise<void>;

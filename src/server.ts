@@ -19,6 +19,9 @@ import { blobRefOf } from './output/blob-ref.ts';
 // The backends over Google clients (Firestore, Cloud Tasks, Pub/Sub, Storage,
 // google-auth-library) are imported below only when the config uses them:
 // loading them all costs about a second and a lot of memory.
+import { installCrashHandlers } from './delivery/crash-isolation.ts';
+import { startOutboxSweep } from './delivery/outbox-sweep.ts';
+import { createCredentialsProbe } from './auth/google-credentials.ts';
 
 export interface CreatedDeps extends Deps {
   /** Close every backend, in reverse order of creation. */
@@ -31,6 +34,11 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
     closers.push({ name, close: () => thing.close() });
     return thing;
   };
+  // Without an emulator, Google clients need credentials: ask first, so a
+  // missing one is one log line and a clear error, never an unhandled rejection.
+  if (config.serviceUrlNote) logger.warn({ serviceUrl: config.serviceUrl }, config.serviceUrlNote);
+  const probe = (backend: string, emulatorVariable: string) =>
+    createCredentialsProbe({ backend, emulatorVariable, onMissing: (message) => logger.error({ backend }, message) });
   try {
     const ledger = own(
       'ledger',
@@ -39,6 +47,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
             ...(config.project ? { projectId: config.project } : {}),
             collectionPrefix: config.ledger.collectionPrefix,
             ttlMs: config.ledger.ttlMs,
+            credentials: probe('firestore ledger', 'FIRESTORE_EMULATOR_HOST'),
           })
         : createMemoryLedger({ ttlMs: config.ledger.ttlMs, logger }),
     );
@@ -80,7 +89,11 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
       const { createPubSubNotifier } = await import('./notifier/pubsub-notifier.ts');
       notifiers.pubsub = own(
         'notify-pubsub',
-        createPubSubNotifier({ ...(config.project ? { projectId: config.project } : {}), defaultTopic: config.notify.topic }),
+        createPubSubNotifier({
+          ...(config.project ? { projectId: config.project } : {}),
+          defaultTopic: config.notify.topic,
+          credentials: probe('pubsub notifier', 'PUBSUB_EMULATOR_HOST'),
+        }),
       );
     }
     const notifier = createRoutingNotifier({
@@ -175,9 +188,11 @@ export async function startServer(config: Config, deps: CreatedDeps, opts: { han
   const port = typeof addr === 'object' && addr ? addr.port : config.port;
   const host = (opts.host ?? config.host) === '0.0.0.0' ? '127.0.0.1' : (opts.host ?? config.host);
   let stopping: Promise<void> | undefined;
+  const sweep = startOutboxSweep({ ledger: deps.ledger, effects: built.effects, clock: deps.clock, logger: deps.logger, intervalMs: config.sweepIntervalMs });
 
   const stop = () =>
     (stopping ??= (async () => {
+      sweep.stop();
       deps.logger.info({ running: built.delivery.running, graceMs: config.shutdownGraceMs }, 'shutting down');
       built.beginShutdown();
       // Aborted jobs answer 503 right away; give their replies the grace time to flush.
@@ -189,6 +204,10 @@ export async function startServer(config: Config, deps: CreatedDeps, opts: { han
     })());
 
   if (opts.handleSignals) {
+    // The last resort (CLI only, never in tests): an error escaping a job or
+    // a backend is logged, fails only the job that caused it, and the process
+    // keeps serving every other delivery.
+    installCrashHandlers(deps.logger);
     const onSignal = (sig: NodeJS.Signals) => {
       deps.logger.info({ signal: sig }, 'signal received');
       void stop().then(

@@ -101,7 +101,7 @@ export function formatRecord(record: TaskStatus, chain: Tier[]): string[] {
   lines.push(['updated', record.updatedAt]);
   if (record.finishedAt) lines.push(['finished', record.finishedAt]);
   if (record.outputRef) lines.push(['output', record.outputRef]);
-  for (const d of record.deadLetters ?? []) lines.push(['dead letter', `${d.kind} ${d.key}: ${d.error.code}: ${d.error.message} (executor redrive ${record.id})`]);
+  for (const d of record.deadLetters ?? []) lines.push([d.error ? 'dead letter' : 'owed', d.error ? `${d.kind} ${d.key}: ${d.error.code}: ${d.error.message} (executor redrive ${record.id})` : `${d.kind} ${d.key}: being sent`]);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
 }

@@ -40,7 +40,11 @@ export const doctorCommand: Command = async (argv, io) => {
     if (config.notify.topic) checks.push(await checkTopic(config.notify.topic, config.project));
     checks.push(...checkTimeouts(config));
     checks.push(...checkLedger(config));
-    if (config.serviceUrl) checks.push(await checkService(config.serviceUrl));
+    if (config.serviceUrl) {
+      checks.push(await checkService(config.serviceUrl));
+      checks.push(await checkPushRoute(config.serviceUrl));
+    }
+    if (config.notify.url) checks.push(await checkNotifyUrl(config.notify.url));
     else checks.push({ level: 'WARN', what: 'SERVICE_URL is not set: enqueue, status, cancel and forwarding need the service URL', fix: 'export SERVICE_URL=https://<your service>' });
   } finally {
     await queue.close();
@@ -209,6 +213,36 @@ async function checkService(serviceUrl: string): Promise<Check> {
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
     return { level: 'WARN', what: `service ${serviceUrl}: not reachable (${cause})`, fix: 'check SERVICE_URL, or that the service is deployed and running' };
+  }
+}
+
+/** SERVICE_URL/tasks must be this service's push route, or every forward 404s for ever. */
+async function checkPushRoute(serviceUrl: string): Promise<Check> {
+  const url = `${serviceUrl}/tasks`;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    // 405 (POST only) or 401/403 (the route is behind OIDC): the route is there.
+    if (res.status === 405 || res.status === 401 || res.status === 403) return { level: 'OK', what: `push route ${url}: answers (${res.status})` };
+    return {
+      level: 'FAIL',
+      what: `push route ${url}: answered ${res.status}, not this service's push route; forwards would fail for ever`,
+      fix: 'set SERVICE_URL to the service base URL (https://<service>), without a path',
+    };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    return { level: 'WARN', what: `push route ${url}: not reachable (${cause})`, fix: 'check SERVICE_URL, or that the service is deployed and running' };
+  }
+}
+
+/** NOTIFY_URL must answer something, or every notification is retried by the notifier queue for ever. */
+async function checkNotifyUrl(notifyUrl: string): Promise<Check> {
+  try {
+    const res = await fetch(notifyUrl, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    if (res.status === 404) return { level: 'WARN', what: `NOTIFY_URL ${notifyUrl}: answered 404; notifications pushed there would be retried`, fix: 'check the callback path' };
+    return { level: 'OK', what: `NOTIFY_URL ${notifyUrl}: answers (${res.status} on HEAD)` };
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    return { level: 'WARN', what: `NOTIFY_URL ${notifyUrl}: not reachable (${cause})`, fix: 'check NOTIFY_URL, or that the receiver is running' };
   }
 }
 

@@ -6,7 +6,8 @@ import type { AttemptLedger, BlobStore, Clock, JobRegistry, JobResult, LineageRe
 import type { ErrorInfo } from '../schemas/index.ts';
 import { intakeTask, type RejectedBody } from './intake.ts';
 import { scopeDataRef } from '../blobs/ref-scope.ts';
-import { JobError, RunTimeout, ShuttingDown, toErrorInfo } from '../jobs/errors.ts';
+import { Cancelled, NoBlobStore, PoisonTask, RunTimeout, ShuttingDown, retryAfterOf, serviceError, toErrorInfo } from '../jobs/errors.ts';
+import { runIsolated } from './crash-isolation.ts';
 import { headerAttempt, type PushHeaders } from './push-headers.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import type { Effects } from './effects.ts';
@@ -30,11 +31,18 @@ export interface DeliveryDeps {
   throttleRetryAfterSeconds?: number;
   /** BLOB_REF_KEY: accepts dataRefs signed for the lineage (blobs/ref-scope.ts). */
   blobRefKey?: string;
+  /** The run lease lasts the job timeout plus this (LEASE_MARGIN). */
+  leaseMarginMs?: number;
+  /** Crashes (attempts begun, never finished) before a lineage is poison (MAX_CRASHES). */
+  maxCrashes?: number;
   /** Live output and status text of running jobs (src/output/). */
   output?: OutputHub;
   /** Counts ended tasks of jobs (DESIGN §8). */
   jobs?: JobCompletion;
 }
+
+/** Retry-After of a busy refusal: the lease's remainder, at most this. */
+const MAX_RETRY_AFTER_SECONDS = 60;
 
 export interface DeliveryInput {
   /** The raw body; parsed as JSON whatever the Content-Type says. */
@@ -48,15 +56,21 @@ export interface DeliveryInput {
   logFields?: Record<string, unknown>;
 }
 
+/**
+ * What one delivery did (README "Glossary": one vocabulary with attempt
+ * outcomes, lineage states and event kinds where they overlap).
+ */
 export type OutcomeKind =
   | 'succeeded'
   | 'failed'
   | 'forwarded'
+  | 'cancelled'
   | 'retry'
   | 'throttled'
+  | 'busy' // another delivery of the lineage holds the run lease
   | 'duplicate'
   | 'aborted'
-  | 'dead-letter';
+  | 'owed'; // the state is recorded, an owed effect failed transiently: retried
 
 export interface DeliveryOutcome {
   /** HTTP status for Cloud Tasks: 2xx ends the task, anything else retries it. */
@@ -67,6 +81,8 @@ export interface DeliveryOutcome {
   tier?: number;
   retryAfterSeconds?: number;
   error?: ErrorInfo;
+  /** Owed effects that failed permanently and were kept as dead letters. */
+  deadLetters?: number;
 }
 
 export interface Delivery {
@@ -78,17 +94,13 @@ export interface Delivery {
   readonly running: number;
 }
 
-class Cancelled extends JobError {
-  constructor() {
-    super('Cancelled', 'the task was cancelled', true);
-  }
-}
-
 export function createDelivery(deps: DeliveryDeps): Delivery {
   const running = new Map<string, Set<AbortController>>();
   let shuttingDown = false;
   const inlineLimit = deps.inlineResultBytes ?? 64 * 1024;
   const lastTier = deps.chain.length - 1;
+  const leaseMarginMs = deps.leaseMarginMs ?? 30_000;
+  const maxCrashes = deps.maxCrashes ?? 3;
 
   function tierOf(envelope: TaskEnvelope | undefined, input: DeliveryInput): number {
     let tier = input.tierHint ?? envelope?.tier;
@@ -123,7 +135,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     let log = deps.logger.child({ queue, task: input.push.taskName, tier, jobType: type, lineage: id, ...(envelope?.labels ? { labels: envelope.labels } : {}), ...input.logFields });
     if (input.push.problems.length) log.warn({ problems: input.push.problems }, 'garbled Cloud Tasks headers ignored');
 
-    // 2. Count the attempt (atomic) and drop duplicates of an ended lineage.
+    // 2. Count the attempt (atomic), take the run lease, and drop duplicates
+    // of an ended lineage. The lease makes this the only run of the lineage
+    // until the job's timeout plus a margin.
+    const holder = randomUUID();
     const begun = await deps.ledger.begin({
       id,
       tier,
@@ -134,17 +149,24 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       maxAttempts,
       ...(envelope?.notify ? { notify: envelope.notify } : {}),
       ...(envelope?.dataRef ? { dataRef: envelope.dataRef } : {}),
+      lease: { holder, ms: deps.jobTimeoutMs + leaseMarginMs },
       ...replayFieldsOf(envelope),
       ...(envelope?.job ? { job: envelope.job } : {}),
       ...(envelope?.labels ? { labels: envelope.labels } : {}),
       now: deps.clock.now(),
     });
+    if (begun.busy) {
+      const retryAfterSeconds = Math.min(Math.max(1, Math.ceil(begun.leaseRemainingMs / 1000)), MAX_RETRY_AFTER_SECONDS);
+      log.info({ retryAfterSeconds }, 'another delivery of this lineage is running: refused, no attempt counted');
+      return { status: 429, outcome: 'busy', id, tier, retryAfterSeconds };
+    }
     if (begun.duplicate) return duplicate(begun.record, tier, log);
     const attempt = begun.attempt;
     const final = maxAttempts !== null && attempt >= maxAttempts;
     log = log.child({ attempt });
     const notifyCtx = { type, queue, tier, attempt, maxAttempts };
     const target = envelope?.notify ?? begun.record.notify ?? {};
+    const lineage = { id, createdAt: begun.record.createdAt, ...(begun.record.labels ? { labels: begun.record.labels } : {}) };
 
     // 3. Unusable task: record and acknowledge.
     if (invalid || !envelope) {
@@ -153,23 +175,30 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       return ended('failed', error, undefined);
     }
 
-    // 4. Concurrency: refuse with 429 unless this is the final attempt.
-    if (!deps.limiter.tryAcquire()) {
-      if (!final) {
-        await deps.ledger.finish({ id, tier, attempt, outcome: 'throttled', now: deps.clock.now() });
-        log.info('throttled at the concurrency limit');
-        const retryAfterSeconds = deps.throttleRetryAfterSeconds ?? 2;
-        return { status: 429, outcome: 'throttled', id, attempt, tier, retryAfterSeconds };
-      }
-      log.warn('concurrency limit reached on the final attempt: treated as exhausted');
-      return exhausted({ code: 'Overloaded', message: 'concurrency limit reached on the final attempt', permanent: false });
+    // 4. A lineage whose attempts kept dying with their worker is not run again.
+    const crashes = begun.record.crashes ?? 0;
+    if (crashes >= maxCrashes) {
+      const error = new PoisonTask(crashes).toInfo();
+      log.error({ crashes }, 'poison task: failed permanently without running');
+      return ended('failed', error, undefined);
     }
 
-    // 5. Run the job.
+    // 5. Concurrency: a refused push is no attempt (the ledger gives the count
+    // back); the final attempt may use a bounded overflow before it is refused.
+    if (!deps.limiter.tryAcquire(final)) {
+      await deps.ledger.finish({ id, tier, attempt, outcome: 'throttled', holder, now: deps.clock.now() });
+      log.info({ final }, 'throttled at the concurrency limit; not counted as an attempt');
+      const retryAfterSeconds = deps.throttleRetryAfterSeconds ?? 2;
+      return { status: 429, outcome: 'throttled', id, tier, retryAfterSeconds };
+    }
+
+    // 6. Run the job, isolated: whatever it throws, wherever, fails only this delivery.
     let result: JobResult | undefined;
     let failure: ErrorInfo | undefined;
     let retryAfterSeconds: number | undefined;
     let abortedByShutdown = false;
+    // False while the job still runs after its attempt was given up (timeout, abort).
+    let jobSettled = true;
     let out: ReturnType<OutputHub['start']> | undefined;
     const ctl = new AbortController();
     track(id, ctl);
@@ -177,21 +206,27 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     try {
       if (shuttingDown) ctl.abort(new ShuttingDown());
       const job = deps.registry.make(envelope.type);
+      jobSettled = false;
       job.deserialize(Buffer.from(JSON.stringify(envelope.args ?? {})));
       const data = envelope.dataRef ? await loadData(envelope.dataRef, id) : envelope.data;
       const started = Date.now();
       out = deps.output?.start({ id, createdAt: begun.record.createdAt, tier, attempt, job, log });
       const ctx = { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log: out?.log ?? log, setStatus: out?.setStatus ?? (() => {}) };
-      result = await runAbortable(job.run(data, ctx), ctl.signal, () => job.stop());
+      const running = runIsolated(id, () => job.run(data, ctx));
+      running.then(
+        () => (jobSettled = true),
+        () => (jobSettled = true),
+      );
+      result = await runAbortable(running, ctl.signal, () => job.stop());
       log.debug({ ms: Date.now() - started }, 'job returned');
       if (result.state !== 'succeeded') {
-        failure = result.error ?? { code: 'JobFailed', message: `job ended in state ${result.state}${result.exit !== undefined ? ` (exit ${result.exit})` : ''}`, permanent: false };
+        failure = result.error ?? serviceError('JobFailed', `job ended in state ${result.state}${result.exit !== undefined ? ` (exit ${result.exit})` : ''}`, false);
         retryAfterSeconds = result.retryAfterSeconds;
       }
     } catch (err) {
       failure = toErrorInfo(err);
-      if (err instanceof JobError && err.retryAfterSeconds !== undefined) retryAfterSeconds = err.retryAfterSeconds;
-      abortedByShutdown = err instanceof ShuttingDown;
+      retryAfterSeconds = retryAfterOf(err);
+      abortedByShutdown = failure.code === 'ShuttingDown';
     } finally {
       clearTimeout(timer);
       untrack(id, ctl);
@@ -200,23 +235,32 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     }
 
     if (!failure) return ended('succeeded', undefined, result);
+    if (failure.code === 'Cancelled') {
+      log.info('job aborted by a cancel');
+      return ended('cancelled', failure, result);
+    }
     if (failure.permanent) {
       log.info({ err: { code: failure.code, message: failure.message } }, 'job failed permanently');
       return ended('failed', failure, result);
     }
     if (!final) {
       const outcome = abortedByShutdown ? 'aborted' : 'retry';
-      await deps.ledger.finish({ id, tier, attempt, outcome, error: failure, now: deps.clock.now() });
+      // A job that ignores its signal still runs: its lease stays until it expires, so no retry runs beside it.
+      await deps.ledger.finish({ id, tier, attempt, outcome, error: failure, holder, ...(jobSettled ? {} : { keepLease: true }), now: deps.clock.now() });
       log.info({ err: { code: failure.code, message: failure.message } }, abortedByShutdown ? 'job aborted by shutdown; Cloud Tasks retries' : 'job failed; Cloud Tasks retries');
-      return { status: 503, outcome: abortedByShutdown ? 'aborted' : 'retry', id, attempt, tier, error: failure, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) };
+      return { status: 503, outcome, id, attempt, tier, error: failure, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) };
     }
     return exhausted(failure);
 
     // --- endings -------------------------------------------------------
 
-    /** Succeeded, or failed for good: record, clean up, notify. */
-    async function ended(state: 'succeeded' | 'failed', error: ErrorInfo | undefined, res: JobResult | undefined): Promise<DeliveryOutcome> {
+    /**
+     * Succeeded, failed for good, or cancelled: record the state and the
+     * notification it owes in one write, then send it and clear it.
+     */
+    async function ended(state: 'succeeded' | 'failed' | 'cancelled', error: ErrorInfo | undefined, res: JobResult | undefined): Promise<DeliveryOutcome> {
       const stored = await storeResult(id, res);
+      const letter = deps.effects.owedNotification(state, lineage, { ...notifyCtx, ...(error ? { error } : {}), ...(stored.result !== undefined ? { result: stored.result } : {}) }, target);
       const record = await deps.ledger.finish({
         id,
         tier,
@@ -225,53 +269,78 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         ...(error ? { error } : {}),
         ...(stored.result !== undefined ? { result: stored.result } : {}),
         ...(stored.outputRef ? { outputRef: stored.outputRef } : {}),
+        holder,
+        ...(letter ? { owed: [letter] } : {}),
         now: deps.clock.now(),
       });
+      if (record.state !== state) {
+        // Someone else ended the lineage first (a cancel): it owes the notification, not us.
+        log.info({ state: record.state }, 'the lineage had already ended; nothing owed by this delivery');
+        return { status: 200, outcome: 'duplicate', id, attempt, tier };
+      }
       // Only the lineage's own payload is deleted: a signed reference may be shared.
       if (envelope?.dataRef && deps.blobs && ownPayload(envelope.dataRef, id)) {
         await deps.blobs.delete(envelope.dataRef).catch((err) => log.warn({ err: { message: (err as Error).message } }, 'offloaded payload not deleted'));
       }
       if (state === 'succeeded') log.info('job succeeded');
-      const ok = await deps.effects.notify(state, record, { ...notifyCtx, ...(error ? { error } : {}), ...(stored.result !== undefined ? { result: stored.result } : {}) }, target, log);
+      const sent = letter ? await deps.effects.send(letter, log) : { ok: true as const };
       await deps.jobs?.lineageEnded(record, log);
-      if (!ok) return { status: 500, outcome: 'dead-letter', id, attempt, tier, ...(error ? { error } : {}) };
-      return { status: 200, outcome: state, id, attempt, tier, ...(error ? { error } : {}) };
+      if (!sent.ok && !sent.permanent) return { status: 500, outcome: 'owed', id, attempt, tier, ...(error ? { error } : {}) };
+      return { status: 200, outcome: state, id, attempt, tier, ...(error ? { error } : {}), ...(!sent.ok ? { deadLetters: 1 } : {}) };
     }
 
-    /** Final attempt failed retryably: forward to the next tier, or fail on the last. */
+    /**
+     * Final attempt failed retryably: on the last tier the lineage fails;
+     * otherwise record `forwarded` with the owed forward and notification
+     * (one write), then create the next tier's task and notify.
+     */
     async function exhausted(error: ErrorInfo): Promise<DeliveryOutcome> {
       if (tier >= lastTier) {
         log.warn({ err: { code: error.code, message: error.message } }, 'attempts exhausted on the last tier');
         return ended('failed', { ...error, permanent: false }, undefined);
       }
-      const fwd = await deps.effects.forward(envelope!, (await deps.ledger.get(id)) ?? begun.record, tier, log);
-      if (!fwd.ok) {
-        await deps.ledger.finish({ id, tier, attempt, outcome: 'retry', error: fwd.error, now: deps.clock.now() });
-        return { status: 500, outcome: 'dead-letter', id, attempt, tier, error: fwd.error };
+      let forward;
+      try {
+        forward = await deps.effects.owedForward(envelope!, (await deps.ledger.get(id)) ?? begun.record, tier);
+      } catch (err) {
+        const fwdError = { ...toErrorInfo(err), code: 'ForwardFailed' };
+        log.error({ err: { message: fwdError.message } }, 'the next tier\'s envelope could not be prepared; Cloud Tasks retries');
+        await deps.ledger.finish({ id, tier, attempt, outcome: 'retry', error: fwdError, holder, now: deps.clock.now() });
+        return { status: 500, outcome: 'owed', id, attempt, tier, error: fwdError };
       }
-      const record = await deps.ledger.finish({ id, tier, attempt, outcome: 'forwarded', error, now: deps.clock.now() });
-      log.info({ nextQueue: fwd.nextQueue }, 'attempts exhausted; forwarded to the next tier');
-      const ok = await deps.effects.notify('forwarded', record, { ...notifyCtx, error, nextQueue: fwd.nextQueue }, target, log);
-      if (!ok) return { status: 500, outcome: 'dead-letter', id, attempt, tier, error };
-      return { status: 200, outcome: 'forwarded', id, attempt, tier, error };
+      const nextQueue = deps.chain[tier + 1]!.queue;
+      const letter = deps.effects.owedNotification('forwarded', lineage, { ...notifyCtx, error, nextQueue }, target);
+      const record = await deps.ledger.finish({ id, tier, attempt, outcome: 'forwarded', error, holder, owed: letter ? [forward, letter] : [forward], now: deps.clock.now() });
+      if (record.state !== 'forwarded') {
+        log.info({ state: record.state }, 'the lineage had already ended; not forwarded');
+        return { status: 200, outcome: 'duplicate', id, attempt, tier };
+      }
+      let deadLetters = 0;
+      const fwd = await deps.effects.send(forward, log);
+      if (!fwd.ok && !fwd.permanent) return { status: 500, outcome: 'owed', id, attempt, tier, error: fwd.error };
+      if (!fwd.ok) deadLetters++;
+      else log.info({ nextQueue }, 'attempts exhausted; forwarded to the next tier');
+      if (letter) {
+        const sent = await deps.effects.send(letter, log);
+        if (!sent.ok && !sent.permanent) return { status: 500, outcome: 'owed', id, attempt, tier, error };
+        if (!sent.ok) deadLetters++;
+      }
+      return { status: 200, outcome: 'forwarded', id, attempt, tier, error, ...(deadLetters ? { deadLetters } : {}) };
     }
   }
 
   /**
    * A delivery of a lineage that already ended (or moved past this tier).
-   * Nothing runs; but if something it owed (a forward, a notification) failed
-   * earlier, this retry is the moment to replay it.
+   * Nothing runs; but what it still owes (a forward, a notification whose
+   * send failed or whose worker died) is replayed now.
    */
   async function duplicate(record: LineageRecord, tier: number, log: Logger): Promise<DeliveryOutcome> {
     // Idempotent: counts the job's task if a crash came between the end and the count.
     await deps.jobs?.lineageEnded(record, log);
-    const letters = await deps.ledger.listDeadLetters(record.id);
-    if (letters.length > 0) {
-      const r = await deps.effects.redriveAll(record.id, log);
-      if (r.failed > 0) return { status: 500, outcome: 'dead-letter', id: record.id, tier };
-    }
-    log.info({ state: record.state }, 'duplicate delivery of an ended lineage: nothing runs');
-    return { status: 200, outcome: 'duplicate', id: record.id, tier };
+    const r = await deps.effects.redriveAll(record.id, log, { owedOnly: true });
+    if (r.failed > r.permanent) return { status: 500, outcome: 'owed', id: record.id, tier };
+    log.info({ state: record.state, replayed: r.redriven }, 'duplicate delivery of an ended lineage: nothing runs');
+    return { status: 200, outcome: 'duplicate', id: record.id, tier, ...(r.permanent ? { deadLetters: r.permanent } : {}) };
   }
 
   function ownPayload(ref: string, id: string): boolean {
@@ -283,7 +352,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
   }
 
   async function loadData(ref: string, id: string): Promise<unknown> {
-    if (!deps.blobs) throw new JobError('NoBlobStore', 'dataRef needs BUCKET or BLOB_DIR', true);
+    if (!deps.blobs) throw new NoBlobStore(ref);
     const bytes = await deps.blobs.get(scopeDataRef(deps.blobs, ref, id, deps.blobRefKey).ref);
     try {
       return JSON.parse(bytes.toString('utf8'));

@@ -1,6 +1,10 @@
-// The side effects of a decision: forwarding to the next tier, notifying, and
-// replaying what failed (dead letters). Shared by the delivery, the redrive
-// route and the CLI, so a replay does exactly what the first try did.
+// The side effects of a decision: forwarding to the next tier and notifying,
+// through an outbox. The delivery first builds each owed effect (a DeadLetter
+// with its event or envelope fixed, so every replay sends the same event id),
+// writes it in the same ledger write as the state that owes it, then sends it
+// and clears it. The next delivery, the sweep and `executor redrive` replay
+// whatever is left. Shared by all of them, so a replay does exactly what the
+// first try did.
 import type { Logger } from 'pino';
 import type {
   AttemptLedger,
@@ -18,6 +22,7 @@ import type { ErrorInfo, EventKind } from '../schemas/index.ts';
 import { buildCloudEvent } from '../notifier/cloud-event.ts';
 import { nextTierTaskName } from '../queues/tier-names.ts';
 import { toErrorInfo } from '../jobs/errors.ts';
+import { isPermanentSendError } from './send-errors.ts';
 
 export interface EffectsDeps {
   ledger: AttemptLedger;
@@ -51,47 +56,60 @@ export interface NotifyContext {
 export function createEffects(deps: EffectsDeps) {
   const iso = (ms: number) => new Date(ms).toISOString();
 
-  /** Send one event if NOTIFY_ON asks for it; on failure keep it as a dead letter. */
-  async function notify(kind: EventKind, record: LineageRecord, ctx: NotifyContext, target: NotifyTarget, log: Logger): Promise<boolean> {
-    if (!deps.notifyOn.has(kind)) return true;
+  /** Whether NOTIFY_ON asks for events of this kind. */
+  const wanted = (kind: EventKind) => deps.notifyOn.has(kind);
+
+  /**
+   * The notification a transition owes (undefined when NOTIFY_ON does not
+   * want it), built now so that every replay sends the very same event.
+   */
+  function owedNotification(
+    kind: EventKind,
+    lineage: { id: string; createdAt: string; labels?: Record<string, string> },
+    ctx: NotifyContext,
+    target: NotifyTarget,
+  ): DeadLetter | undefined {
+    if (!wanted(kind)) return undefined;
     const now = deps.clock.now();
     const event = buildCloudEvent({
       kind,
       source: deps.source,
       time: new Date(now),
       data: {
-        id: record.id,
+        id: lineage.id,
         type: ctx.type,
         queue: ctx.queue,
         tier: ctx.tier,
         attempt: ctx.attempt,
         maxAttempts: ctx.maxAttempts,
-        state: record.state,
+        state: kind,
         ...(ctx.error ? { error: ctx.error } : {}),
         ...(ctx.result !== undefined ? { result: ctx.result } : {}),
         ...(ctx.nextQueue ? { nextQueue: ctx.nextQueue } : {}),
-        ...(record.labels ? { labels: record.labels } : {}),
-        startedAt: record.createdAt,
+        ...(lineage.labels ? { labels: lineage.labels } : {}),
+        startedAt: lineage.createdAt,
         finishedAt: iso(now),
       },
     });
-    try {
-      await deps.notifier.send(event, target);
-      return true;
-    } catch (err) {
-      const error = toErrorInfo(err);
-      log.error({ err: { code: error.code, message: error.message }, event: event.id }, 'notification failed; kept as a dead letter');
-      await deps.ledger.putDeadLetter({
-        key: `${record.id}/notify/${event.id.slice(record.id.length + 1)}`,
-        lineageId: record.id,
-        kind: 'notify',
-        event,
-        target,
-        error,
-        createdAt: iso(now),
-      });
-      return false;
-    }
+    return {
+      key: `${lineage.id}/notify/${event.id.slice(lineage.id.length + 1)}`,
+      lineageId: lineage.id,
+      kind: 'notify',
+      event,
+      target,
+      createdAt: iso(now),
+    };
+  }
+
+  /**
+   * Send one event now, outside the outbox (kept for callers that own no
+   * state transition); on failure it is kept as a dead letter.
+   */
+  async function notify(kind: EventKind, record: LineageRecord, ctx: NotifyContext, target: NotifyTarget, log: Logger): Promise<boolean> {
+    const letter = owedNotification(kind, record, ctx, target);
+    if (!letter) return true;
+    const r = await send(letter, log);
+    return r.ok || r.permanent;
   }
 
   /**
@@ -134,52 +152,34 @@ export function createEffects(deps: EffectsDeps) {
     });
   }
 
-  /**
-   * Forward a lineage whose tier is exhausted. Returns the next queue, or an
-   * error after keeping the envelope as a dead letter.
-   */
-  async function forward(
-    envelope: TaskEnvelope,
-    record: LineageRecord,
-    fromTier: number,
-    log: Logger,
-  ): Promise<{ ok: true; nextQueue: string } | { ok: false; error: ErrorInfo }> {
+  /** The forward an exhausted tier owes: the next tier's envelope under its deterministic task name. */
+  async function owedForward(envelope: TaskEnvelope, record: LineageRecord, fromTier: number): Promise<DeadLetter> {
     const tier = fromTier + 1;
-    const taskName = nextTierTaskName(record.id, tier);
-    const key = `${record.id}/forward/${tier}`;
-    let next: TaskEnvelope = envelope;
-    try {
-      next = await nextEnvelope(envelope, record, tier);
-      await createForward(next, tier, taskName);
-      // A previous failed try may have left a dead letter for this hop.
-      await deps.ledger.removeDeadLetter(key);
-      return { ok: true, nextQueue: deps.chain[tier]!.queue };
-    } catch (err) {
-      const error = { ...toErrorInfo(err), code: 'ForwardFailed' };
-      log.error({ err: { message: error.message }, tier, taskName }, 'forwarding failed; kept as a dead letter');
-      await deps.ledger.putDeadLetter({
-        key,
-        lineageId: record.id,
-        kind: 'forward',
-        envelope: next,
-        tier,
-        taskName,
-        error,
-        createdAt: iso(deps.clock.now()),
-      });
-      return { ok: false, error };
-    }
+    return {
+      key: `${record.id}/forward/${tier}`,
+      lineageId: record.id,
+      kind: 'forward',
+      envelope: await nextEnvelope(envelope, record, tier),
+      tier,
+      taskName: nextTierTaskName(record.id, tier),
+      createdAt: iso(deps.clock.now()),
+    };
   }
 
-  /** Replay one dead letter; removes it when it went through. */
-  async function redrive(letter: DeadLetter, log: Logger): Promise<{ ok: boolean; error?: ErrorInfo }> {
+  /**
+   * Send one owed effect and clear it. On failure it stays, with its error:
+   * retryable ones are replayed later; a permanent one (bad URL, missing
+   * topic or queue, permission denied) is a dead letter, logged at ERROR.
+   */
+  async function send(letter: DeadLetter, log: Logger): Promise<{ ok: true } | { ok: false; permanent: boolean; error: ErrorInfo }> {
     try {
       if (letter.kind === 'forward') {
         if (!letter.envelope || letter.tier === undefined || !letter.taskName) throw new Error('dead letter lacks its envelope');
         await createForward(letter.envelope, letter.tier, letter.taskName);
         const record = await deps.ledger.get(letter.lineageId);
         const from = letter.tier - 1;
-        if (record && record.state !== 'forwarded') {
+        // A letter from before the outbox: the forward was not recorded yet.
+        if (record && record.state !== 'forwarded' && record.tier === from) {
           await deps.ledger.finish({
             id: letter.lineageId,
             tier: from,
@@ -193,29 +193,56 @@ export function createEffects(deps: EffectsDeps) {
         await deps.notifier.send(letter.event, letter.target ?? {});
       }
       await deps.ledger.removeDeadLetter(letter.key);
-      log.info({ key: letter.key, kind: letter.kind }, 'dead letter redriven');
       return { ok: true };
     } catch (err) {
-      const error = toErrorInfo(err);
-      log.warn({ key: letter.key, err: { message: error.message } }, 'redrive failed; dead letter kept');
-      return { ok: false, error };
+      const permanent = isPermanentSendError(err);
+      const base = toErrorInfo(err);
+      const error: ErrorInfo = { code: letter.kind === 'forward' ? 'ForwardFailed' : 'NotifyFailed', message: base.message, permanent };
+      log.error(
+        { err: { code: base.code, message: base.message }, key: letter.key, kind: letter.kind, permanent },
+        permanent ? 'owed effect failed permanently; kept as a dead letter (acknowledged; redrive after fixing it)' : 'owed effect failed; kept, and replayed later',
+      );
+      await deps.ledger.putDeadLetter({ ...letter, error }).catch((e) => log.error({ err: { message: (e as Error).message }, key: letter.key }, 'dead letter not updated'));
+      return { ok: false, permanent, error };
     }
   }
 
-  /** Replay every dead letter of one lineage (or all); true when none is left. */
-  async function redriveAll(lineageId: string | undefined, log: Logger): Promise<{ redriven: number; failed: number }> {
-    const letters = await deps.ledger.listDeadLetters(lineageId);
+  /** Replay one letter (explicit redrive: permanent ones too). */
+  async function redrive(letter: DeadLetter, log: Logger): Promise<{ ok: boolean; error?: ErrorInfo }> {
+    const r = await send(letter, log);
+    if (r.ok) log.info({ key: letter.key, kind: letter.kind }, 'dead letter redriven');
+    return r.ok ? { ok: true } : { ok: false, error: r.error };
+  }
+
+  /**
+   * Replay the letters of one lineage (or all). `owedOnly` skips permanent
+   * dead letters (the delivery and the sweep); `olderThanMs` leaves letters a
+   * live delivery is still sending.
+   */
+  async function redriveAll(
+    lineageId: string | undefined,
+    log: Logger,
+    opts: { owedOnly?: boolean; olderThanMs?: number } = {},
+  ): Promise<{ redriven: number; /** Still not sent, `permanent` of them for good. */ failed: number; permanent: number }> {
+    const now = deps.clock.now();
+    const letters = (await deps.ledger.listDeadLetters(lineageId)).filter(
+      (l) => !(opts.owedOnly && l.error?.permanent) && !(opts.olderThanMs !== undefined && now - Date.parse(l.createdAt) < opts.olderThanMs),
+    );
     let redriven = 0;
     let failed = 0;
+    let permanent = 0;
     for (const l of letters) {
-      const r = await redrive(l, log);
+      const r = await send(l, log);
       if (r.ok) redriven++;
-      else failed++;
+      else {
+        failed++;
+        if (r.permanent) permanent++;
+      }
     }
-    return { redriven, failed };
+    return { redriven, failed, permanent };
   }
 
-  return { notify, forward, redrive, redriveAll };
+  return { notify, owedNotification, owedForward, send, redrive, redriveAll, wanted };
 }
 
 export type Effects = ReturnType<typeof createEffects>;

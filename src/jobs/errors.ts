@@ -1,9 +1,42 @@
 // The job error taxonomy (DESIGN §4, after Spin Cycle's job errors). Each has a
 // stable `code` and says whether it is `permanent`; callers branch on those,
 // never on message text. Any other thrown value is retryable.
+//
+// Errors are recognised by their fields, not by class identity: a JOBS_MODULE
+// that resolved its own copy of this package throws a JobError of another
+// class. Every error of the service carries the `Symbol.for` brand below
+// (Temporal's SymbolBasedInstanceOfError), and any `{ code: string,
+// permanent: boolean }` object is honoured too.
 import type { ErrorInfo } from '../schemas/index.ts';
 
+/** Shared by every copy of the package (Symbol.for is process-global). */
+export const JOB_ERROR_BRAND: unique symbol = Symbol.for('executor.JobError') as never;
+
+/** Every code the service itself produces; jobs may use codes of their own. */
+export type ServiceErrorCode =
+  | 'PermanentError'
+  | 'RetryableError'
+  | 'UnknownJobType'
+  | 'ArgNotSet'
+  | 'WrongArgType'
+  | 'DataNotSet'
+  | 'WrongDataType'
+  | 'RunTimeout'
+  | 'JobNotFound'
+  | 'InvalidTask'
+  | 'ShuttingDown'
+  | 'Cancelled'
+  | 'NoBlobStore'
+  | 'Overloaded'
+  | 'JobFailed'
+  | 'ForwardFailed'
+  | 'NotifyFailed'
+  | 'PoisonTask'
+  | 'JobCrashed'
+  | 'MissingCredentials';
+
 export class JobError extends Error {
+  readonly [JOB_ERROR_BRAND] = true;
   readonly code: string;
   readonly permanent: boolean;
   /** Seconds Cloud Tasks should wait before the next attempt (503 + Retry-After). */
@@ -108,13 +141,73 @@ export class ShuttingDown extends JobError {
   }
 }
 
-export function isJobError(err: unknown): err is JobError {
-  return err instanceof JobError;
+/** The task was cancelled (operator) while its job ran. */
+export class Cancelled extends JobError {
+  constructor() {
+    super('Cancelled', 'the task was cancelled', true);
+  }
+}
+
+/** A dataRef arrived but no blob store is configured. */
+export class NoBlobStore extends JobError {
+  constructor(ref: string) {
+    super('NoBlobStore', `dataRef ${ref} needs BUCKET or BLOB_DIR`, true);
+  }
+}
+
+/** The job threw or rejected outside its own promise (timer, emitter). Retryable. */
+export class JobCrashed extends JobError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('JobCrashed', message, false, options);
+  }
+}
+
+/** The lineage crashed MAX_CRASHES times (attempts begun, never finished). */
+export class PoisonTask extends JobError {
+  constructor(crashes: number) {
+    super('PoisonTask', `the task crashed its worker ${crashes} time(s) (attempts begun and never finished); not run again`, true);
+  }
+}
+
+/** A Google backend was called without credentials (and no emulator host). */
+export class MissingCredentials extends JobError {
+  constructor(backend: string, emulatorVariable: string, cause?: unknown) {
+    super(
+      'MissingCredentials',
+      `${backend}: no Google credentials (set GOOGLE_APPLICATION_CREDENTIALS, run with a service account, or set ${emulatorVariable})`,
+      false,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/** An ErrorInfo of one of the service's own codes. */
+export function serviceError(code: ServiceErrorCode, message: string, permanent: boolean): ErrorInfo {
+  return { code, message, permanent };
+}
+
+/** Branded by any copy of the package, or shaped like one (`{ code, permanent }`). */
+export function isJobError(err: unknown): err is { code: string; permanent: boolean; message?: string; retryAfterSeconds?: number } {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as Record<PropertyKey, unknown>;
+  if (e[JOB_ERROR_BRAND] === true && typeof e.code === 'string') return true;
+  return typeof e.code === 'string' && typeof e.permanent === 'boolean';
+}
+
+/** retryAfterSeconds of a job error, if it carries a usable one. */
+export function retryAfterOf(err: unknown): number | undefined {
+  if (!isJobError(err)) return undefined;
+  const s = err.retryAfterSeconds;
+  return typeof s === 'number' && Number.isFinite(s) && s > 0 ? s : undefined;
 }
 
 /** Any thrown value as ErrorInfo; unknown errors are retryable. */
 export function toErrorInfo(err: unknown): ErrorInfo {
   if (err instanceof JobError) return err.toInfo();
+  if (isJobError(err)) {
+    const message = typeof err.message === 'string' ? err.message : String(err.code);
+    return { code: err.code, message, permanent: err.permanent === true };
+  }
   if (err instanceof Error) {
     return { code: err.name && err.name !== 'Error' ? err.name : 'Error', message: err.message, permanent: false };
   }

@@ -20,11 +20,13 @@ import {
   applyBegin,
   applyCancel,
   applyFinish,
+  finishOwes,
   isExpired,
   type LineageRules,
 } from './lineage-rules.ts';
 import { LineageNotFound } from './lineage-not-found.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
+import type { CredentialsProbe } from '../auth/google-credentials.ts';
 import { cancelledBeforeRun } from './never-run.ts';
 import { applyJobTaskEnd } from './job-rules.ts';
 import { boundRecord } from '../limits.ts';
@@ -44,6 +46,8 @@ export interface FirestoreLedgerOptions {
   transactionAttempts?: number;
   /** ping() fails after this long (default 5 s): an unreachable backend otherwise retries for minutes. */
   pingTimeoutMs?: number;
+  /** Asked before the client is used (not with an emulator): no credentials = a clear error, not an unhandled rejection. */
+  credentials?: CredentialsProbe;
 }
 
 export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): AttemptLedger {
@@ -67,17 +71,27 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
   const clock = options.clock ?? systemClock;
   const txOptions = { maxAttempts: options.transactionAttempts ?? 50 };
 
+  const leases = db.collection(`${prefix}-leases`);
   const lineageRef = (id: string) => lineages.doc(lineageDocId(id));
+  // With FIRESTORE_EMULATOR_HOST the client talks plain HTTP/2 to the emulator and needs no credentials.
+  const emulated = (db as unknown as { _settings?: { ssl?: boolean } })._settings?.ssl === false;
+  const ready = () => (emulated ? Promise.resolve() : (options.credentials?.check() ?? Promise.resolve()));
 
-  /** Read-modify-write one lineage atomically. */
-  function update<T>(id: string, now: number, fn: (current: LineageRecord | undefined) => { write?: LineageRecord; value: T }): Promise<T> {
+  /** Read-modify-write one lineage atomically, with the dead letters (outbox) it owes. */
+  async function update<T>(
+    id: string,
+    now: number,
+    fn: (current: LineageRecord | undefined) => { write?: LineageRecord; letters?: DeadLetter[]; value: T },
+  ): Promise<T> {
+    await ready();
     const ref = lineageRef(id);
     return db.runTransaction(async (tx) => {
       const snap = await tx.get(ref);
       const stored = snap.exists ? fromDoc(snap.data()!) : undefined;
       const current = stored !== undefined && !isExpired(stored, now) ? stored : undefined;
-      const { write, value } = fn(current);
+      const { write, letters: owed, value } = fn(current);
       if (write !== undefined) tx.set(ref, toDoc(write));
+      for (const letter of owed ?? []) tx.set(letters.doc(deadLetterDocId(letter.key)), letterDoc(letter));
       return value;
     }, txOptions);
   }
@@ -85,20 +99,34 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
   return {
     begin(input: BeginInput): Promise<BeginResult> {
       return update<BeginResult>(input.id, input.now, (current) => {
-        const result = applyBegin(current, input, rules);
-        return result.duplicate ? { value: result } : { write: result.record, value: result };
+        const { result, write } = applyBegin(current, input, rules);
+        return write ? { write, value: result } : { value: result };
       }).then((result): BeginResult => ({ ...result, record: clonePlain(result.record) }));
     },
 
     finish(input: FinishInput): Promise<LineageRecord> {
+      const { owed, ...rest } = input;
       return update(input.id, input.now, (current) => {
         if (current === undefined) throw new LineageNotFound(input.id);
-        const record = applyFinish(current, input, rules);
-        return { write: record, value: record };
+        const record = applyFinish(current, rest, rules);
+        return { write: record, value: record, ...(owed && finishOwes(current, input) ? { letters: owed } : {}) };
       }).then(clonePlain);
     },
 
+    async tryLease(name: string, holder: string, ms: number, now: number): Promise<boolean> {
+      await ready();
+      const ref = leases.doc(deadLetterDocId(name));
+      return db.runTransaction(async (tx) => {
+        const snap = await tx.get(ref);
+        const held = snap.exists ? (snap.data() as { holder: string; until: number }) : undefined;
+        if (held && held.holder !== holder && held.until > now) return false;
+        tx.set(ref, { holder, until: now + ms });
+        return true;
+      }, txOptions);
+    },
+
     async get(id: string): Promise<LineageRecord | undefined> {
+      await ready();
       const snap = await lineageRef(id).get();
       if (!snap.exists) return undefined;
       const record = fromDoc(snap.data()!);
@@ -170,18 +198,12 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
     },
 
     async putDeadLetter(letter: DeadLetter): Promise<void> {
-      await letters.doc(deadLetterDocId(letter.key)).set({
-        key: letter.key,
-        lineageId: letter.lineageId,
-        kind: letter.kind,
-        createdAt: letter.createdAt,
-        // Envelopes and events carry arbitrary JSON (nested arrays, deep
-        // objects) that Firestore values cannot all hold: keep it as text.
-        letterJson: JSON.stringify(letter),
-      });
+      await ready();
+      await letters.doc(deadLetterDocId(letter.key)).set(letterDoc(letter));
     },
 
     async listDeadLetters(lineageId?: string): Promise<DeadLetter[]> {
+      await ready();
       // Sorted here: an orderBy next to the where would need a composite index.
       const query = lineageId === undefined ? letters : letters.where('lineageId', '==', lineageId);
       const snap = await query.get();
@@ -189,10 +211,12 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
     },
 
     async removeDeadLetter(key: string): Promise<void> {
+      await ready();
       await letters.doc(deadLetterDocId(key)).delete();
     },
 
     async ping(): Promise<void> {
+      await ready();
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`firestore did not answer within ${pingTimeoutMs} ms`)), pingTimeoutMs);
@@ -261,6 +285,11 @@ export function lineageDocId(id: string): string {
 /** Dead-letter keys contain '/' (`${lineageId}/${kind}/${tier}`). */
 export function deadLetterDocId(key: string): string {
   return Buffer.from(key).toString('base64url');
+}
+
+/** Envelopes and events carry arbitrary JSON (nested arrays, deep objects) that Firestore values cannot all hold: kept as text. */
+function letterDoc(letter: DeadLetter): DocumentData {
+  return { key: letter.key, lineageId: letter.lineageId, kind: letter.kind, createdAt: letter.createdAt, letterJson: JSON.stringify(letter) };
 }
 
 /** Firestore document for a record: result as JSON text, expiresAt as a Timestamp (TTL field). */

@@ -30,6 +30,8 @@ const STATE_OF: Record<FinishInput['outcome'], LineageState> = {
   forwarded: 'forwarded',
   // A shutdown abort is not the job's fault: Cloud Tasks delivers it again.
   aborted: 'retrying',
+  crashed: 'retrying',
+  cancelled: 'cancelled',
 };
 
 export function isEnded(state: LineageState): boolean {
@@ -49,19 +51,34 @@ function trimHistory(history: AttemptEntry[], max: number): AttemptEntry[] {
   return history.length > max ? history.slice(history.length - max) : history;
 }
 
+/** What a begin decided, and the record to write (none = write nothing). */
+export interface BeginDecision {
+  result: BeginResult;
+  write?: LineageRecord;
+}
+
 /**
  * Start an attempt on `current` (undefined = no record, or an expired one).
- * Returns the new record to write, or a duplicate verdict (write nothing).
+ * Duplicate: the lineage ended or moved past this tier (write nothing).
+ * Busy: another delivery holds an unexpired lease; the refused push is
+ * counted in `skipped` (so the header attempt it raised is discounted) and
+ * no attempt is counted. An expired lease is an attempt that began and never
+ * finished: it is marked `crashed` and counted in `crashes`.
  * `current` is not modified.
  */
-export function applyBegin(current: LineageRecord | undefined, input: BeginInput, rules: LineageRules): BeginResult {
+export function applyBegin(current: LineageRecord | undefined, input: BeginInput, rules: LineageRules): BeginDecision {
   const now = iso(input.now);
+  const key = String(input.tier);
   if (current !== undefined) {
     const stale = current.tier > input.tier; // a late delivery of an earlier tier
     const forwardedFromHere = current.tier === input.tier && current.state === 'forwarded';
-    if (isEnded(current.state) || stale || forwardedFromHere) return { duplicate: true, record: current };
+    if (isEnded(current.state) || stale || forwardedFromHere) return { result: { duplicate: true, record: current } };
+    if (input.lease && current.lease && Date.parse(current.lease.until) > input.now) {
+      const record: LineageRecord = { ...current, skipped: { ...current.skipped, [key]: (current.skipped?.[key] ?? 0) + 1 }, updatedAt: now };
+      return { result: { duplicate: true, busy: true, record, leaseRemainingMs: Date.parse(current.lease.until) - input.now }, write: record };
+    }
   }
-  const base: LineageRecord = current ?? {
+  let base: LineageRecord = current ?? {
     id: input.id,
     state: 'running',
     tier: input.tier,
@@ -70,8 +87,8 @@ export function applyBegin(current: LineageRecord | undefined, input: BeginInput
     createdAt: now,
     updatedAt: now,
   };
-  const key = String(input.tier);
-  const attempt = Math.max(input.headerAttempt, (base.attempts[key] ?? 0) + 1, 1);
+  if (base.lease && Date.parse(base.lease.until) <= input.now) base = crashed(base, now);
+  const attempt = Math.max(input.headerAttempt - (base.skipped?.[key] ?? 0), (base.attempts[key] ?? 0) + 1, 1);
   const entry: AttemptEntry = {
     tier: input.tier,
     attempt,
@@ -97,7 +114,42 @@ export function applyBegin(current: LineageRecord | undefined, input: BeginInput
   if (current === undefined && input.replayOf !== undefined) record.replayOf = input.replayOf;
   if (input.job !== undefined) record.job = input.job;
   if (input.labels !== undefined) record.labels = input.labels;
-  return { duplicate: false, attempt, record };
+  if (input.lease) record.lease = { holder: input.lease.holder, tier: input.tier, attempt, until: iso(input.now + input.lease.ms) };
+  return { result: { duplicate: false, attempt, record }, write: record };
+}
+
+/**
+ * An expired lease. If its attempt began and never finished, that is a crash
+ * of the lineage; if the attempt was recorded (a lease kept past a timeout),
+ * the lease just lapses.
+ */
+function crashed(record: LineageRecord, now: string): LineageRecord {
+  const lease = record.lease!;
+  const entry = record.history.find((h) => h.tier === lease.tier && h.attempt === lease.attempt);
+  if (entry && entry.outcome !== 'running') {
+    const { lease: _lapsed, ...rest } = record;
+    return rest;
+  }
+  const history = record.history.map((h) =>
+    h.tier === lease.tier && h.attempt === lease.attempt && h.outcome === 'running'
+      ? { ...h, outcome: 'crashed' as const, finishedAt: now, error: { code: 'JobCrashed', message: 'the attempt began and never finished (its worker died)', permanent: false } }
+      : h,
+  );
+  const { lease: _gone, ...rest } = record;
+  return { ...rest, history, crashes: (record.crashes ?? 0) + 1 };
+}
+
+/**
+ * Whether a finish writes its owed effects: only when it moves the lineage to
+ * the outcome's state (a lineage someone else ended owes nothing more here).
+ * A cancelled job's finish on the lineage its cancel ended owes the
+ * `cancelled` notification.
+ */
+export function finishOwes(current: LineageRecord, input: FinishInput): boolean {
+  if (input.tier < current.tier) return false;
+  if (input.outcome === 'cancelled') return current.state === 'cancelled' || !isEnded(current.state);
+  return !isEnded(current.state);
+
 }
 
 /**
@@ -128,6 +180,15 @@ export function applyFinish(current: LineageRecord, input: FinishInput, rules: L
   else history.push(entry);
 
   const record: LineageRecord = { ...current, history: trimHistory(history, rules.maxHistory), updatedAt: now };
+  if (current.lease && !input.keepLease && (input.holder === undefined ? current.lease.tier === input.tier && current.lease.attempt === input.attempt : current.lease.holder === input.holder)) {
+    delete record.lease;
+  }
+  const key = String(input.tier);
+  if (input.outcome === 'throttled') {
+    // A refused push is no attempt: give the count back and discount the header.
+    if (current.attempts[key] === input.attempt) record.attempts = { ...current.attempts, [key]: input.attempt - 1 };
+    record.skipped = { ...current.skipped, [key]: (current.skipped?.[key] ?? 0) + 1 };
+  }
   const applies = !isEnded(current.state) && input.tier >= current.tier;
   if (applies) {
     record.state = STATE_OF[input.outcome];

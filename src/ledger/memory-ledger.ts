@@ -11,6 +11,7 @@ import {
   applyBegin,
   applyCancel,
   applyFinish,
+  finishOwes,
   isExpired,
   type LineageRules,
 } from './lineage-rules.ts';
@@ -121,6 +122,15 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     return record;
   }
 
+  function storeLetter(letter: DeadLetter): void {
+    deadLetters.delete(letter.key); // re-insert: Map order stays oldest-first
+    deadLetters.set(letter.key, structuredClone(letter));
+    // Oldest go first when an outage floods the store; the log still has them.
+    while (deadLetters.size > maxDeadLetters) deadLetters.delete(deadLetters.keys().next().value!);
+  }
+
+  const leases = new Map<string, { holder: string; until: number }>();
+
   return {
     async begin(input: BeginInput): Promise<BeginResult> {
       assertOpen();
@@ -128,12 +138,10 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(input.id, input.now);
       // The rules build a new record from `current` and the (cloned) input, so
       // the result can be stored as is; only what leaves the store is cloned.
-      const result = applyBegin(current, structuredClone(input), rules);
-      if (result.duplicate) return { duplicate: true, record: structuredClone(result.record) };
-      const record = boundRecord(result.record);
-      records.set(input.id, record);
+      const { result, write } = applyBegin(current, structuredClone(input), rules);
+      if (write) records.set(input.id, boundRecord(write));
       if (current === undefined) enforceBound(input.now);
-      return { duplicate: false, attempt: result.attempt, record: structuredClone(record) };
+      return { ...result, record: structuredClone(write ? boundRecord(result.record) : result.record) };
     },
 
     async finish(input: FinishInput): Promise<LineageRecord> {
@@ -141,7 +149,10 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       maybePrune(clock.now());
       const current = live(input.id, input.now);
       if (current === undefined) throw new LineageNotFound(input.id);
-      const record = boundRecord(applyFinish(current, structuredClone(input), rules));
+      const { owed, ...rest } = input;
+      const record = boundRecord(applyFinish(current, structuredClone(rest), rules));
+      // One synchronous step: the state and what it owes land together.
+      if (owed && finishOwes(current, input)) for (const letter of owed) storeLetter(letter);
       records.set(input.id, record);
       return structuredClone(record);
     },
@@ -208,10 +219,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
 
     async putDeadLetter(letter: DeadLetter): Promise<void> {
       assertOpen();
-      deadLetters.delete(letter.key); // re-insert: Map order stays oldest-first
-      deadLetters.set(letter.key, structuredClone(letter));
-      // Oldest go first when an outage floods the store; the log still has them.
-      while (deadLetters.size > maxDeadLetters) deadLetters.delete(deadLetters.keys().next().value!);
+      storeLetter(letter);
     },
 
     async listDeadLetters(lineageId?: string): Promise<DeadLetter[]> {
@@ -223,6 +231,14 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     async removeDeadLetter(key: string): Promise<void> {
       assertOpen();
       deadLetters.delete(key);
+    },
+
+    async tryLease(name: string, holder: string, ms: number, now: number): Promise<boolean> {
+      assertOpen();
+      const held = leases.get(name);
+      if (held && held.holder !== holder && held.until > now) return false;
+      leases.set(name, { holder, until: now + ms });
+      return true;
     },
 
     async ping(): Promise<void> {

@@ -7,6 +7,7 @@ import { PubSub, type Topic } from '@google-cloud/pubsub';
 import type { Notifier } from '../interfaces.ts';
 import type { CloudEvent } from '../schemas/index.ts';
 import { eventKind } from './cloud-event.ts';
+import type { CredentialsProbe } from '../auth/google-credentials.ts';
 
 export interface PubSubNotifierOptions {
   /** A ready client; otherwise one is created (PUBSUB_EMULATOR_HOST is read by the client itself). */
@@ -14,6 +15,8 @@ export interface PubSubNotifierOptions {
   projectId?: string;
   /** NOTIFY_TOPIC: used when the envelope names no notify.topic; short id or `projects/p/topics/t`. */
   defaultTopic?: string;
+  /** Asked before the client is used (not with an emulator): no credentials = a clear error, not an unhandled rejection. */
+  credentials?: CredentialsProbe;
 }
 
 /** The message a CloudEvent becomes (exported for tests and the /pubsub route's symmetry). */
@@ -51,6 +54,8 @@ export function createPubSubNotifier(opts: PubSubNotifierOptions = {}): Notifier
     async send(event, target) {
       const name = target.topic ?? opts.defaultTopic;
       if (!name) throw new Error(`notification ${event.id}: no topic (the envelope has no notify.topic and NOTIFY_TOPIC is not set)`);
+      // The client knows whether PUBSUB_EMULATOR_HOST points it at an emulator (no credentials needed).
+      if (!(pubsub() as unknown as { isEmulator?: boolean }).isEmulator) await opts.credentials?.check();
       const { data, attributes } = toPubSubMessage(event);
       await topicFor(name).publishMessage({ data, attributes });
     },

@@ -32,6 +32,8 @@ export function instrumentDelivery(delivery: Delivery, metrics: Metrics, chain: 
     const queue = queueHeader ?? (outcome.tier !== undefined ? chain[outcome.tier]?.queue : undefined) ?? 'unknown';
     const type = typeLabel(input.body);
     metrics.deliveries.inc({ outcome: outcome.outcome, queue, tier: String(outcome.tier ?? ''), type });
+    // Owed effects that failed for good: kept as dead letters, counted apart.
+    if (outcome.deadLetters) metrics.deliveries.inc({ outcome: 'dead-letter', queue, tier: String(outcome.tier ?? ''), type }, outcome.deadLetters);
     metrics.deliveryDuration.observe({ outcome: outcome.outcome, queue }, (performance.now() - started) / 1000);
     return outcome;
   };

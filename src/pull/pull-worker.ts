@@ -14,7 +14,7 @@ import type { Delivery, OutcomeKind } from '../delivery/deliver.ts';
 import type { PushHeaders } from '../delivery/push-headers.ts';
 
 /** Outcomes after which the message is done with: the ledger holds the rest. */
-const ACK: ReadonlySet<OutcomeKind> = new Set(['succeeded', 'failed', 'forwarded', 'duplicate']);
+const ACK: ReadonlySet<OutcomeKind> = new Set(['succeeded', 'failed', 'forwarded', 'cancelled', 'duplicate']);
 
 export interface PullWorkerOptions {
   pubsub: PubSub;

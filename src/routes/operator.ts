@@ -3,7 +3,7 @@
 // shapes are the schemas of src/schemas/operator.ts.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { AttemptLedger, BlobStore, Clock, LineageRecord, QueuedTask, TaskEnvelope, TaskQueue, Tier } from '../interfaces.ts';
+import type { AttemptLedger, BlobStore, Clock, LineageRecord, NotifyTarget, QueuedTask, TaskEnvelope, TaskQueue, Tier } from '../interfaces.ts';
 import type { Delivery } from '../delivery/deliver.ts';
 import type { Effects } from '../delivery/effects.ts';
 import type { JobCompletion } from '../delivery/job-completion.ts';
@@ -153,6 +153,24 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
     },
   );
 
+  async function notifyCancelled(record: LineageRecord, target: NotifyTarget): Promise<void> {
+    const tier = record.tier;
+    await opts.effects.notify(
+      'cancelled',
+      record,
+      {
+        type: record.type ?? 'unknown',
+        queue: record.queue ?? opts.chain[tier]?.queue ?? opts.chain[0]!.queue,
+        tier,
+        attempt: record.attempts[String(tier)] ?? 0,
+        maxAttempts: record.maxAttempts ?? opts.chain[tier]?.maxAttempts ?? null,
+        error: { code: 'Cancelled', message: 'the task was cancelled', permanent: true },
+      },
+      target,
+      opts.logger.child({ lineage: record.id }),
+    );
+  }
+
   app.post<{ Params: { id: string } }>('/v1/tasks/:id/cancel', { schema: { params: IdParams, response: { 200: CancelReplySchema } } }, async (req, reply) => {
     const id = req.params.id;
     const now = opts.clock.now();
@@ -173,14 +191,22 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
       await tryDelete(first, id);
       if (deleted.length === 0) return reply.code(404).send({ error: { code: 'NotFound', message: `no task lineage "${id}"` } });
       // Recorded, so status and the list show it cancelled rather than unknown.
-      const type = queued ? envelopeOf(queued)?.type : undefined;
-      await opts.ledger.cancel(id, now, { queue: first, ...(type ? { type } : {}) });
+      const envelope = queued ? envelopeOf(queued) : undefined;
+      const type = envelope?.type;
+      const cancelled = await opts.ledger.cancel(id, now, { queue: first, ...(type ? { type } : {}) });
+      if (cancelled) await notifyCancelled(cancelled, envelope?.notify ?? {});
       return { id, state: 'cancelled', deleted };
     }
     if (record.state !== 'cancelled' || record.finishedAt !== new Date(now).toISOString()) {
       return reply.code(409).send({ error: { code: 'AlreadyEnded', message: `the task already ${record.state}` }, state: record.state });
     }
     const aborted = opts.delivery.abort(id);
+    // A running delivery (here, or on the instance the cancel watch reaches)
+    // sends `cancelled` when its job stops; a lineage waiting for a retry, a
+    // throttled one or one whose runner died is notified here. Both use the
+    // same event id, so a receiver that sees two drops one.
+    const leaseLive = record.lease !== undefined && Date.parse(record.lease.until) > now;
+    if (!aborted && !leaseLive) await notifyCancelled(record, record.notify ?? {});
     await opts.jobs?.lineageEnded(record, opts.logger);
     const last = record.history[record.history.length - 1];
     if (last) await tryDelete(last.queue, last.taskName);

@@ -19,6 +19,11 @@ export interface TaskRouteOptions {
 export async function taskRoutes(app: FastifyInstance, opts: TaskRouteOptions): Promise<void> {
   acceptAnyBody(app, TASK_BODY_LIMIT);
 
+  // Proves to `executor doctor` (and to a person with curl) that SERVICE_URL/tasks is this route.
+  app.get('/tasks', async (_req, reply) =>
+    reply.code(405).header('allow', 'POST').send({ error: { code: 'MethodNotAllowed', message: 'Cloud Tasks pushes with POST' } }),
+  );
+
   app.post('/tasks', async (req, reply) => {
     const outcome = await opts.delivery.deliver({
       ...bodyInput(req.body),

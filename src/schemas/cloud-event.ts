@@ -6,6 +6,7 @@ export const EVENT_TYPES = {
   succeeded: 'executor.task.succeeded',
   failed: 'executor.task.failed',
   forwarded: 'executor.task.forwarded',
+  cancelled: 'executor.task.cancelled',
 } as const;
 export type EventKind = keyof typeof EVENT_TYPES;
 export type EventType = (typeof EVENT_TYPES)[EventKind];

@@ -73,6 +73,8 @@ export function checkEnvelope(value: unknown): { ok: true; envelope: TaskEnvelop
     if (env.data !== undefined && env.dataRef !== undefined) {
       return { ok: false, reason: 'envelope has both data and dataRef' };
     }
+    const notifyProblem = env.notify ? checkNotifyTarget(env.notify) : undefined;
+    if (notifyProblem) return { ok: false, reason: notifyProblem };
     return { ok: true, envelope: env };
   }
   const first = TaskEnvelopeCheck.Errors(value).First();
@@ -80,4 +82,28 @@ export function checkEnvelope(value: unknown): { ok: true; envelope: TaskEnvelop
   const path = first?.path ? first.path : '/';
   const where = path.length > 200 ? `${path.slice(0, 200)}…` : path;
   return { ok: false, reason: `envelope invalid at ${where}: ${first?.message ?? 'not an object'}` };
+}
+
+/** Longest callback URL accepted (what browsers and most proxies take). */
+export const MAX_NOTIFY_URL = 2083;
+
+/**
+ * A notify target that could never be used is refused at intake: otherwise
+ * the task succeeds and its notification is a dead letter forever.
+ */
+export function checkNotifyTarget(notify: { url?: string; topic?: string }): string | undefined {
+  if (notify.url !== undefined) {
+    if (notify.url.length > MAX_NOTIFY_URL) return `notify.url is longer than ${MAX_NOTIFY_URL} characters`;
+    let u: URL;
+    try {
+      u = new URL(notify.url);
+    } catch {
+      return 'notify.url is not a URL';
+    }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return `notify.url must be http(s), got ${u.protocol.replace(/:$/, '')}`;
+  }
+  if (notify.topic !== undefined && !/^projects\/[^/]+\/topics\/[A-Za-z][A-Za-z0-9._~%+-]{2,254}$/.test(notify.topic)) {
+    return 'notify.topic must be projects/PROJECT/topics/TOPIC';
+  }
+  return undefined;
 }

@@ -17,7 +17,7 @@ export const LineageStateSchema = Type.Union([
 ]);
 
 export const AttemptOutcomeSchema = Type.Union(
-  (['running', 'succeeded', 'failed', 'retry', 'throttled', 'forwarded', 'aborted', 'duplicate'] as const).map((o) => Type.Literal(o)),
+  (['running', 'succeeded', 'failed', 'retry', 'throttled', 'forwarded', 'aborted', 'crashed', 'cancelled', 'duplicate'] as const).map((o) => Type.Literal(o)),
 );
 
 export const AttemptEntrySchema = Type.Object({
@@ -34,7 +34,8 @@ export const AttemptEntrySchema = Type.Object({
 export const DeadLetterBriefSchema = Type.Object({
   key: Type.String(),
   kind: Type.Union([Type.Literal('forward'), Type.Literal('notify')]),
-  error: ErrorInfoSchema,
+  /** Absent while the effect is owed and not tried yet (the outbox). */
+  error: Type.Optional(ErrorInfoSchema),
   createdAt: Type.String(),
 });
 
@@ -138,14 +139,15 @@ export const DeadLetterSummarySchema = Type.Object({
   lineageId: Type.String(),
   kind: Type.Union([Type.Literal('forward'), Type.Literal('notify')]),
   tier: Type.Optional(Type.Integer()),
-  error: ErrorInfoSchema,
+  /** Absent while the effect is owed and not tried yet (the outbox). */
+  error: Type.Optional(ErrorInfoSchema),
   createdAt: Type.String(),
 });
 export type DeadLetterSummary = Static<typeof DeadLetterSummarySchema>;
 
 export const DeadLettersReplySchema = Type.Object({ deadLetters: Type.Array(DeadLetterSummarySchema) });
 
-export const RedriveReplySchema = Type.Object({ redriven: Type.Integer(), failed: Type.Integer() });
+export const RedriveReplySchema = Type.Object({ redriven: Type.Integer(), failed: Type.Integer(), permanent: Type.Optional(Type.Integer()) });
 export type RedriveReply = Static<typeof RedriveReplySchema>;
 
 export const NotificationsReplySchema = Type.Object({ notifications: Type.Array(CloudEventSchema) });

@@ -94,3 +94,15 @@ t.test('doctor warns that LEDGER=memory is one process with a bound per TTL; fir
   t.match(memory?.fix, /LEDGER=firestore/);
   t.equal(checkLedger(loadConfig({ LEDGER: 'firestore' }, 'cli'))[0]?.level, 'OK');
 });
+
+t.test('doctor probes SERVICE_URL/tasks (this service answers 405) and NOTIFY_URL; a wrong path fails', async (t) => {
+  const s = await devStack(t);
+  const io = captureIo(cliEnv(s, { NOTIFY_URL: `${s.server.url}/healthz` }));
+  t.equal(await main(['doctor'], io), 0, io.stdout);
+  t.match(io.stdout, /OK\s+push route http:\/\/127\.0\.0\.1:\d+\/tasks: answers \(405\)/);
+  t.match(io.stdout, /OK\s+NOTIFY_URL http:\/\/127\.0\.0\.1:\d+\/healthz: answers/);
+  // A SERVICE_URL that is some other server (here: the emulator) is caught.
+  const wrong = captureIo(cliEnv(s, { SERVICE_URL: `http://127.0.0.1:${s.emulator.port}` }));
+  t.equal(await main(['doctor'], wrong), 1);
+  t.match(wrong.stdout, /FAIL\s+push route .*\/tasks: answered 404/);
+});

@@ -9,7 +9,7 @@ t.test('redrive --all with no dead letters exits 0 and says there was nothing to
   t.match(io.stdout, /nothing to redrive/);
   const json = captureIo(cliEnv(s));
   t.equal(await main(['redrive', 'some-id', '--json'], json), 0);
-  t.same(JSON.parse(json.stdout), { redriven: 0, failed: 0 });
+  t.same(JSON.parse(json.stdout), { redriven: 0, failed: 0, permanent: 0 });
 });
 
 t.test('redrive needs exactly one of ID or --all', async (t) => {

@@ -49,7 +49,42 @@ t.test('cancel of a task still waiting in the queue deletes it and the worker ne
   t.match(io.stdout, /cancelled to-cancel; deleted incoming\/to-cancel/);
   const again = captureIo(cliEnv(s));
   t.equal(await main(['cancel', 'to-cancel'], again), 1, 'nothing left to cancel');
+  const events = await waitForEvents(s, 'to-cancel', 'executor.task.cancelled');
+  t.equal(events.length, 1, 'the never-run task is notified as cancelled, once');
+  t.equal(events[0]?.id, 'to-cancel/cancelled', 'with the stable event id');
 });
+
+t.test('cancel of a task between retries notifies cancelled exactly once, whoever sends it', async (t) => {
+  // Fails retryably for ever on one unlimited tier: the cancel lands while it
+  // waits for its next try (the route notifies) or while a try runs (that
+  // delivery notifies); either way one event.
+  const chain = { CHAIN: 'incoming:unlimited' };
+  const s = await devStack(t, chain);
+  t.equal(await main(['enqueue', '--type', 'echo', '--args', '{"fail":"retryable"}', '--name', 'between-tries'], captureIo(cliEnv(s, chain))), 0);
+  const st = captureIo(cliEnv(s, chain));
+  let seen = '';
+  for (let i = 0; i < 400 && seen !== 'retrying'; i++) {
+    st.outLines.length = 0;
+    if ((await main(['status', 'between-tries', '--json'], st)) === 0) seen = JSON.parse(st.stdout).state;
+    if (seen !== 'retrying') await new Promise((r) => setTimeout(r, 25));
+  }
+  t.equal(seen, 'retrying', 'the task failed a try and waits for the next');
+  const io = captureIo(cliEnv(s, chain));
+  t.equal(await main(['cancel', 'between-tries'], io), 0, io.stderr);
+  const events = await waitForEvents(s, 'between-tries', 'executor.task.cancelled');
+  await new Promise((r) => setTimeout(r, 500)); // a second (wrong) event would have arrived by now
+  t.equal(s.sink.list({ id: 'between-tries', type: 'executor.task.cancelled' }).length, 1, 'one cancelled event');
+  t.equal(events[0]?.data.state, 'cancelled');
+});
+
+async function waitForEvents(s: Awaited<ReturnType<typeof devStack>>, id: string, type: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const found = s.sink.list({ id, type });
+    if (found.length > 0 || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 t.test('cancel of a running task marks it cancelled and enqueue --watch of it exits 1', async (t) => {
   const s = await devStack(t);

@@ -43,7 +43,7 @@ t.test('serve mode loads a production environment', async (t) => {
   t.equal(c.jobTimeoutMs, 540_000);
   t.equal(c.shutdownGraceMs, 8000);
   t.equal(c.notify.queue, 'notifier');
-  t.same([...c.notify.on], ['failed']);
+  t.same([...c.notify.on], ['failed', 'cancelled'], 'a cancel is heard wherever failures are');
   t.equal(c.chain[0]!.maxAttempts, 7);
 });
 
@@ -92,7 +92,7 @@ t.test('dev mode has local defaults and needs nothing', async (t) => {
 
 t.test('an empty NOTIFY_QUEUE turns the notifier queue off', async (t) => {
   t.equal(loadConfig({ ...serveEnv, NOTIFY_QUEUE: '' }, 'serve').notify.queue, undefined);
-  t.same([...loadConfig({ ...serveEnv, NOTIFY_ON: 'all' }, 'serve').notify.on].sort(), ['failed', 'forwarded', 'succeeded']);
+  t.same([...loadConfig({ ...serveEnv, NOTIFY_ON: 'all' }, 'serve').notify.on].sort(), ['cancelled', 'failed', 'forwarded', 'succeeded']);
 });
 
 t.test('durations accept units and bare seconds', async (t) => {
@@ -121,4 +121,25 @@ t.test('the exec kill grace never exceeds half of SHUTDOWN_GRACE (5 s at most)',
 t.test('BLOB_REF_KEY must be at least 32 characters', async (t) => {
   t.throws(() => loadConfig({ BLOB_REF_KEY: 'short' }, 'dev'), { name: 'ConfigError', variable: 'BLOB_REF_KEY' });
   t.equal(loadConfig({ BLOB_REF_KEY: 'k'.repeat(32) }, 'dev').blobs.refKey, 'k'.repeat(32));
+});
+
+t.test('SERVICE_URL is accepted with or without a trailing /tasks (normalised, said once); any other path is refused in one line', async (t) => {
+  const env = { GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', AUTH: 'none', ALLOW_UNAUTHENTICATED: '1', CHAIN: 'a,b' };
+  for (const given of ['https://svc.example', 'https://svc.example/', 'https://svc.example/tasks', 'https://svc.example/tasks/']) {
+    const c = loadConfig({ ...env, SERVICE_URL: given }, 'serve');
+    t.equal(c.serviceUrl, 'https://svc.example', given);
+    t.equal(c.chain[1]!.url, 'https://svc.example/tasks', `${given}: forwards go to /tasks, never /tasks/tasks`);
+    t.equal(c.serviceUrlNote !== undefined, given.includes('/tasks'), `${given}: normalisation is said`);
+  }
+  for (const given of ['https://svc.example/api', 'https://svc.example/tasks/x', 'https://svc.example/?a=1']) {
+    const err = (() => {
+      try {
+        loadConfig({ ...env, SERVICE_URL: given }, 'dev');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    t.equal(err?.variable, 'SERVICE_URL', `${given}: refused`);
+    t.notMatch(err?.message ?? '', /\n/, 'one line');
+  }
 });

@@ -318,17 +318,23 @@ t.test('at the concurrency limit, a non-final attempt gets 429 with Retry-After'
   t.equal((await first).statusCode, 200);
 });
 
-t.test('at the concurrency limit on the final attempt: forwarded (or failed on the last tier), never 429', async (t) => {
+t.test('at the concurrency limit, the final attempt runs within the overflow; past it 429, never failed for being busy', async (t) => {
   const { s, first, release } = await busyWorker(t);
-  const final0 = await s.push({ type: 'work' }, { 'x-cloudtasks-taskname': 'late', ...retryHeaders(2) });
-  t.equal(final0.statusCode, 200);
-  t.equal(final0.json().outcome, 'forwarded');
+  // MAX_CONCURRENCY=1: the overflow for final attempts is 1.
+  const final0 = s.push({ type: 'work' }, { 'x-cloudtasks-taskname': 'late', ...retryHeaders(2) });
+  for (let i = 0; i < 200 && (await s.ledger.get('late'))?.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 5));
   const finalLast = await s.push({ type: 'work', tier: 1 }, { 'x-cloudtasks-queuename': 'incoming-2', 'x-cloudtasks-taskname': 'late2', ...retryHeaders(1) });
-  t.equal(finalLast.statusCode, 200);
-  t.equal(finalLast.json().outcome, 'failed');
-  t.equal(finalLast.json().error.code, 'Overloaded');
+  t.equal(finalLast.statusCode, 429, 'past the overflow: refused, the queue retries');
+  t.equal(finalLast.json().outcome, 'throttled');
+  const rec = await s.ledger.get('late2');
+  t.equal(rec?.state, 'throttled', 'not failed');
+  t.equal(rec?.attempts['1'], 1, 'the refused push gave its attempt back');
   release();
+  t.equal((await final0).json().outcome, 'succeeded', 'the final attempt ran in the overflow');
   await first;
+  const again = await s.push({ type: 'work', tier: 1 }, { 'x-cloudtasks-queuename': 'incoming-2', 'x-cloudtasks-taskname': 'late2', ...retryHeaders(2) });
+  t.equal(again.json().outcome, 'succeeded', 'the refused final attempt runs when the queue retries');
+  t.equal(again.json().attempt, 2, 'the throttled push was not counted');
 });
 
 t.test('forwarding that fails keeps the envelope as a dead letter and answers 500; redrive replays it', async (t) => {
@@ -338,13 +344,13 @@ t.test('forwarding that fails keeps the envelope as a dead letter and answers 50
   s.queue.failNext = 1;
   const res = await s.push({ type: 'work' }, retryHeaders(2));
   t.equal(res.statusCode, 500);
-  t.equal(res.json().outcome, 'dead-letter');
+  t.equal(res.json().outcome, 'owed');
+  t.equal((await s.ledger.get('task-1'))?.state, 'forwarded', 'the state and the owed forward were written first');
   const letters = await s.ledger.listDeadLetters('task-1');
-  t.equal(letters.length, 1);
-  t.equal(letters[0]!.kind, 'forward');
+  t.same(letters.map((l) => l.kind), ['forward', 'notify'], 'the forward and its notification are owed');
   t.equal(letters[0]!.envelope?.tier, 1);
   const redrive = await s.built.app.inject({ method: 'POST', url: '/v1/dead-letters/redrive', payload: { id: 'task-1' } });
-  t.same(redrive.json(), { redriven: 1, failed: 0 });
+  t.same(redrive.json(), { redriven: 2, failed: 0, permanent: 0 });
   t.equal(s.queue.created.length, 1);
   t.equal(s.queue.created[0]!.queue, 'incoming-2');
   t.same(await s.ledger.listDeadLetters('task-1'), []);

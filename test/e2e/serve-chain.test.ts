@@ -121,6 +121,8 @@ t.test('a whole chain in serve mode with OIDC, Firestore and Pub/Sub survives a 
   const killed = await (await fetch(`${url}/v1/tasks/killed`, { headers: await bearer(tasks, url) })).json();
   t.equal(killed.state, 'succeeded');
   t.ok(killed.history.length >= 2, 'the interrupted attempt is in the history');
+  t.equal(killed.crashes, 1, 'the SIGKILLed attempt counted as a crash (its lease expired)');
+  t.equal(killed.history[0].outcome, 'crashed');
 });
 
 function worker(port: number, tasks: RunningEmulator, firestore: GcloudEmulator, pubsub: GcloudEmulator): NodeJS.ProcessEnv {
@@ -148,6 +150,10 @@ function worker(port: number, tasks: RunningEmulator, firestore: GcloudEmulator,
     NOTIFY_TOPIC: `projects/${PROJECT}/topics/executor-events`,
     NOTIFY_ON: 'all',
     JOBS_MODULE: JOBS,
+    // The killed attempt's run lease expires after JOB_TIMEOUT + LEASE_MARGIN;
+    // until then its retries are refused (429) so it never runs twice at once.
+    JOB_TIMEOUT: '5s',
+    LEASE_MARGIN: '2s',
     LOG_LEVEL: 'warn',
   };
 }

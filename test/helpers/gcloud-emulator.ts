@@ -90,6 +90,7 @@ export async function startGcloudEmulator(
 
   try {
     await waitUntilServing(`http://${host}/`, timeoutMs, () => (exited ? output : undefined));
+    await waitUntilWarm(kind, host, opts.project ?? 'test-project', timeoutMs);
   } catch (err) {
     await stop();
     throw new Error(`${kind} emulator on ${host}: ${(err as Error).message}\n--- output ---\n${output.slice(-3000)}`);
@@ -114,6 +115,35 @@ async function waitUntilServing(url: string, timeoutMs: number, exitedOutput: ()
       // not listening yet
     }
     if (Date.now() > deadline) throw new Error(`not serving within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * `GET /` answers "Ok" as soon as the HTTP server listens, but the emulator
+ * loads its API lazily: on a loaded 2-core machine the first document write
+ * took 10 s (then 0.2 s), which is what made tests with a 3-5 s request
+ * timeout flaky. Ready means the API itself has answered once: a document
+ * write (Firestore) or a topic list (Pub/Sub), waited for as long as the
+ * start-up deadline allows.
+ */
+async function waitUntilWarm(kind: EmulatorKind, host: string, project: string, timeoutMs: number): Promise<void> {
+  const url =
+    kind === 'firestore'
+      ? `http://${host}/v1/projects/${project}/databases/(default)/documents/emulator-warmup/probe`
+      : `http://${host}/v1/projects/${project}/topics`;
+  const init: RequestInit =
+    kind === 'firestore' ? { method: 'PATCH', body: JSON.stringify({ fields: { at: { stringValue: new Date().toISOString() } } }), headers: { 'content-type': 'application/json' } } : {};
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(Math.max(1000, deadline - Date.now())) });
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch {
+      // still starting
+    }
+    if (Date.now() > deadline) throw new Error(`API not answering within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

@@ -289,6 +289,96 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     t.same(await ledger.listDeadLetters(), [b, c]);
   });
 
+  const LEASE = 10_000;
+  const lease = (holder: string) => ({ holder, ms: LEASE });
+
+  withLedger('a begin under a live lease is busy: no attempt counted, the refused push discounted', async (t, ledger) => {
+    const first = await ledger.begin(beginInput({ lease: lease('a') }));
+    t.equal(first.duplicate ? -1 : first.attempt, 1);
+    t.match(first.record.lease, { holder: 'a', tier: 0, attempt: 1, until: new Date(T0 + LEASE).toISOString() });
+    const second = await ledger.begin(beginInput({ lease: lease('b'), headerAttempt: 2, now: T0 + 4000 }));
+    t.equal(second.busy, true);
+    t.equal(second.busy ? second.leaseRemainingMs : -1, LEASE - 4000);
+    const rec = await ledger.get('lineage-1');
+    t.same(rec?.attempts, { '0': 1 }, 'no attempt counted');
+    t.same(rec?.skipped, { '0': 1 });
+    t.equal(rec?.lease?.holder, 'a', 'the lease stays with its holder');
+    await ledger.finish(finishInput({ holder: 'a', outcome: 'retry', now: T0 + 5000 }));
+    const third = await ledger.begin(beginInput({ lease: lease('c'), headerAttempt: 3, now: T0 + 6000 }));
+    t.equal(third.duplicate ? -1 : third.attempt, 2, 'the header attempt the refused push raised is discounted');
+  });
+
+  withLedger('20 concurrent begins with leases: one runs, 19 are busy', async (t, ledger) => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.begin(beginInput({ lease: lease(`h${i}`) }))));
+    t.equal(results.filter((r) => !r.duplicate).length, 1);
+    t.equal(results.filter((r) => r.busy).length, 19);
+    t.same((await ledger.get('lineage-1'))?.attempts, { '0': 1 });
+  });
+
+  withLedger('finish clears the lease; an expired lease is a crash of the lineage', async (t, ledger) => {
+    await ledger.begin(beginInput({ lease: lease('a') }));
+    const done = await ledger.finish(finishInput({ holder: 'a', outcome: 'retry' }));
+    t.equal(done.lease, undefined);
+    await ledger.begin(beginInput({ lease: lease('b'), now: T0 + 2000 }));
+    // b's worker dies: its lease expires and the next begin counts the crash.
+    const next = await ledger.begin(beginInput({ lease: lease('c'), now: T0 + 2000 + LEASE }));
+    t.equal(next.duplicate ? -1 : next.attempt, 3);
+    t.equal(next.record.crashes, 1);
+    t.match(next.record.history.find((h) => h.attempt === 2), { outcome: 'crashed', error: { code: 'JobCrashed' } });
+    t.equal(next.record.lease?.holder, 'c');
+  });
+
+  withLedger('a finish that keeps the lease leaves it until it expires; its expiry is no crash', async (t, ledger) => {
+    await ledger.begin(beginInput({ lease: lease('a') }));
+    const rec = await ledger.finish(finishInput({ holder: 'a', outcome: 'retry', keepLease: true }));
+    t.equal(rec.lease?.holder, 'a', 'the job may still be running');
+    const busy = await ledger.begin(beginInput({ lease: lease('b'), now: T0 + 2000 }));
+    t.equal(busy.busy, true);
+    const next = await ledger.begin(beginInput({ lease: lease('c'), now: T0 + LEASE }));
+    t.equal(next.duplicate ? -1 : next.attempt, 2);
+    t.equal(next.record.crashes ?? 0, 0, 'the attempt had finished: no crash');
+    t.same(next.record.history.map((h) => h.outcome), ['retry', 'running']);
+  });
+
+  withLedger('a throttled finish gives the attempt back and discounts the header', async (t, ledger) => {
+    const r = await ledger.begin(beginInput({ lease: lease('a'), headerAttempt: 1 }));
+    const rec = await ledger.finish(finishInput({ attempt: r.duplicate ? -1 : r.attempt, holder: 'a', outcome: 'throttled' }));
+    t.same(rec.attempts, { '0': 0 });
+    t.same(rec.skipped, { '0': 1 });
+    t.equal(rec.state, 'throttled');
+    const again = await ledger.begin(beginInput({ lease: lease('b'), headerAttempt: 2, now: T0 + 2000 }));
+    t.equal(again.duplicate ? -1 : again.attempt, 1, 'the throttled push did not count');
+  });
+
+  withLedger('owed effects are written with the state that owes them, and not by a finish that changes nothing', async (t, ledger) => {
+    const owed = (key: string): DeadLetter => ({ key, lineageId: 'lineage-1', kind: 'notify', target: {}, createdAt: new Date(T0).toISOString() });
+    await ledger.begin(beginInput({ lease: lease('a') }));
+    await ledger.begin(beginInput({ now: T0 + 1 })); // a second attempt, no lease
+    const rec = await ledger.finish(finishInput({ holder: 'a', outcome: 'succeeded', owed: [owed('lineage-1/notify/succeeded')] }));
+    t.equal(rec.state, 'succeeded');
+    t.same((await ledger.listDeadLetters('lineage-1')).map((l) => l.key), ['lineage-1/notify/succeeded']);
+    await ledger.finish(finishInput({ attempt: 2, outcome: 'failed', owed: [owed('lineage-1/notify/failed')] }));
+    t.same((await ledger.listDeadLetters('lineage-1')).map((l) => l.key), ['lineage-1/notify/succeeded'], 'the ended lineage owes nothing more');
+  });
+
+  withLedger('a cancelled job owes its cancelled notification on the lineage its cancel ended', async (t, ledger) => {
+    await ledger.begin(beginInput({ lease: lease('a') }));
+    await ledger.cancel('lineage-1', T0 + 10);
+    const owed: DeadLetter = { key: 'lineage-1/notify/cancelled', lineageId: 'lineage-1', kind: 'notify', target: {}, createdAt: new Date(T0).toISOString() };
+    const rec = await ledger.finish(finishInput({ holder: 'a', outcome: 'cancelled', owed: [owed] }));
+    t.equal(rec.state, 'cancelled');
+    t.equal(rec.lease, undefined);
+    t.same((await ledger.listDeadLetters('lineage-1')).map((l) => l.key), ['lineage-1/notify/cancelled']);
+  });
+
+  withLedger('a named lease is held by one holder until it expires', async (t, ledger) => {
+    t.equal(await ledger.tryLease('sweep', 'a', 1000, T0), true);
+    t.equal(await ledger.tryLease('sweep', 'b', 1000, T0 + 500), false);
+    t.equal(await ledger.tryLease('sweep', 'a', 1000, T0 + 500), true, 'the holder renews');
+    t.equal(await ledger.tryLease('sweep', 'b', 1000, T0 + 1500), true, 'taken over once expired');
+    t.equal(await ledger.tryLease('sweep', 'a', 1000, T0 + 1600), false);
+  });
+
   withLedger('begin keeps the replay source and replayOf of the first delivery only', async (t, ledger) => {
     const source = { type: 'echo', args: { a: 1 }, data: [[1, 2], { deep: [true] }] };
     await ledger.begin(beginInput({ source, replayOf: 'older' }));

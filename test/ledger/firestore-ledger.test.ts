@@ -129,3 +129,33 @@ t.test('ping rejects when Firestore is unreachable', async (t) => {
   t.teardown(() => ledger.close());
   await t.rejects(ledger.ping());
 });
+
+t.test('20 concurrent deliveries of one task over two instances sharing Firestore run the job once', async (t) => {
+  const { harness } = await import('../delivery/app-harness.ts');
+  const collectionPrefix = freshPrefix();
+  const la = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  const lb = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  t.teardown(() => Promise.all([la.close(), lb.close()]));
+  let runs = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const behaviour = async () => {
+    runs++;
+    await gate;
+    return { state: 'succeeded' as const };
+  };
+  const clock = { now: () => Date.now(), advance() {} };
+  const a = harness(t, la, { behaviour, clock });
+  const b = harness(t, lb, { behaviour, clock });
+  const pushes = Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).push({ type: 'work' }));
+  const replies: Array<Awaited<(typeof pushes)[number]>> = [];
+  // Release the job once every copy but the running one has been answered.
+  const settled = pushes.map((p) => p.then((r) => (replies.push(r), r)));
+  for (let i = 0; i < 2400 && replies.length < 19; i++) await new Promise((r) => setTimeout(r, 25));
+  release();
+  await Promise.all(settled);
+  t.equal(runs, 1, 'the job ran once');
+  t.equal(replies.filter((r) => r.statusCode === 200).length, 1);
+  t.equal(replies.filter((r) => r.statusCode === 429 && r.json().outcome === 'busy').length, 19);
+  t.same((await la.get('task-1'))?.attempts, { '0': 1 }, 'one attempt counted');
+});

@@ -17,9 +17,8 @@ function setup(t: { teardown(fn: () => unknown): void }, result: () => Promise<J
   );
   const queue = new RecordingQueue();
   const notifier = new RecordingNotifier();
-  // One clock for the delivery and the ledger: records stamped with the
-  // manual clock must not look expired to a ledger reading the system clock.
   const clock = manualClock();
+  // The ledger reads the same clock: records stamped on the manual clock's day must not look expired by the wall clock.
   const ledger = createMemoryLedger({ clock });
   const job = scriptedJob('work', result);
   const deps: Deps = { ledger, queue, notifier, registry: createRegistry([job]), clock, logger: pino({ level: 'silent' }) };

@@ -1,0 +1,54 @@
+// The JOBS_MODULE of `npm run chaos`. `chaos` reports each run's start and end
+// to the chaos recorder (to detect overlapping runs of one lineage) and then
+// behaves by plan; `poison` kills its worker, every time.
+function job(type, run) {
+  return {
+    type,
+    make() {
+      let args = {};
+      return {
+        type,
+        create(a) {
+          args = a;
+        },
+        serialize: () => Buffer.from(JSON.stringify(args)),
+        deserialize(bytes) {
+          args = JSON.parse(bytes.toString());
+        },
+        run: (data, ctx) => run(args, ctx),
+        async stop() {},
+        status: () => 'running',
+      };
+    },
+  };
+}
+
+const report = (url, what, ctx) =>
+  fetch(`${url}/${what}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: ctx.id, tier: ctx.tier, attempt: ctx.attempt, pid: process.pid, at: Date.now() }) });
+
+const retryable = (m) => ({ state: 'failed', error: { code: 'Flaky', message: m, permanent: false } });
+
+export default [
+  job('chaos', async (args, ctx) => {
+    await report(args.recorder, 'start', ctx);
+    await new Promise((r) => setTimeout(r, args.ms ?? 50));
+    await report(args.recorder, 'end', ctx);
+    switch (args.plan) {
+      case 'flaky': // one retryable failure, then success
+        return ctx.tier === 0 && ctx.attempt === 1 ? retryable('first attempt fails') : { state: 'succeeded', result: { ran: ctx.attempt } };
+      case 'hop': // tier 0 fails throughout, tier 1 succeeds
+        return ctx.tier === 0 ? retryable('tier 0 fails') : { state: 'succeeded', result: { tier: ctx.tier } };
+      case 'exhaust': // every tier fails: the lineage ends failed on the last one
+        return retryable('always fails');
+      case 'permanent':
+        return { state: 'failed', error: { code: 'Refused', message: 'permanent by plan', permanent: true } };
+      default:
+        return { state: 'succeeded', result: { ok: true } };
+    }
+  }),
+  job('poison', async () => {
+    // An OOM or a native crash, as seen from outside: the process vanishes.
+    process.kill(process.pid, 'SIGKILL');
+    return new Promise(() => {});
+  }),
+];

@@ -1,0 +1,52 @@
+// Google clients look for credentials lazily and, when there are none, reject
+// inside their own promise chains (unhandled: the process would exit). The
+// backends that talk to Google ask this probe first, so a missing credential
+// becomes one clear error (and one log line) instead.
+import { GoogleAuth } from 'google-auth-library';
+import { MissingCredentials } from '../jobs/errors.ts';
+
+export interface CredentialsProbe {
+  /** Resolves when credentials are available; rejects with MissingCredentials. */
+  check(): Promise<void>;
+}
+
+export function createCredentialsProbe(opts: {
+  backend: string;
+  /** The emulator variable that would make credentials unnecessary (named in the error). */
+  emulatorVariable: string;
+  /** Called once each time the probe starts failing (the one log line). */
+  onMissing?: (message: string) => void;
+  /** A failure is remembered this long before asking again (default 30 s). */
+  retryMs?: number;
+  /** For tests: how credentials are looked up. */
+  lookup?: () => Promise<unknown>;
+}): CredentialsProbe {
+  const retryMs = opts.retryMs ?? 30_000;
+  const lookup = opts.lookup ?? (() => new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient());
+  let ok = false;
+  let failure: { at: number; error: MissingCredentials } | undefined;
+  let pending: Promise<void> | undefined;
+
+  return {
+    check() {
+      if (ok) return Promise.resolve();
+      if (failure && Date.now() - failure.at < retryMs) return Promise.reject(failure.error);
+      return (pending ??= lookup()
+        .then(
+          () => {
+            ok = true;
+            failure = undefined;
+          },
+          (err) => {
+            const wasFailing = failure !== undefined;
+            failure = { at: Date.now(), error: new MissingCredentials(opts.backend, opts.emulatorVariable, err) };
+            if (!wasFailing) opts.onMissing?.(failure.error.message);
+            throw failure.error;
+          },
+        )
+        .finally(() => {
+          pending = undefined;
+        }));
+    },
+  };
+}
