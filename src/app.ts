@@ -22,6 +22,7 @@ import type { OutputHub } from './output/output-hub.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
 import { authHook } from './auth/auth-hook.ts';
 import type { OidcVerifier } from './auth/oidc-verifier.ts';
+import { MAX_HEADER_BYTES, MAX_ID_LENGTH } from './limits.ts';
 
 export interface Deps {
   ledger: AttemptLedger;
@@ -62,8 +63,11 @@ export function buildApp(config: Config, deps: Deps): App {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // Task ids and lineage ids are path params; keep them verbatim.
-    routerOptions: { ignoreTrailingSlash: true },
+    // Task ids and lineage ids are path params; keep them verbatim. Any id the
+    // service stores (up to MAX_ID_LENGTH) must fit a param (default 100).
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2 * MAX_ID_LENGTH },
+    // Cloud Run forwards more header bytes than Node's default 16 KiB.
+    http: { maxHeaderSize: MAX_HEADER_BYTES },
   }) as unknown as FastifyInstance;
   let delivery: Delivery;
   const metrics = new Metrics({
@@ -103,6 +107,7 @@ export function buildApp(config: Config, deps: Deps): App {
     leaseMarginMs: config.leaseMarginMs,
     maxCrashes: config.maxCrashes,
     logger: deps.logger,
+    ...(config.blobs.refKey ? { blobRefKey: config.blobs.refKey } : {}),
     ...(deps.output ? { output: deps.output } : {}),
   }), metrics, config.chain);
   if (deps.output) {

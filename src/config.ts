@@ -36,6 +36,7 @@ export const DEFAULTS = {
   JOB_TIMEOUT: '540s',
   SHUTDOWN_GRACE: '8s',
   REQUEST_TIMEOUT: '660s',
+  EXEC_ENV_PASS: 'PATH,HOME,LANG,TZ,TMPDIR',
   MAX_CRASHES: 3,
   LEASE_MARGIN: '30s',
   SWEEP_INTERVAL: '5m',
@@ -95,6 +96,8 @@ const EnvSchema = Type.Object({
   SWEEP_INTERVAL: Str({ default: DEFAULTS.SWEEP_INTERVAL }),
   EXEC_COMMANDS: Str(),
   EXEC_PERMANENT_EXIT_CODES: Str(),
+  EXEC_ENV_PASS: Str({ default: DEFAULTS.EXEC_ENV_PASS }),
+  BLOB_REF_KEY: Str(),
   JOBS_DIR: Str(),
   HTTP_JOB_ALLOW: Str(),
   JOBS_MODULE: Str(),
@@ -122,7 +125,7 @@ export interface Config {
   serviceUrlNote?: string;
   notify: { queue?: string; url?: string; topic?: string; on: Set<EventKind> };
   ledger: { kind: 'memory' | 'firestore'; ttlMs: number; collectionPrefix: string };
-  blobs: { bucket?: string; dir?: string; offloadThresholdBytes: number };
+  blobs: { bucket?: string; dir?: string; offloadThresholdBytes: number; /** BLOB_REF_KEY: signs dataRefs that name another lineage's blob. */ refKey?: string };
   auth: { mode: 'oidc' | 'none'; audiences: string[]; invokers: string[]; issuer?: string; certsUrl?: string };
   invokerServiceAccount?: string;
   maxConcurrency: number;
@@ -138,7 +141,17 @@ export interface Config {
   shutdownGraceMs: number;
   /** The platform's request timeout (Cloud Run --timeout); only `doctor` reads it. */
   requestTimeoutMs: number;
-  jobs: { execCommands: string[]; execPermanentExitCodes: number[]; jobsDir?: string; httpAllow: string[]; module?: string };
+  jobs: {
+    execCommands: string[];
+    execPermanentExitCodes: number[];
+    jobsDir?: string;
+    httpAllow: string[];
+    module?: string;
+    /** The worker's values of the EXEC_ENV_PASS names that are set: all an exec child inherits. */
+    execEnv: Record<string, string>;
+    /** SIGTERM to SIGKILL for an exec job's processes: 5 s, or half of SHUTDOWN_GRACE when that is less. */
+    execKillGraceMs: number;
+  };
   cloudTasksEmulatorHost?: string;
   emulatorPort: number;
   /** Where the emulator pushes App Engine tasks; dev: the worker. */
@@ -258,6 +271,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     return n;
   });
   const jobTimeoutMs = parseDuration('JOB_TIMEOUT', raw.JOB_TIMEOUT ?? DEFAULTS.JOB_TIMEOUT);
+  const shutdownGraceMs = parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? DEFAULTS.SHUTDOWN_GRACE);
   if (jobTimeoutMs > 30 * 60_000) throw new ConfigError('JOB_TIMEOUT', 'must be at most 30m (the longest Cloud Tasks dispatchDeadline)');
 
   return {
@@ -284,6 +298,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(raw.BUCKET ? { bucket: raw.BUCKET } : {}),
       ...(raw.BLOB_DIR ? { dir: raw.BLOB_DIR } : {}),
       offloadThresholdBytes: raw.OFFLOAD_THRESHOLD ?? DEFAULTS.OFFLOAD_THRESHOLD,
+      ...(raw.BLOB_REF_KEY ? { refKey: blobRefKey(raw.BLOB_REF_KEY) } : {}),
     },
     auth: { mode: auth, audiences, invokers, ...(issuer ? { issuer } : {}), ...(certsUrl ? { certsUrl } : {}) },
     ...(raw.INVOKER_SERVICE_ACCOUNT ? { invokerServiceAccount: raw.INVOKER_SERVICE_ACCOUNT } : {}),
@@ -293,7 +308,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     leaseMarginMs: parseDuration('LEASE_MARGIN', raw.LEASE_MARGIN ?? DEFAULTS.LEASE_MARGIN),
     sweepIntervalMs: parseDuration('SWEEP_INTERVAL', raw.SWEEP_INTERVAL ?? DEFAULTS.SWEEP_INTERVAL),
     jobTimeoutMs,
-    shutdownGraceMs: parseDuration('SHUTDOWN_GRACE', raw.SHUTDOWN_GRACE ?? DEFAULTS.SHUTDOWN_GRACE),
+    shutdownGraceMs,
     requestTimeoutMs: parseDuration('REQUEST_TIMEOUT', raw.REQUEST_TIMEOUT ?? DEFAULTS.REQUEST_TIMEOUT),
     jobs: {
       execCommands: list(raw.EXEC_COMMANDS),
@@ -301,6 +316,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ...(raw.JOBS_DIR ? { jobsDir: raw.JOBS_DIR } : {}),
       httpAllow: list(raw.HTTP_JOB_ALLOW),
       ...(raw.JOBS_MODULE ? { module: raw.JOBS_MODULE } : {}),
+      execEnv: execEnvPass(raw.EXEC_ENV_PASS ?? DEFAULTS.EXEC_ENV_PASS, env),
+      // The worker exits SHUTDOWN_GRACE after SIGTERM: SIGKILL (and the wait
+      // for it) must come well before that, or children outlive it.
+      execKillGraceMs: Math.min(5000, Math.floor(shutdownGraceMs / 2)),
     },
     ...(raw.CLOUD_TASKS_EMULATOR_HOST ? { cloudTasksEmulatorHost: hostPort('CLOUD_TASKS_EMULATOR_HOST', raw.CLOUD_TASKS_EMULATOR_HOST) } : {}),
     emulatorPort: raw.EMULATOR_PORT ?? DEFAULTS.EMULATOR_PORT,
@@ -309,6 +328,30 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     outputLimitBytes: raw.OUTPUT_LIMIT ?? DEFAULTS.OUTPUT_LIMIT,
     ui: (raw.UI ?? DEFAULTS.UI) === 'on',
   };
+}
+
+/**
+ * Loader and interpreter start-up variables: never passed to exec children
+ * (the same list as NEVER_PASS_ENV in jobs/exec-job.ts, which also filters).
+ */
+const NEVER_PASS = /^(LD_.*|DYLD_.*|NODE_OPTIONS|NODE_PATH|BASH_ENV|ENV|BASH_FUNC_.*|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|IFS|GCONV_PATH|LOCPATH|NLSPATH|GLIBC_TUNABLES|PERL5OPT|PERL5LIB|PERLLIB|PYTHONSTARTUP|PYTHONPATH|PYTHONHOME|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS)$/;
+
+/** EXEC_ENV_PASS: names only; a loader/interpreter variable stops start-up. */
+function execEnvPass(value: string, env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of list(value)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ConfigError('EXEC_ENV_PASS', `"${name}" is not a variable name`);
+    if (NEVER_PASS.test(name)) throw new ConfigError('EXEC_ENV_PASS', `${name} changes what a child runs at start-up and is never passed`);
+    const v = env[name];
+    if (v !== undefined) out[name] = v;
+  }
+  return out;
+}
+
+/** BLOB_REF_KEY: at least 32 characters (an HMAC-SHA256 key). */
+function blobRefKey(value: string): string {
+  if (value.length < 32) throw new ConfigError('BLOB_REF_KEY', 'must be at least 32 characters (e.g. `openssl rand -hex 32`)');
+  return value;
 }
 
 const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;

@@ -114,6 +114,8 @@ export interface LineageRecord {
   job?: JobRef;
   /** Submitter's labels (namespace, business), carried into notifications. */
   labels?: Record<string, string>;
+  /** Fields cut to keep the record under its size limit (src/limits.ts). */
+  truncated?: string[];
 }
 
 /** The parts of a first envelope needed to start it again. */
@@ -367,6 +369,8 @@ export interface BlobStore {
   get(ref: string): Promise<Buffer>;
   /** Idempotent. */
   delete(ref: string): Promise<void>;
+  /** The key `ref` was put under in this store; BlobRefRefused when it is not this store's. */
+  keyOf?(ref: string): string;
   close(): Promise<void>;
 }
 

@@ -49,7 +49,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
             ttlMs: config.ledger.ttlMs,
             credentials: probe('firestore ledger', 'FIRESTORE_EMULATOR_HOST'),
           })
-        : createMemoryLedger({ ttlMs: config.ledger.ttlMs }),
+        : createMemoryLedger({ ttlMs: config.ledger.ttlMs, logger }),
     );
 
     let queue: TaskQueue | undefined;
@@ -116,6 +116,8 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
       execCommands: config.jobs.execCommands,
       ...(config.jobs.jobsDir ? { jobsDir: config.jobs.jobsDir } : {}),
       execPermanentExitCodes: config.jobs.execPermanentExitCodes,
+      execEnv: config.jobs.execEnv,
+      execKillGraceMs: config.jobs.execKillGraceMs,
     });
     if (config.jobs.module) factories.push(...(await loadJobsModule(config.jobs.module)));
     const registry = createRegistry(factories);

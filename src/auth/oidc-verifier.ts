@@ -17,7 +17,10 @@
 //   kid is unknown triggers one early refetch (keys rotate; a restarted
 //   emulator has a new key), at most every MIN_REFETCH_MS.
 // - Token times are checked by the library against the system clock, with its
-//   5-minute skew allowance; `clock` only drives the key cache.
+//   5-minute skew allowance; `clock` only drives the key cache. The library
+//   reads `exp`/`iat` through Number() (so "9999999999" passes) and ignores
+//   `nbf`: here the three must be JSON numbers, and `nbf` is held to the same
+//   skew as `exp`.
 // - Reasons never contain the token: the library's messages do, so they are
 //   mapped to fixed texts, never passed on.
 import { OAuth2Client } from 'google-auth-library';
@@ -134,6 +137,8 @@ export function createOidcVerifier(opts: OidcVerifierOptions): OidcVerifier {
         return unauthenticated(reasonFor(err));
       }
       if (!payload) return unauthenticated('malformed token');
+      const times = checkTimeClaims(payload, Date.now() / 1000);
+      if (times) return unauthenticated(times);
       if (payload.email_verified !== true) return unauthenticated('token email is not verified');
       const email = payload.email;
       if (typeof email !== 'string' || email === '') return unauthenticated('token has no email');
@@ -142,6 +147,20 @@ export function createOidcVerifier(opts: OidcVerifierOptions): OidcVerifier {
       return { ok: true, email };
     },
   };
+}
+
+/** google-auth-library's allowance for clocks apart (OAuth2Client.CLOCK_SKEW_SECS_). */
+export const CLOCK_SKEW_SECONDS = 300;
+
+/** A reason to refuse the token's time claims, or undefined. `nowSeconds`: epoch seconds. */
+export function checkTimeClaims(payload: Record<string, unknown>, nowSeconds: number): string | undefined {
+  for (const claim of ['exp', 'iat', 'nbf'] as const) {
+    const v = payload[claim];
+    if (v === undefined && claim === 'nbf') continue;
+    if (typeof v !== 'number' || !Number.isFinite(v)) return `token ${claim} is not a number`;
+  }
+  if (typeof payload.nbf === 'number' && nowSeconds < payload.nbf - CLOCK_SKEW_SECONDS) return 'token not yet valid';
+  return undefined;
 }
 
 function unauthenticated(reason: string): VerifyResult {

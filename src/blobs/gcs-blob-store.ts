@@ -9,7 +9,7 @@
 // bucket, because references arrive in task envelopes, which are input.
 import { Storage } from '@google-cloud/storage';
 import type { BlobStore } from '../interfaces.ts';
-import { BlobRefRefused } from './local-blob-store.ts';
+import { BlobRefRefused } from '../jobs/errors.ts';
 
 export interface GcsBlobStoreOptions {
   bucket: string;
@@ -41,6 +41,12 @@ export function createGcsBlobStore(opts: GcsBlobStoreOptions): BlobStore {
   };
 
   return {
+    keyOf(ref) {
+      const { bucket: b, key } = parseGsRef(ref);
+      if (b !== opts.bucket) throw new BlobRefRefused(`blob reference in bucket ${b.slice(0, 100)} refused (this store uses ${opts.bucket})`);
+      if (!key.startsWith(prefix)) throw new BlobRefRefused(`blob reference outside ${prefix} refused`);
+      return key.slice(prefix.length);
+    },
     async put(key, bytes, contentType) {
       const name = `${prefix}${key}`;
       try {

@@ -1,10 +1,11 @@
 // Payload offload: the client and the forwarder move payloads over the
 // threshold to a blob store and carry a `dataRef`; the worker resolves it.
 import type { BlobStore } from '../interfaces.ts';
-import { BlobRefRefused } from './local-blob-store.ts';
+import { BlobRefRefused } from '../jobs/errors.ts';
 
 export * from './local-blob-store.ts';
 export * from './gcs-blob-store.ts';
+export * from './ref-scope.ts';
 
 /** Cloud Tasks caps a task at 1 MiB; payloads above this go to the blob store. */
 export const OFFLOAD_THRESHOLD_BYTES = 512 * 1024;

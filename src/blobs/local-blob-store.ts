@@ -9,11 +9,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { BlobStore } from '../interfaces.ts';
 
-export class BlobRefRefused extends Error {
-  override name = 'BlobRefRefused';
-  readonly code = 'BlobRefRefused';
-  readonly permanent = true;
-}
+import { BlobRefRefused } from '../jobs/errors.ts';
+
+export { BlobRefRefused };
 
 function inside(root: string, path: string): boolean {
   const rel = relative(root, path);
@@ -26,21 +24,31 @@ export function createLocalBlobStore(opts: { dir: string }): BlobStore & { reado
   const ensureRoot = () =>
     (realRoot ??= mkdir(root, { recursive: true }).then(() => realpath(root)));
 
-  /** The absolute path a reference names, or a refusal. */
-  async function pathOf(ref: string): Promise<string> {
+  function keyOf(ref: string): string {
+    const rel = relative(root, pathOfSync(ref));
+    return rel.split(sep).join('/');
+  }
+
+  function pathOfSync(ref: string): string {
     let path: string;
     try {
       if (!ref.startsWith('file://')) throw new Error('not a file:// reference');
       path = fileURLToPath(ref);
     } catch (err) {
-      throw new BlobRefRefused(`not a file reference of this store: ${(err as Error).message}`);
+      throw new BlobRefRefused(`not a file reference of this store: ${(err as Error).message.slice(0, 200)}`);
     }
     if (!inside(root, resolve(path))) throw new BlobRefRefused(`blob reference outside ${root} refused`);
     return resolve(path);
   }
 
+  /** The absolute path a reference names, or a refusal. */
+  async function pathOf(ref: string): Promise<string> {
+    return pathOfSync(ref);
+  }
+
   return {
     dir: root,
+    keyOf,
     async put(key, bytes) {
       const path = resolve(join(root, key));
       if (!inside(root, path)) throw new BlobRefRefused(`blob key ${JSON.stringify(key)} leaves ${root}`);

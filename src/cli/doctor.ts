@@ -11,6 +11,7 @@ import { createCloudTasksQueue } from '../queues/cloud-tasks-queue.ts';
 import { dispatchDeadlineFor } from '../app.ts';
 import { UsageError } from './command.ts';
 import { cliConfig, requireQueueLocation } from './cli-context.ts';
+import { DEFAULT_MAX_RECORDS } from '../ledger/memory-ledger.ts';
 
 type Level = 'OK' | 'WARN' | 'FAIL';
 interface Check {
@@ -38,6 +39,7 @@ export const doctorCommand: Command = async (argv, io) => {
     if (config.notify.queue) checks.push(await checkNotifyQueue(queue, config.notify.queue, config));
     if (config.notify.topic) checks.push(await checkTopic(config.notify.topic, config.project));
     checks.push(...checkTimeouts(config));
+    checks.push(...checkLedger(config));
     if (config.serviceUrl) {
       checks.push(await checkService(config.serviceUrl));
       checks.push(await checkPushRoute(config.serviceUrl));
@@ -56,6 +58,24 @@ export const doctorCommand: Command = async (argv, io) => {
   io.out(fails ? `doctor: ${fails} problem(s), ${warns} warning(s)` : `doctor: all good${warns ? ` (${warns} warning(s))` : ''}`);
   return fails ? 1 : 0;
 };
+
+/**
+ * LEDGER=memory: whether more than one instance serves cannot be seen from
+ * here, so the limits are stated (README "Reliability").
+ */
+export function checkLedger(config: Config): Check[] {
+  if (config.ledger.kind !== 'memory') return [{ level: 'OK', what: `ledger: firestore (collections ${config.ledger.collectionPrefix}-*)` }];
+  const days = Math.round((config.ledger.ttlMs / 86_400_000) * 10) / 10;
+  return [
+    {
+      level: 'WARN',
+      what:
+        `ledger: LEDGER=memory counts attempts in one process: lost on restart, not shared between instances, ` +
+        `and at most ${DEFAULT_MAX_RECORDS.toLocaleString('en')} lineages per LEDGER_TTL (${days}d); past that, finished lineages are evicted early and a redelivery runs the job again`,
+      fix: 'LEDGER=firestore for production; with LEDGER=memory, deploy with --max-instances=1',
+    },
+  ];
+}
 
 function gcloudQueue(verb: 'create' | 'update', name: string, config: Config, flags: string): string {
   return `gcloud tasks queues ${verb} ${name} --project=${config.project} --location=${config.location} ${flags}`.trim();

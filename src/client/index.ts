@@ -22,3 +22,4 @@ export {
 export { InvalidJobError, OperatorError, TaskFailedError, WatchTimeoutError, JobFailedError, JobWatchTimeoutError } from './errors.ts';
 export { newTaskId, TASK_ID } from './task-id.ts';
 export type { LineageRecord, LineageState, TaskEnvelope, CloudEvent } from '../interfaces.ts';
+export { signDataRef } from '../blobs/ref-scope.ts';

@@ -1,10 +1,12 @@
 // One delivery in, one outcome out: the decision table of DESIGN §3. Plain
 // code over interfaces; the routes translate HTTP in and the outcome out.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AttemptLedger, BlobStore, Clock, JobRegistry, JobResult, LineageRecord, TaskEnvelope, Tier } from '../interfaces.ts';
-import { checkEnvelope, type ErrorInfo } from '../schemas/index.ts';
-import { Cancelled, InvalidTask, NoBlobStore, PoisonTask, RunTimeout, ShuttingDown, retryAfterOf, serviceError, toErrorInfo } from '../jobs/errors.ts';
+import type { ErrorInfo } from '../schemas/index.ts';
+import { intakeTask, type RejectedBody } from './intake.ts';
+import { scopeDataRef } from '../blobs/ref-scope.ts';
+import { Cancelled, NoBlobStore, PoisonTask, RunTimeout, ShuttingDown, retryAfterOf, serviceError, toErrorInfo } from '../jobs/errors.ts';
 import { runIsolated } from './crash-isolation.ts';
 import { headerAttempt, type PushHeaders } from './push-headers.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
@@ -27,6 +29,8 @@ export interface DeliveryDeps {
   inlineResultBytes?: number;
   /** Retry-After sent with 429. */
   throttleRetryAfterSeconds?: number;
+  /** BLOB_REF_KEY: accepts dataRefs signed for the lineage (blobs/ref-scope.ts). */
+  blobRefKey?: string;
   /** The run lease lasts the job timeout plus this (LEASE_MARGIN). */
   leaseMarginMs?: number;
   /** Crashes (attempts begun, never finished) before a lineage is poison (MAX_CRASHES). */
@@ -43,6 +47,8 @@ const MAX_RETRY_AFTER_SECONDS = 60;
 export interface DeliveryInput {
   /** The raw body; parsed as JSON whatever the Content-Type says. */
   body: Buffer | undefined;
+  /** The route already found the body unusable (over its limit, a bad Pub/Sub wrapper). */
+  rejected?: RejectedBody;
   push: PushHeaders;
   /** Tier implied by the route (Pub/Sub subscription); else envelope.tier or the queue header. */
   tierHint?: number;
@@ -105,36 +111,22 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     return Math.min(Math.max(tier ?? 0, 0), lastTier);
   }
 
-  function lineageIdOf(envelope: TaskEnvelope | undefined, input: DeliveryInput): string {
+  function lineageIdOf(envelope: TaskEnvelope | undefined, input: DeliveryInput, bodySha256: string | undefined): string {
     if (envelope?.id) return envelope.id;
     if (input.push.taskName) return input.push.taskName;
     // No name to key on (a direct POST): content hash for unusable bodies, so a
     // repeat is recognised; a fresh id otherwise.
-    if (!envelope) return `invalid-${createHash('sha256').update(input.body ?? Buffer.alloc(0)).digest('hex').slice(0, 32)}`;
+    if (!envelope) return `invalid-${bodySha256}`;
     return randomUUID();
   }
 
   async function deliver(input: DeliveryInput): Promise<DeliveryOutcome> {
-    // 1. Parse whatever arrived. A bad body is a permanent failure, never a 4xx/5xx.
-    let envelope: TaskEnvelope | undefined;
-    let invalid: ErrorInfo | undefined;
-    if (!input.body || input.body.length === 0) {
-      invalid = new InvalidTask('empty body').toInfo();
-    } else {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(input.body.toString('utf8'));
-      } catch {
-        invalid = new InvalidTask('body is not JSON').toInfo();
-      }
-      if (!invalid) {
-        const checked = checkEnvelope(parsed);
-        if (checked.ok) envelope = checked.envelope;
-        else invalid = new InvalidTask(checked.reason).toInfo();
-      }
-    }
+    // 1. Parse whatever arrived (intake.ts). A bad body is a permanent failure, never a 4xx/5xx.
+    const intake = intakeTask(input.body, input.rejected);
+    const envelope: TaskEnvelope | undefined = intake.ok ? intake.envelope : undefined;
+    const invalid: ErrorInfo | undefined = intake.ok ? undefined : intake.error;
 
-    const id = lineageIdOf(envelope, input);
+    const id = lineageIdOf(envelope, input, intake.ok ? undefined : intake.sha256);
     const tier = tierOf(envelope, input);
     const tierConf = deps.chain[tier]!;
     const queue = input.push.queueName ?? tierConf.queue;
@@ -216,7 +208,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       const job = deps.registry.make(envelope.type);
       jobSettled = false;
       job.deserialize(Buffer.from(JSON.stringify(envelope.args ?? {})));
-      const data = envelope.dataRef ? await loadData(envelope.dataRef) : envelope.data;
+      const data = envelope.dataRef ? await loadData(envelope.dataRef, id) : envelope.data;
       const started = Date.now();
       out = deps.output?.start({ id, createdAt: begun.record.createdAt, tier, attempt, job, log });
       const ctx = { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log: out?.log ?? log, setStatus: out?.setStatus ?? (() => {}) };
@@ -286,7 +278,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         log.info({ state: record.state }, 'the lineage had already ended; nothing owed by this delivery');
         return { status: 200, outcome: 'duplicate', id, attempt, tier };
       }
-      if (envelope?.dataRef && deps.blobs) {
+      // Only the lineage's own payload is deleted: a signed reference may be shared.
+      if (envelope?.dataRef && deps.blobs && ownPayload(envelope.dataRef, id)) {
         await deps.blobs.delete(envelope.dataRef).catch((err) => log.warn({ err: { message: (err as Error).message } }, 'offloaded payload not deleted'));
       }
       if (state === 'succeeded') log.info('job succeeded');
@@ -350,9 +343,17 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     return { status: 200, outcome: 'duplicate', id: record.id, tier, ...(r.permanent ? { deadLetters: r.permanent } : {}) };
   }
 
-  async function loadData(ref: string): Promise<unknown> {
+  function ownPayload(ref: string, id: string): boolean {
+    try {
+      return scopeDataRef(deps.blobs!, ref, id, deps.blobRefKey).scope === 'own';
+    } catch {
+      return false;
+    }
+  }
+
+  async function loadData(ref: string, id: string): Promise<unknown> {
     if (!deps.blobs) throw new NoBlobStore(ref);
-    const bytes = await deps.blobs.get(ref);
+    const bytes = await deps.blobs.get(scopeDataRef(deps.blobs, ref, id, deps.blobRefKey).ref);
     try {
       return JSON.parse(bytes.toString('utf8'));
     } catch {

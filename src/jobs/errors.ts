@@ -127,6 +127,13 @@ export class InvalidTask extends JobError {
   }
 }
 
+/** A blob reference outside this lineage's scope, or outside the configured store. */
+export class BlobRefRefused extends JobError {
+  constructor(message: string) {
+    super('BlobRefRefused', message, true);
+  }
+}
+
 /** The worker is shutting down; the job was aborted and Cloud Tasks retries. */
 export class ShuttingDown extends JobError {
   constructor() {

@@ -19,18 +19,25 @@
 // result says how many bytes were dropped from the front. status() shows the
 // last lines while it runs; onOutput streams every chunk.
 //
-// The child gets only `env` (PATH, HOME, LANG by default) plus the job's env,
-// never the worker's environment (it holds credentials). The job's env may not
-// set PATH or LD_*/DYLD_* variables: the listed command must stay the one that
-// runs. Note that listing a shell or an interpreter lets submitters run any
-// code through `args` (`sh -c ...`); list scripts' interpreters only for
-// trusted submitters, or wrap them.
+// The child gets only `env` (the EXEC_ENV_PASS allow-list; PATH, HOME, LANG by
+// default) plus the job's env, never the worker's environment (it holds
+// credentials). Loader and interpreter start-up variables (NEVER_PASS_ENV)
+// are dropped from `env` and refused in the job's env: the listed command
+// must stay the one that runs. Note that listing a shell or an interpreter
+// lets submitters run any code through `args` (`sh -c ...`); list scripts'
+// interpreters only for trusted submitters, or wrap them.
+//
+// The child runs in its own process group, and on Linux its whole tree is
+// tracked (process-group.ts), setsid() escapees included: at exit, timeout,
+// stop or cancel every recorded process gets SIGTERM, then SIGKILL after
+// killGraceMs.
 import { Type } from '@sinclair/typebox';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { defineJob, type JobFactory } from './define-job.ts';
 import { PermanentError, RetryableError, WrongArgType } from './errors.ts';
-import { groupAlive, terminateGroup } from './process-group.ts';
+import { terminateTree, trackProcessTree } from './process-group.ts';
 import { resolveScriptPath } from './script-path.ts';
 import { createTailBuffer } from './tail-buffer.ts';
 import type { JobResult } from '../interfaces.ts';
@@ -69,7 +76,16 @@ export interface ExecJobOptions {
 const DEFAULT_MAX_OUTPUT = 64 * 1024;
 const DEFAULT_KILL_GRACE_MS = 5000;
 const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const FORBIDDEN_ENV = /^(PATH|LD_.*|DYLD_.*)$/;
+/**
+ * Variables that change what a dynamic loader, shell or interpreter runs at
+ * start-up: never passed, whatever EXEC_ENV_PASS or the job's env says.
+ */
+export const NEVER_PASS_ENV =
+  /^(LD_.*|DYLD_.*|NODE_OPTIONS|NODE_PATH|NODE_REPL_EXTERNAL_MODULE|BASH_ENV|ENV|BASH_FUNC_.*|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|IFS|CDPATH|GLOBIGNORE|GCONV_PATH|LOCPATH|NLSPATH|GLIBC_TUNABLES|MALLOC_.*|HOSTALIASES|RESOLV_HOST_CONF|PERL5OPT|PERL5LIB|PERLLIB|PERL5DB|PYTHONSTARTUP|PYTHONPATH|PYTHONHOME|PYTHONINSPECT|PYTHONBREAKPOINT|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS|CLASSPATH|LUA_INIT.*|LUA_PATH.*|LUA_CPATH.*|TCLLIBPATH|PHPRC|PHP_INI_SCAN_DIR|GIT_.*|SSL_CERT_FILE|SSL_CERT_DIR|OPENSSL_CONF|OPENSSL_ENGINES|TMPPREFIX|ZDOTDIR)$/;
+/** The job's own env may not set these either (PATH: the listed command must stay the one that runs). */
+const FORBIDDEN_ENV = (name: string) => name === 'PATH' || NEVER_PASS_ENV.test(name);
+/** Set in every child's environment: finds a job's processes that left its tree. */
+const MARKER_VAR = 'EXECUTOR_EXEC_RUN';
 
 export function execJob(opts: ExecJobOptions): JobFactory {
   const commands = new Set(opts.commands);
@@ -85,11 +101,15 @@ export function execJob(opts: ExecJobOptions): JobFactory {
         throw new PermanentError(`command "${args.command}" is not in EXEC_COMMANDS`, { code: 'CommandNotAllowed' });
       }
       for (const name of Object.keys(args.env ?? {})) {
-        if (FORBIDDEN_ENV.test(name)) throw new WrongArgType(`env.${name}`, 'a variable other than PATH, LD_* or DYLD_*', args.env?.[name]);
+        if (FORBIDDEN_ENV(name) || name === MARKER_VAR) throw new WrongArgType(`env.${name}`, 'a variable other than PATH and loader/interpreter start-up variables', '(refused)');
       }
       const script = args.path === undefined ? undefined : await resolveScriptPath(opts.jobsDir, args.path);
       const argv = [...(script ? [script] : []), ...(args.args ?? [])];
-      const env = { ...(opts.env ?? { PATH: STANDARD_PATH, HOME: homedir(), LANG: 'C.UTF-8' }), ...args.env };
+      const base = opts.env ?? { PATH: STANDARD_PATH, HOME: homedir(), LANG: 'C.UTF-8' };
+      const run = randomUUID();
+      const env: Record<string, string> = Object.create(null);
+      for (const [k, v] of Object.entries(base)) if (!NEVER_PASS_ENV.test(k)) env[k] = v;
+      Object.assign(env, args.env, { [MARKER_VAR]: run });
       if (ctx.signal.aborted) throw ctx.signal.reason;
 
       const child = spawn(args.command, argv, {
@@ -111,9 +131,12 @@ export function execJob(opts: ExecJobOptions): JobFactory {
       child.stderr.on('data', (b: Buffer) => collect('stderr', b));
       ctx.setStatus(() => `${child.exitCode === null ? 'running' : 'exited'} pid ${child.pid ?? '-'}${lastLines(recent)}`);
 
+      const tree = child.pid !== undefined ? trackProcessTree(child.pid, { marker: `${MARKER_VAR}=${run}` }) : undefined;
+      if (tree) liveTrees.add(tree);
+      killTreesOnExit();
       let killing: Promise<void> | undefined;
       const kill = () => {
-        if (child.pid !== undefined) killing ??= terminateGroup(child.pid, graceMs);
+        if (tree) killing ??= terminateTree(tree, graceMs);
       };
       ctx.signal.addEventListener('abort', kill, { once: true });
       try {
@@ -124,16 +147,36 @@ export function execJob(opts: ExecJobOptions): JobFactory {
             cause: ended.error,
           });
         }
-        // The main process is gone; whatever it left behind in its group goes too.
-        if (child.pid !== undefined && groupAlive(child.pid)) kill();
+        // The main process is gone; whatever it left behind (in its group, or
+        // escaped with setsid) goes too.
+        tree?.scan(true);
+        if (tree?.alive()) kill();
         if (killing) await killing;
         await streamsClosed(child, 1000);
         if (ctx.signal.aborted) throw ctx.signal.reason;
         return outcome(ended, out.text(), err.text(), out.dropped, err.dropped, permanentCodes);
       } finally {
         ctx.signal.removeEventListener('abort', kill);
+        tree?.stop();
+        if (tree) liveTrees.delete(tree);
       }
     },
+  });
+}
+
+/**
+ * Trees of exec jobs still running or being killed. If the worker exits
+ * before a kill grace ends (SHUTDOWN_GRACE ran out), they get SIGKILL on the
+ * way out: a child must never outlive the worker. Installed on first use,
+ * never at import.
+ */
+const liveTrees = new Set<ReturnType<typeof trackProcessTree>>();
+let exitHookInstalled = false;
+function killTreesOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const tree of liveTrees) tree.signal('SIGKILL');
   });
 }
 

@@ -9,9 +9,16 @@ const METADATA_NAMES = new Set(['metadata.google.internal', 'metadata']);
 const FORBIDDEN = new BlockList();
 FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4'); // link-local, incl. 169.254.169.254
 FORBIDDEN.addSubnet('fe80::', 10, 'ipv6'); // link-local
-FORBIDDEN.addAddress('fd00:ec2::254', 'ipv6'); // AWS IMDS over IPv6
-FORBIDDEN.addSubnet('64:ff9b::a9fe:0', 112, 'ipv6'); // NAT64 spelling of 169.254/16
-// BlockList also matches IPv4-mapped IPv6 (::ffff:169.254.x.x) against the ipv4 rule.
+// Unique-local fd00::/8 holds GCE's IPv6 metadata server (fd20:ce::254) and
+// AWS IMDS (fd00:ec2::254); a cloud host has no business calling the rest.
+FORBIDDEN.addSubnet('fd00::', 8, 'ipv6');
+// Every IPv6 spelling of 169.254/16 (BlockList also matches ::ffff:a.b.c.d
+// against the ipv4 rule; the explicit entries do not depend on that).
+FORBIDDEN.addSubnet('::ffff:a9fe:0', 112, 'ipv6'); // IPv4-mapped
+FORBIDDEN.addSubnet('::a9fe:0', 112, 'ipv6'); // IPv4-compatible (deprecated, still routed by some stacks)
+FORBIDDEN.addSubnet('::ffff:0:a9fe:0', 112, 'ipv6'); // IPv4-translated (SIIT)
+FORBIDDEN.addSubnet('64:ff9b::a9fe:0', 112, 'ipv6'); // NAT64 well-known prefix
+FORBIDDEN.addSubnet('2002:a9fe::', 32, 'ipv6'); // 6to4
 
 export interface AllowEntry {
   /** Lower-case host name or IP, or a suffix like '.example.com' when wildcard. */
@@ -65,8 +72,10 @@ export function isForbiddenHost(host: string): boolean {
 }
 
 export function isForbiddenAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 4) return FORBIDDEN.check(address, 'ipv4');
-  if (family === 6) return FORBIDDEN.check(address, 'ipv6');
+  // A zone index (fe80::1%eth0) is not part of the address BlockList checks.
+  const bare = address.replace(/%.*$/, '');
+  const family = isIP(bare);
+  if (family === 4) return FORBIDDEN.check(bare, 'ipv4');
+  if (family === 6) return FORBIDDEN.check(bare, 'ipv6');
   return false;
 }

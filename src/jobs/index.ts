@@ -23,6 +23,8 @@ export interface BuiltinJobsOptions {
   execPermanentExitCodes?: number[];
   /** Variables every exec child gets (PATH, HOME, LANG); default: standard PATH, HOME, LANG=C.UTF-8. */
   execEnv?: Record<string, string>;
+  /** SIGTERM to SIGKILL for exec jobs (config: at most half of SHUTDOWN_GRACE). */
+  execKillGraceMs?: number;
   /** Live exec output, e.g. for an output endpoint. */
   onExecOutput?: (out: { id: string; stream: 'stdout' | 'stderr'; chunk: string }) => void;
 }
@@ -37,6 +39,7 @@ export function builtinJobs(opts: BuiltinJobsOptions): JobFactory[] {
       ...(opts.jobsDir !== undefined ? { jobsDir: opts.jobsDir } : {}),
       ...(opts.execPermanentExitCodes ? { permanentExitCodes: opts.execPermanentExitCodes } : {}),
       ...(opts.execEnv ? { env: opts.execEnv } : {}),
+      ...(opts.execKillGraceMs !== undefined ? { killGraceMs: opts.execKillGraceMs } : {}),
       ...(opts.onExecOutput ? { onOutput: opts.onExecOutput } : {}),
     }),
   ];

@@ -29,6 +29,8 @@ import { byCreatedThenKey } from './dead-letter-order.ts';
 import type { CredentialsProbe } from '../auth/google-credentials.ts';
 import { cancelledBeforeRun } from './never-run.ts';
 import { applyJobTaskEnd } from './job-rules.ts';
+import { boundRecord } from '../limits.ts';
+import { createHash } from 'node:crypto';
 
 export interface FirestoreLedgerOptions {
   /** A client to use; closing the ledger then leaves it open (its owner closes it). */
@@ -269,10 +271,15 @@ function pingCallConfig(timeoutMs: number): Record<string, unknown> {
  * Lineage ids are task-name-like ([A-Za-z0-9_-]) and used as is, so documents
  * are readable in the console; anything else Firestore would refuse as a
  * document id ('/', '.', '__x__', ...) is encoded behind '~', a character no
- * task-name-like id contains, so the two forms cannot collide.
+ * task-name-like id contains, so the two forms cannot collide. An id whose
+ * encoding would pass Firestore's 1,500-byte limit is keyed by its SHA-256
+ * behind '~~' (base64url never starts with '~'); the record's `id` field keeps
+ * the real id either way.
  */
 export function lineageDocId(id: string): string {
-  return /^[A-Za-z0-9_-]{1,1000}$/.test(id) && !/^__.*__$/.test(id) ? id : `~${Buffer.from(id).toString('base64url')}`;
+  if (/^[A-Za-z0-9_-]{1,1000}$/.test(id) && !/^__.*__$/.test(id)) return id;
+  const encoded = `~${Buffer.from(id).toString('base64url')}`;
+  return encoded.length <= 1400 ? encoded : `~~${createHash('sha256').update(id).digest('hex')}`;
 }
 
 /** Dead-letter keys contain '/' (`${lineageId}/${kind}/${tier}`). */
@@ -287,7 +294,7 @@ function letterDoc(letter: DeadLetter): DocumentData {
 
 /** Firestore document for a record: result as JSON text, expiresAt as a Timestamp (TTL field). */
 function toDoc(record: LineageRecord): DocumentData {
-  const { result, source, expiresAt, ...rest } = record;
+  const { result, source, expiresAt, ...rest } = boundRecord(record);
   // JSON round trip drops undefined values, which Firestore refuses.
   const doc: DocumentData = JSON.parse(JSON.stringify(rest));
   if (result !== undefined) doc.resultJson = JSON.stringify(result);

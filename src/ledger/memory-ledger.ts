@@ -20,6 +20,10 @@ import { byCreatedThenKey } from './dead-letter-order.ts';
 import { matchesQuery, newestFirst } from './list-order.ts';
 import { cancelledBeforeRun } from './never-run.ts';
 import { applyJobTaskEnd } from './job-rules.ts';
+import { boundRecord } from '../limits.ts';
+
+/** Records held at most by default (MemoryLedgerOptions.maxRecords). */
+export const DEFAULT_MAX_RECORDS = 100_000;
 
 export interface MemoryLedgerOptions {
   /** How long finished records are kept (default 24 h). */
@@ -32,6 +36,8 @@ export interface MemoryLedgerOptions {
   /** Expired records are swept at most this often (default 60 s), on the next operation. */
   pruneIntervalMs?: number;
   clock?: Clock;
+  /** Told (once) when a finished lineage is evicted before its TTL: its redelivery would run the job again. */
+  logger?: { warn(obj: object, msg: string): void };
 }
 
 /** Memory ledger plus a size probe for tests and metrics. */
@@ -45,7 +51,9 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     ttlMs: options.ttlMs ?? DEFAULT_TTL_MS,
     maxHistory: options.maxHistory ?? DEFAULT_MAX_HISTORY,
   };
-  const maxRecords = options.maxRecords ?? 100_000;
+  const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+  let warnedEviction = false;
+  let warnedRunningEviction = false;
   const maxDeadLetters = options.maxDeadLetters ?? maxRecords;
   const pruneIntervalMs = options.pruneIntervalMs ?? 60_000;
   const clock = options.clock ?? systemClock;
@@ -85,11 +93,22 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     for (const r of finished) {
       if (records.size <= target) return;
       records.delete(r.id);
+      if (!warnedEviction) {
+        warnedEviction = true;
+        options.logger?.warn(
+          { maxRecords, ttlMs: rules.ttlMs, evicted: r.id },
+          'memory ledger full: finished lineages are evicted before LEDGER_TTL; a redelivery of one runs its job again (use LEDGER=firestore)',
+        );
+      }
     }
     const rest = [...records.values()].sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
     for (const r of rest) {
       if (records.size <= target) return;
       records.delete(r.id);
+      if (!warnedRunningEviction) {
+        warnedRunningEviction = true;
+        options.logger?.warn({ maxRecords, evicted: r.id }, 'memory ledger full of unfinished lineages: their attempt counts are dropped (use LEDGER=firestore)');
+      }
     }
   }
 
@@ -120,9 +139,9 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       // The rules build a new record from `current` and the (cloned) input, so
       // the result can be stored as is; only what leaves the store is cloned.
       const { result, write } = applyBegin(current, structuredClone(input), rules);
-      if (write) records.set(input.id, write);
+      if (write) records.set(input.id, boundRecord(write));
       if (current === undefined) enforceBound(input.now);
-      return { ...result, record: structuredClone(result.record) };
+      return { ...result, record: structuredClone(write ? boundRecord(result.record) : result.record) };
     },
 
     async finish(input: FinishInput): Promise<LineageRecord> {
@@ -131,7 +150,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(input.id, input.now);
       if (current === undefined) throw new LineageNotFound(input.id);
       const { owed, ...rest } = input;
-      const record = applyFinish(current, structuredClone(rest), rules);
+      const record = boundRecord(applyFinish(current, structuredClone(rest), rules));
       // One synchronous step: the state and what it owes land together.
       if (owed && finishOwes(current, input)) for (const letter of owed) storeLetter(letter);
       records.set(input.id, record);
@@ -173,7 +192,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
         enforceBound(now);
         return structuredClone(record);
       }
-      const record = applyCancel(current, now, rules);
+      const record = boundRecord(applyCancel(current, now, rules));
       records.set(id, record);
       return structuredClone(record);
     },

@@ -2,13 +2,15 @@
 // lineage and event so receivers (and the notifier queue's task names) can
 // drop duplicates; each forwarding hop gets its own id.
 import { EVENT_TYPES, type CloudEvent, type EventKind, type NotificationData } from '../schemas/index.ts';
+import { boundEvent } from '../limits.ts';
 
 export function cloudEventId(kind: EventKind, data: Pick<NotificationData, 'id' | 'tier'>): string {
   return kind === 'forwarded' ? `${data.id}/forwarded-${data.tier}` : `${data.id}/${kind}`;
 }
 
 export function buildCloudEvent(opts: { kind: EventKind; source: string; time: Date; data: NotificationData }): CloudEvent {
-  return {
+  // Texts and results come from input and jobs: kept under MAX_RECORD_BYTES.
+  return boundEvent({
     specversion: '1.0',
     id: cloudEventId(opts.kind, opts.data),
     source: opts.source,
@@ -17,7 +19,7 @@ export function buildCloudEvent(opts: { kind: EventKind; source: string; time: D
     subject: opts.data.id,
     datacontenttype: 'application/json',
     data: opts.data,
-  };
+  });
 }
 
 /** `succeeded` | `failed` | `forwarded` from an event type, undefined if not ours. */

@@ -1,13 +1,14 @@
 // POST /tasks: the Cloud Tasks push. The body is read as raw bytes whatever
 // the Content-Type says (Cloud Tasks adds none); the delivery decides.
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Delivery, DeliveryOutcome } from '../delivery/deliver.ts';
+import type { Delivery, DeliveryInput, DeliveryOutcome } from '../delivery/deliver.ts';
+import { TASK_BODY_LIMIT, boundError } from '../limits.ts';
+import { acceptAnyBody, isRawBody } from './raw-body.ts';
 import { parsePushHeaders } from '../delivery/push-headers.ts';
 import { traceField } from '../logger.ts';
 import type { Metrics } from './metrics.ts';
 
-/** 1 MiB task limit plus headroom for headers-in-body encodings. */
-export const TASK_BODY_LIMIT = 1024 * 1024 + 64 * 1024;
+export { TASK_BODY_LIMIT };
 
 export interface TaskRouteOptions {
   delivery: Delivery;
@@ -16,22 +17,28 @@ export interface TaskRouteOptions {
 }
 
 export async function taskRoutes(app: FastifyInstance, opts: TaskRouteOptions): Promise<void> {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: TASK_BODY_LIMIT }, (_req, body, done) => done(null, body));
+  acceptAnyBody(app, TASK_BODY_LIMIT);
 
   // Proves to `executor doctor` (and to a person with curl) that SERVICE_URL/tasks is this route.
   app.get('/tasks', async (_req, reply) =>
     reply.code(405).header('allow', 'POST').send({ error: { code: 'MethodNotAllowed', message: 'Cloud Tasks pushes with POST' } }),
   );
 
-  app.post('/tasks', { bodyLimit: TASK_BODY_LIMIT }, async (req, reply) => {
+  app.post('/tasks', async (req, reply) => {
     const outcome = await opts.delivery.deliver({
-      body: Buffer.isBuffer(req.body) ? req.body : undefined,
+      ...bodyInput(req.body),
       push: parsePushHeaders(req.headers),
       logFields: traceField(opts.project, req.headers),
     });
     return sendOutcome(reply, outcome);
   });
+}
+
+/** The delivery's view of a raw body: the bytes, or (over the limit) a rejection by hash. */
+export function bodyInput(raw: unknown): Pick<DeliveryInput, 'body' | 'rejected'> {
+  if (!isRawBody(raw)) return { body: undefined };
+  if (raw.bytes) return { body: raw.bytes };
+  return { body: undefined, rejected: { reason: `body of ${raw.size} bytes is over the limit of ${raw.limit}`, sha256: raw.sha256 } };
 }
 
 export function sendOutcome(reply: FastifyReply, outcome: DeliveryOutcome) {
@@ -41,6 +48,7 @@ export function sendOutcome(reply: FastifyReply, outcome: DeliveryOutcome) {
     outcome: outcome.outcome,
     ...(outcome.attempt !== undefined ? { attempt: outcome.attempt } : {}),
     ...(outcome.tier !== undefined ? { tier: outcome.tier } : {}),
-    ...(outcome.error ? { error: outcome.error } : {}),
+    // A job's error text can be any size; the reply (Cloud Tasks keeps it as lastAttempt) carries a cut.
+    ...(outcome.error ? { error: boundError(outcome.error) } : {}),
   });
 }

@@ -12,8 +12,8 @@ export type ErrorInfo = Static<typeof ErrorInfoSchema>;
 
 export const NotifySchema = Type.Object(
   {
-    url: Type.Optional(Type.String({ minLength: 1 })),
-    topic: Type.Optional(Type.String({ pattern: '^projects/[^/]+/topics/[^/]+$' })),
+    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2048 })),
+    topic: Type.Optional(Type.String({ maxLength: 512, pattern: '^projects/[^/]+/topics/[^/]+$' })),
   },
   { additionalProperties: false },
 );
@@ -21,11 +21,11 @@ export const NotifySchema = Type.Object(
 export const HistoryEntrySchema = Type.Object({
   tier: Type.Integer({ minimum: 0 }),
   attempt: Type.Integer({ minimum: 0 }),
-  queue: Type.String(),
-  taskName: Type.String(),
-  outcome: Type.String(),
-  startedAt: Type.String(),
-  finishedAt: Type.Optional(Type.String()),
+  queue: Type.String({ maxLength: 500 }),
+  taskName: Type.String({ maxLength: 500 }),
+  outcome: Type.String({ maxLength: 64 }),
+  startedAt: Type.String({ maxLength: 64 }),
+  finishedAt: Type.Optional(Type.String({ maxLength: 64 })),
   error: Type.Optional(ErrorInfoSchema),
 });
 
@@ -49,10 +49,10 @@ export const TaskEnvelopeSchema = Type.Object(
     type: Type.String({ minLength: 1, maxLength: 200 }),
     args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     data: Type.Optional(Type.Unknown()),
-    dataRef: Type.Optional(Type.String({ pattern: '^(gs|file)://' })),
+    dataRef: Type.Optional(Type.String({ maxLength: 4096, pattern: '^(gs|file)://' })),
     notify: Type.Optional(NotifySchema),
     tier: Type.Optional(Type.Integer({ minimum: 0 })),
-    history: Type.Optional(Type.Array(HistoryEntrySchema)),
+    history: Type.Optional(Type.Array(HistoryEntrySchema, { maxItems: 1000 })),
     /** Set by POST /v1/tasks/:id:replay: the lineage this one replays. */
     replayOf: Type.Optional(Type.String({ minLength: 1, maxLength: 500, pattern: '^[A-Za-z0-9_-]+$' })),
     /** The job this task belongs to (SDK execute): lineage id is `${job.id}-${job.index}`. */
@@ -78,7 +78,9 @@ export function checkEnvelope(value: unknown): { ok: true; envelope: TaskEnvelop
     return { ok: true, envelope: env };
   }
   const first = TaskEnvelopeCheck.Errors(value).First();
-  const where = first?.path ? first.path : '/';
+  // The path quotes keys from input: kept short (the caller bounds the whole reason too).
+  const path = first?.path ? first.path : '/';
+  const where = path.length > 200 ? `${path.slice(0, 200)}…` : path;
   return { ok: false, reason: `envelope invalid at ${where}: ${first?.message ?? 'not an object'}` };
 }
 

@@ -65,6 +65,10 @@ t.test('every bad credential is refused with 401 and a reason that never holds t
     ['email_verified as a string', `Bearer ${mint({ claims: { email_verified: 'true' } })}`, /not verified/],
     ['no email', `Bearer ${mint({ claims: { email: undefined } })}`, /no email/],
     ['lifetime over a day', `Bearer ${mint({ claims: { exp: Math.floor(Date.now() / 1000) + 3 * 86400 } })}`, /lifetime too long/],
+    ['exp as a string', `Bearer ${mint({ claims: { exp: String(Math.floor(Date.now() / 1000) + 600) } })}`, /^token exp is not a number$/],
+    ['iat as a string', `Bearer ${mint({ claims: { iat: String(Math.floor(Date.now() / 1000)) } })}`, /^token iat is not a number$/],
+    ['nbf as a string', `Bearer ${mint({ claims: { nbf: String(Math.floor(Date.now() / 1000)) } })}`, /^token nbf is not a number$/],
+    ['nbf in the future past the skew', `Bearer ${mint({ claims: { nbf: Math.floor(Date.now() / 1000) + 400 } })}`, /^token not yet valid$/],
   ];
   for (const [name, header, reason] of cases) {
     const result = await verifier.verify(header);
@@ -188,3 +192,11 @@ function hs256(payload: Record<string, unknown>, kid: string, secret: string): s
   const input = `${Buffer.from(JSON.stringify({ alg: 'HS256', kid, typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
 }
+
+t.test('nbf is held to the same 5-minute skew as exp: within it accepted, past it refused', async (t) => {
+  const { verifier, mint } = await setup(t);
+  const now = Math.floor(Date.now() / 1000);
+  t.ok((await verifier.verify(`Bearer ${mint({ claims: { nbf: now + 60 } })}`)).ok, 'nbf a minute ahead (clock skew) is accepted');
+  t.ok((await verifier.verify(`Bearer ${mint({ claims: { nbf: now - 60 } })}`)).ok, 'nbf in the past is accepted');
+  t.same(await verifier.verify(`Bearer ${mint({ claims: { nbf: now + 3600 } })}`), { ok: false, status: 401, reason: 'token not yet valid' });
+});

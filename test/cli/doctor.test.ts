@@ -1,6 +1,7 @@
 import t from 'tap';
 import { main } from '../../src/cli/main.ts';
-import { checkTimeouts } from '../../src/cli/doctor.ts';
+import { checkLedger, checkTimeouts } from '../../src/cli/doctor.ts';
+import { loadConfig } from '../../src/config.ts';
 import { captureIo, cliEnv, devStack } from './capture-io.ts';
 
 t.test('doctor is OK against the dev emulator queues with lined-up timeouts', async (t) => {
@@ -84,6 +85,14 @@ t.test('doctor with a bad configuration exits 2 naming the variable', async (t) 
   const io = captureIo({ CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:1', JOB_TIMEOUT: 'soon' });
   t.equal(await main(['doctor'], io), 2);
   t.match(io.stderr, /JOB_TIMEOUT/);
+});
+
+t.test('doctor warns that LEDGER=memory is one process with a bound per TTL; firestore is OK', async (t) => {
+  const [memory] = checkLedger(loadConfig({ LEDGER: 'memory', LEDGER_TTL: '7d' }, 'cli'));
+  t.equal(memory?.level, 'WARN');
+  t.match(memory?.what, /lost on restart, not shared between instances, and at most 100,000 lineages per LEDGER_TTL \(7d\)/);
+  t.match(memory?.fix, /LEDGER=firestore/);
+  t.equal(checkLedger(loadConfig({ LEDGER: 'firestore' }, 'cli'))[0]?.level, 'OK');
 });
 
 t.test('doctor probes SERVICE_URL/tasks (this service answers 405) and NOTIFY_URL; a wrong path fails', async (t) => {

@@ -102,6 +102,27 @@ t.test('durations accept units and bare seconds', async (t) => {
   t.equal(parseDuration('X', '7d'), 7 * 86_400_000);
 });
 
+t.test('EXEC_ENV_PASS picks the listed variables that are set; loader variables stop start-up', async (t) => {
+  const c = loadConfig({ EXEC_ENV_PASS: 'PATH,TZ,MISSING', PATH: '/bin', TZ: 'UTC', SECRET: 'x' }, 'dev');
+  t.same(c.jobs.execEnv, { PATH: '/bin', TZ: 'UTC' });
+  t.same(loadConfig({ PATH: '/bin', HOME: '/h', LANG: 'C', TMPDIR: '/t', TZ: 'UTC', AWS_SECRET: 'x' }, 'dev').jobs.execEnv, { PATH: '/bin', HOME: '/h', LANG: 'C', TZ: 'UTC', TMPDIR: '/t' }, 'default list');
+  for (const name of ['NODE_OPTIONS', 'BASH_ENV', 'ENV', 'GCONV_PATH', 'PERL5OPT', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'PYTHONSTARTUP']) {
+    t.throws(() => loadConfig({ EXEC_ENV_PASS: `PATH,${name}` }, 'dev'), { name: 'ConfigError', variable: 'EXEC_ENV_PASS' }, name);
+  }
+  t.throws(() => loadConfig({ EXEC_ENV_PASS: 'A B' }, 'dev'), { name: 'ConfigError', variable: 'EXEC_ENV_PASS' });
+});
+
+t.test('the exec kill grace never exceeds half of SHUTDOWN_GRACE (5 s at most)', async (t) => {
+  t.equal(loadConfig({}, 'dev').jobs.execKillGraceMs, 4000, 'default SHUTDOWN_GRACE 8s');
+  t.equal(loadConfig({ SHUTDOWN_GRACE: '2s' }, 'dev').jobs.execKillGraceMs, 1000);
+  t.equal(loadConfig({ SHUTDOWN_GRACE: '60s' }, 'dev').jobs.execKillGraceMs, 5000);
+});
+
+t.test('BLOB_REF_KEY must be at least 32 characters', async (t) => {
+  t.throws(() => loadConfig({ BLOB_REF_KEY: 'short' }, 'dev'), { name: 'ConfigError', variable: 'BLOB_REF_KEY' });
+  t.equal(loadConfig({ BLOB_REF_KEY: 'k'.repeat(32) }, 'dev').blobs.refKey, 'k'.repeat(32));
+});
+
 t.test('SERVICE_URL is accepted with or without a trailing /tasks (normalised, said once); any other path is refused in one line', async (t) => {
   const env = { GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', AUTH: 'none', ALLOW_UNAUTHENTICATED: '1', CHAIN: 'a,b' };
   for (const given of ['https://svc.example', 'https://svc.example/', 'https://svc.example/tasks', 'https://svc.example/tasks/']) {

@@ -17,6 +17,11 @@ const SCRIPTS: Record<string, string> = {
   'sub/nested.sh': 'echo nested',
   'stubborn.sh': "trap '' TERM\necho \"pid $$\"\nwhile :; do sleep 0.05; done",
   'daemon.sh': 'sleep 30 &\necho "child $!"\nexit 0',
+  // A child that leaves the process group (setsid) and outlives its parent at once.
+  'setsid.sh': 'setsid sh -c \'echo $$ > "$1"; exec sleep 1000\' sh "$1" >/dev/null 2>&1 &\nwhile [ ! -s "$1" ]; do sleep 0.01; done\necho "escaped $(cat "$1")"\nexit 0',
+  // The same, and the parent keeps running (for abort), ignoring SIGTERM like its escapee.
+  'setsid-stubborn.sh': "trap '' TERM\nsetsid sh -c 'trap \"\" TERM; echo $$ > \"$1\"; while :; do sleep 0.05; done' sh \"$1\" >/dev/null 2>&1 &\nwhile [ ! -s \"$1\" ]; do sleep 0.01; done\necho \"escaped $(cat \"$1\")\"\nwhile :; do sleep 0.05; done",
+  'loaders.sh': 'echo "NODE_OPTIONS=${NODE_OPTIONS:-unset} BASH_ENV=${BASH_ENV:-unset} ENV=${ENV:-unset} GCONV_PATH=${GCONV_PATH:-unset} PERL5OPT=${PERL5OPT:-unset} TZ=${TZ:-unset}"',
 };
 
 async function jobsDir(t: Test) {
@@ -209,4 +214,57 @@ t.test('a command that cannot be started is a permanent SpawnFailed', async (t) 
 t.test('a command may run without a script path', async (t) => {
   const r = await run({ commands: ['echo'] }, { command: 'echo', args: ['a', 'b'] });
   t.same(r.result, { exit: 0, stdout: 'a b\n', stderr: '' });
+});
+
+/** Poll until `pid` is gone; generous deadline, no fixed sleep. */
+async function waitGone(pid: number, ms = 20_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (gone(pid)) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return gone(pid);
+}
+
+t.test('a child that called setsid and outlived its script is killed when the script exits', async (t) => {
+  const { dir, base } = await jobsDir(t);
+  const r = await run({ commands: ['sh'], jobsDir: dir, killGraceMs: 2000 }, { command: 'sh', path: 'setsid.sh', args: [join(base, 'pid-a')] });
+  t.equal(r.state, 'succeeded');
+  const pid = Number(/escaped (\d+)/.exec(r.stdout ?? '')?.[1]);
+  t.ok(pid > 0, `escaped pid ${pid}`);
+  t.ok(await waitGone(pid), 'the setsid child is gone');
+});
+
+t.test('on abort, a setsid child that ignores SIGTERM is SIGKILLed with its script after killGraceMs', async (t) => {
+  const { dir, base } = await jobsDir(t);
+  const ctl = new AbortController();
+  let pid = 0;
+  const job = execJob({
+    commands: ['sh'],
+    jobsDir: dir,
+    killGraceMs: 200,
+    onOutput: (o) => {
+      const m = /escaped (\d+)/.exec(o.chunk);
+      if (m) {
+        pid = Number(m[1]);
+        ctl.abort(new Error('cancelled'));
+      }
+    },
+  }).make();
+  job.create({ command: 'sh', path: 'setsid-stubborn.sh', args: [join(base, 'pid-b')] });
+  await t.rejects(job.run(undefined, jobContext({ signal: ctl.signal })), { message: 'cancelled' });
+  t.ok(pid > 0, `escaped pid ${pid}`);
+  t.ok(gone(pid), 'the escaped child is already gone when run() settles');
+});
+
+t.test('loader and interpreter variables never reach the child, from EXEC_ENV_PASS or the job', async (t) => {
+  const { dir } = await jobsDir(t);
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', NODE_OPTIONS: '--require /tmp/x.js', BASH_ENV: '/tmp/x', ENV: '/tmp/x', GCONV_PATH: '/tmp', PERL5OPT: '-Mx' };
+  const r = await run({ commands: ['sh'], jobsDir: dir, env }, { command: 'sh', path: 'loaders.sh' });
+  // tap's process tracker adds its own NODE_OPTIONS to every spawn in a test: only ours must be absent.
+  t.notMatch(r.stdout ?? '', /x\.js/, 'the configured NODE_OPTIONS is not passed');
+  t.match(r.stdout ?? '', / BASH_ENV=unset ENV=unset GCONV_PATH=unset PERL5OPT=unset TZ=UTC\n$/, 'the others are unset; listed TZ passes');
+  for (const name of ['NODE_OPTIONS', 'BASH_ENV', 'ENV', 'GCONV_PATH', 'PERL5OPT', 'PYTHONSTARTUP', 'LD_LIBRARY_PATH', 'EXECUTOR_EXEC_RUN']) {
+    await t.rejects(run({ commands: ['sh'], jobsDir: dir }, { command: 'sh', path: 'loaders.sh', env: { [name]: 'x' } }), { code: 'WrongArgType', permanent: true }, name);
+  }
 });

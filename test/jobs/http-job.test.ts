@@ -186,3 +186,18 @@ t.test('an aborted signal ends the call with the abort reason', async (t) => {
   setTimeout(() => ctl.abort(new Error('timed out')), 50);
   await t.rejects(p, { message: 'timed out' });
 });
+
+t.test('the IPv6 metadata address is refused even when listed, by literal and after DNS', async (t) => {
+  let fetched = 0;
+  const fetchImpl = (async () => {
+    fetched++;
+    return new Response('x');
+  }) as typeof fetch;
+  const allow = ['[fd20:ce::254]', 'v6meta.example', 'mapped.example'];
+  await t.rejects(call({ allow, fetchImpl }, { url: 'http://[fd20:ce::254]/computeMetadata/v1/' }), { code: 'HostNotAllowed', permanent: true });
+  const v6 = async () => [{ address: 'fd20:ce::254' }];
+  await t.rejects(call({ allow, fetchImpl, lookup: v6 }, { url: 'http://v6meta.example/' }), { code: 'HostNotAllowed', permanent: true });
+  const mapped = async () => [{ address: '::ffff:a9fe:a9fe' }];
+  await t.rejects(call({ allow, fetchImpl, lookup: mapped }, { url: 'http://mapped.example/' }), { code: 'HostNotAllowed', permanent: true });
+  t.equal(fetched, 0, 'nothing was fetched');
+});

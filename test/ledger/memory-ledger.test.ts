@@ -83,3 +83,21 @@ t.test('a closed memory ledger refuses work', async (t) => {
   await t.rejects(ledger.ping(), /closed/);
   await t.rejects(ledger.begin(beginInput()), /closed/);
 });
+
+t.test('the first eviction of a finished lineage before its TTL is logged once, as a warning', async (t) => {
+  const warnings: Array<{ obj: object; msg: string }> = [];
+  const logger = { warn: (obj: object, msg: string) => warnings.push({ obj, msg }) };
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, maxRecords: 10, clock: { now: () => T0 }, logger });
+  for (let i = 0; i < 10; i++) {
+    await ledger.begin(beginInput({ id: `done-${i}` }));
+    await ledger.finish(finishInput({ id: `done-${i}`, outcome: 'succeeded', now: T0 + i }));
+  }
+  t.same(warnings, [], 'nothing evicted yet');
+  for (let i = 0; i < 8; i++) await ledger.begin(beginInput({ id: `more-${i}` }));
+  t.equal(await ledger.get('done-0'), undefined, 'a finished lineage was evicted');
+  t.equal(warnings.length, 1, 'warned once');
+  t.match(warnings[0], { obj: { maxRecords: 10, evicted: 'done-0' }, msg: /evicted before LEDGER_TTL/ });
+  for (let i = 0; i < 20; i++) await ledger.begin(beginInput({ id: `open-${i}` }));
+  t.equal(warnings.length, 2, 'evicting unfinished lineages is warned once too');
+  t.match(warnings[1], { msg: /unfinished lineages/ });
+});
