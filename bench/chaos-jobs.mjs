@@ -15,7 +15,7 @@ function job(type, run) {
         deserialize(bytes) {
           args = JSON.parse(bytes.toString());
         },
-        run: (data, ctx) => run(args, ctx),
+        run: (_data, ctx) => run(args, ctx),
         async stop() {},
         status: () => 'running',
       };
@@ -24,7 +24,11 @@ function job(type, run) {
 }
 
 const report = (url, what, ctx) =>
-  fetch(`${url}/${what}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: ctx.id, tier: ctx.tier, attempt: ctx.attempt, pid: process.pid, at: Date.now() }) });
+  fetch(`${url}/${what}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: ctx.id, tier: ctx.tier, attempt: ctx.attempt, pid: process.pid, at: Date.now() }),
+  });
 
 const retryable = (m) => ({ state: 'failed', error: { code: 'Flaky', message: m, permanent: false } });
 

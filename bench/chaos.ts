@@ -6,8 +6,8 @@
 // stuck, double-terminal, missing notifications, double runs (all 0), runs
 // after a recorded success (0) and poison tasks failed after MAX_CRASHES.
 // CHAOS_TASKS (default 2000) sets N; test/chaos.test.ts runs 300.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../src/emulator/index.ts';
 import { createFirestoreLedger } from '../src/ledger/firestore-ledger.ts';
@@ -77,7 +77,7 @@ function parse<T>(raw: Buffer): T | undefined {
 export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Promise<ChaosReport> {
   const n = opts.tasks ?? Number(process.env.CHAOS_TASKS ?? 2000);
   let seed = opts.seed ?? 42;
-  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const started = Date.now();
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   try {
@@ -378,7 +378,12 @@ export function formatReport(r: ChaosReport): string {
     ['runs after a recorded success', r.runsAfterSuccess],
     ['poison tasks failed as PoisonTask', `${r.poison.failedAsPoison}/${r.poison.tasks} (crashes ${r.poison.crashes.join(', ')})`],
     ['innocent lineages failed as PoisonTask', r.innocentPoisoned],
-    ['end states', Object.entries(r.states).map(([k, v]) => `${k} ${v}`).join(', ')],
+    [
+      'end states',
+      Object.entries(r.states)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
     ['SIGKILLs (chaos) / worker restarts (incl. poison)', `${r.kills} / ${r.workerRestarts}`],
     ['Firestore outage', `${r.firestoreOutageMs} ms`],
     ['notification target calls accepted / refused', `${r.notifyCalls.accepted} / ${r.notifyCalls.refused}`],
@@ -388,7 +393,15 @@ export function formatReport(r: ChaosReport): string {
 }
 
 export function chaosPassed(r: ChaosReport): boolean {
-  return r.lost === 0 && r.stuck === 0 && r.doubleTerminal === 0 && r.missingNotifications === 0 && r.doubleRuns === 0 && r.runsAfterSuccess === 0 && r.poison.failedAsPoison === r.poison.tasks;
+  return (
+    r.lost === 0 &&
+    r.stuck === 0 &&
+    r.doubleTerminal === 0 &&
+    r.missingNotifications === 0 &&
+    r.doubleRuns === 0 &&
+    r.runsAfterSuccess === 0 &&
+    r.poison.failedAsPoison === r.poison.tasks
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -1,9 +1,11 @@
 // node bench/profile-summary.mjs FILE.cpuprofile: self and inclusive time per function, for bench/PROFILE.md.
 import { readFileSync } from 'node:fs';
+
 const prof = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const byId = new Map(prof.nodes.map((n) => [n.id, n]));
 const self = new Map();
-const dt = prof.timeDeltas; const samples = prof.samples;
+const dt = prof.timeDeltas;
+const samples = prof.samples;
 const counts = new Map();
 for (let i = 0; i < samples.length; i++) counts.set(samples[i], (counts.get(samples[i]) ?? 0) + (dt[i] ?? 0));
 const parent = new Map();
@@ -18,10 +20,16 @@ for (const [id, t] of counts) {
   const seen = new Set();
   for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
     const k = key(byId.get(cur));
-    if (seen.has(k)) continue; seen.add(k);
+    if (seen.has(k)) continue;
+    seen.add(k);
     incl.set(k, (incl.get(k) ?? 0) + t);
   }
 }
-const top = (m, n) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, t]) => `${(100 * t / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-console.log('SELF\n' + top(self, 30));
-console.log('\nINCLUSIVE\n' + top(incl, 60));
+const top = (m, n) =>
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(5)}%  ${k}`)
+    .join('\n');
+console.log(`SELF\n${top(self, 30)}`);
+console.log(`\nINCLUSIVE\n${top(incl, 60)}`);

@@ -7,10 +7,10 @@
 import { PubSub } from '@google-cloud/pubsub';
 import pino from 'pino';
 import { loadConfig } from '../src/config.ts';
-import { createMemoryLedger } from '../src/ledger/memory-ledger.ts';
-import { createRegistry } from '../src/jobs/registry.ts';
+import { type Notifier, systemClock } from '../src/interfaces.ts';
 import { echoJob } from '../src/jobs/echo-job.ts';
-import { systemClock, type Notifier } from '../src/interfaces.ts';
+import { createRegistry } from '../src/jobs/registry.ts';
+import { createMemoryLedger } from '../src/ledger/memory-ledger.ts';
 import { startPull } from '../src/pull/index.ts';
 import { startGcloudEmulator } from '../test/helpers/gcloud-emulator.ts';
 import type { Row } from './lib/common.ts';
@@ -32,7 +32,16 @@ export async function pullFigure(s: { quick: boolean }, raw: Record<string, unkn
     await publisher.flush();
 
     const config = loadConfig(
-      { GOOGLE_CLOUD_PROJECT: project, CHAIN: 'bench-incoming:3#bench-incoming-pull', AUTH: 'none', ALLOW_UNAUTHENTICATED: '1', NOTIFY_QUEUE: '', NOTIFY_ON: 'failed', MAX_CONCURRENCY: String(MAX_CONCURRENCY), LOG_LEVEL: 'silent' },
+      {
+        GOOGLE_CLOUD_PROJECT: project,
+        CHAIN: 'bench-incoming:3#bench-incoming-pull',
+        AUTH: 'none',
+        ALLOW_UNAUTHENTICATED: '1',
+        NOTIFY_QUEUE: '',
+        NOTIFY_ON: 'failed',
+        MAX_CONCURRENCY: String(MAX_CONCURRENCY),
+        LOG_LEVEL: 'silent',
+      },
       'pull',
     );
     const silent: Notifier = { send: async () => {}, close: async () => {} };

@@ -3,21 +3,25 @@
 // Fastify route that parses the same body, in alternating rounds. Prints a
 // markdown table with the machine and writes bench/results.json. Nothing here
 // asserts a time: it reports what it measured and the target it is compared to.
-import { cpus, totalmem } from 'node:os';
+
 import { writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startProc, type Proc } from './lib/proc.ts';
-import { alternate, load, type LoadResult } from './lib/load.ts';
+import { fileURLToPath } from 'node:url';
+import { ECHO_BODY, type Row, SERVE_ENV } from './lib/common.ts';
 import { firestoreFigure } from './lib/firestore.ts';
-import { emulatorDispatchFigure, chainFigure, inflightFigure } from './lib/flows.ts';
-import { ECHO_BODY, SERVE_ENV, type Row } from './lib/common.ts';
+import { chainFigure, emulatorDispatchFigure, inflightFigure } from './lib/flows.ts';
+import { alternate, type LoadResult, load } from './lib/load.ts';
+import { freePort, type Proc, startProc } from './lib/proc.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 
 const settings = {
   quick,
@@ -99,7 +103,11 @@ async function pushFigures() {
 
 async function oidcFigure() {
   const emuPort = await freePort();
-  const emulator = await startProc([settings.executorEntry, 'emulator'], { HOST: '127.0.0.1', EMULATOR_PORT: String(emuPort) }, { port: emuPort, readyPath: '/.well-known/openid-configuration' });
+  const emulator = await startProc(
+    [settings.executorEntry, 'emulator'],
+    { HOST: '127.0.0.1', EMULATOR_PORT: String(emuPort) },
+    { port: emuPort, readyPath: '/.well-known/openid-configuration' },
+  );
   try {
     const audience = 'http://bench.invalid';
     const res = await fetch(`${emulator.url}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(audience)}`, {
@@ -120,7 +128,13 @@ async function oidcFigure() {
     });
     try {
       const run = (p: Proc) => () =>
-        load({ url: p.url, connections: settings.connections, durationSec: settings.durationSec, body: ECHO_BODY, headers: { authorization: `Bearer ${token}` } });
+        load({
+          url: p.url,
+          connections: settings.connections,
+          durationSec: settings.durationSec,
+          body: ECHO_BODY,
+          headers: { authorization: `Bearer ${token}` },
+        });
       const { a: b, b: e } = await alternate(settings.rounds, run(bare), run(serve));
       raw.oidc = { bare: b, executor: e };
       rows.push({
@@ -159,21 +173,36 @@ async function main() {
   const figures: Array<[string, () => Promise<void>]> = [
     ['push', pushFigures],
     ['oidc', oidcFigure],
-    ['inflight', async () => {
-      rows.push(await inflightFigure(settings, raw));
-    }],
-    ['firestore', async () => {
-      rows.push(await firestoreFigure(settings, raw));
-    }],
-    ['emulator', async () => {
-      rows.push(await emulatorDispatchFigure(settings, raw));
-    }],
-    ['chain', async () => {
-      rows.push(await chainFigure(settings, raw));
-    }],
-    ['pull', async () => {
-      rows.push(await (await import('./pull.ts')).pullFigure(settings, raw));
-    }],
+    [
+      'inflight',
+      async () => {
+        rows.push(await inflightFigure(settings, raw));
+      },
+    ],
+    [
+      'firestore',
+      async () => {
+        rows.push(await firestoreFigure(settings, raw));
+      },
+    ],
+    [
+      'emulator',
+      async () => {
+        rows.push(await emulatorDispatchFigure(settings, raw));
+      },
+    ],
+    [
+      'chain',
+      async () => {
+        rows.push(await chainFigure(settings, raw));
+      },
+    ],
+    [
+      'pull',
+      async () => {
+        rows.push(await (await import('./pull.ts')).pullFigure(settings, raw));
+      },
+    ],
   ];
   for (const [name, fig] of figures) {
     if (!want(name)) continue;
@@ -196,7 +225,10 @@ async function main() {
     ),
   ];
   console.log(lines.join('\n'));
-  writeFileSync(join(here, 'results.json'), JSON.stringify({ machine, settings: { ...settings, executorEntry: undefined, bareEntry: undefined }, rows, raw }, null, 2) + '\n');
+  writeFileSync(
+    join(here, 'results.json'),
+    `${JSON.stringify({ machine, settings: { ...settings, executorEntry: undefined, bareEntry: undefined }, rows, raw }, null, 2)}\n`,
+  );
   console.error(`bench: done in ${((Date.now() - started) / 1000).toFixed(0)} s; bench/results.json written`);
 }
 

@@ -11,7 +11,9 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 const tooOld = fromSource ? major < 22 || (major === 22 && minor < 18) : major < 22;
 if (tooOld) {
   const need = fromSource ? '22.18' : '22';
-  console.error(`executor: Node ${process.versions.node} is too old (use Node ${need} or newer${fromSource ? '; in the repository npm start and npx executor use the pinned one' : ''})`);
+  console.error(
+    `executor: Node ${process.versions.node} is too old (use Node ${need} or newer${fromSource ? '; in the repository npm start and npx executor use the pinned one' : ''})`,
+  );
   process.exit(2);
 }
 try {

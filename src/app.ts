@@ -1,28 +1,28 @@
 // buildApp(config, deps): the Fastify instance. It reads no env, never listens
 // and installs no signal handlers (server.ts does); tests build one per test.
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from './config.ts';
-import type { AttemptLedger, BlobStore, Clock, JobRegistry, Notifier, TaskQueue } from './interfaces.ts';
-import { createDelivery, type Delivery } from './delivery/deliver.ts';
-import { createEffects, type Effects } from './delivery/effects.ts';
-import { ConcurrencyLimiter } from './delivery/concurrency-limiter.ts';
-import { taskRoutes } from './routes/tasks.ts';
-import { pubsubRoutes } from './routes/pubsub.ts';
-import { operatorRoutes } from './routes/operator.ts';
-import { healthRoutes } from './routes/health.ts';
-import { jobRoutes } from './routes/jobs.ts';
-import { createJobCompletion, type JobCompletion } from './delivery/job-completion.ts';
-import { Metrics, metricsRoute, timedLedger } from './routes/metrics.ts';
-import { instrumentDelivery } from './operator/instrument-delivery.ts';
-import { startCancelWatch } from './operator/cancel-watch.ts';
-import { sinkRoutes } from './routes/sink.ts';
-import { uiRoutes } from './routes/ui.ts';
-import type { OutputHub } from './output/output-hub.ts';
-import type { NotificationSink } from './notifier/memory-sink.ts';
 import { authHook } from './auth/auth-hook.ts';
 import type { OidcVerifier } from './auth/oidc-verifier.ts';
+import type { Config } from './config.ts';
+import { ConcurrencyLimiter } from './delivery/concurrency-limiter.ts';
+import { createDelivery, type Delivery } from './delivery/deliver.ts';
+import { createEffects, type Effects } from './delivery/effects.ts';
+import { createJobCompletion, type JobCompletion } from './delivery/job-completion.ts';
+import type { AttemptLedger, BlobStore, Clock, JobRegistry, Notifier, TaskQueue } from './interfaces.ts';
 import { MAX_HEADER_BYTES, MAX_ID_LENGTH } from './limits.ts';
+import type { NotificationSink } from './notifier/memory-sink.ts';
+import { startCancelWatch } from './operator/cancel-watch.ts';
+import { instrumentDelivery } from './operator/instrument-delivery.ts';
+import type { OutputHub } from './output/output-hub.ts';
+import { healthRoutes } from './routes/health.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { Metrics, metricsRoute, timedLedger } from './routes/metrics.ts';
+import { operatorRoutes } from './routes/operator.ts';
+import { pubsubRoutes } from './routes/pubsub.ts';
+import { sinkRoutes } from './routes/sink.ts';
+import { taskRoutes } from './routes/tasks.ts';
+import { uiRoutes } from './routes/ui.ts';
 
 export interface Deps {
   ledger: AttemptLedger;
@@ -94,22 +94,26 @@ export function buildApp(config: Config, deps: Deps): App {
     clock: deps.clock,
     source: config.serviceUrl ?? `urn:executor:${config.project || 'local'}`,
   });
-  delivery = instrumentDelivery(createDelivery({
-    jobs,
-    ledger,
-    registry: deps.registry,
-    effects,
-    limiter: new ConcurrencyLimiter(config.maxConcurrency),
-    ...(deps.blobs ? { blobs: deps.blobs } : {}),
-    clock: deps.clock,
-    chain: config.chain,
-    jobTimeoutMs: config.jobTimeoutMs,
-    leaseMarginMs: config.leaseMarginMs,
-    maxCrashes: config.maxCrashes,
-    logger: deps.logger,
-    ...(config.blobs.refKey ? { blobRefKey: config.blobs.refKey } : {}),
-    ...(deps.output ? { output: deps.output } : {}),
-  }), metrics, config.chain);
+  delivery = instrumentDelivery(
+    createDelivery({
+      jobs,
+      ledger,
+      registry: deps.registry,
+      effects,
+      limiter: new ConcurrencyLimiter(config.maxConcurrency),
+      ...(deps.blobs ? { blobs: deps.blobs } : {}),
+      clock: deps.clock,
+      chain: config.chain,
+      jobTimeoutMs: config.jobTimeoutMs,
+      leaseMarginMs: config.leaseMarginMs,
+      maxCrashes: config.maxCrashes,
+      logger: deps.logger,
+      ...(config.blobs.refKey ? { blobRefKey: config.blobs.refKey } : {}),
+      ...(deps.output ? { output: deps.output } : {}),
+    }),
+    metrics,
+    config.chain,
+  );
   if (deps.output) {
     const output = deps.output;
     const watch = startCancelWatch({ ledger, delivery, runningIds: () => output.runningIds(), logger: deps.logger });

@@ -3,8 +3,8 @@
 // Every failure is a ConfigError whose message is one line naming the variable.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type Static, Type } from '@sinclair/typebox';
 import envSchema from 'env-schema';
-import { Type, type Static } from '@sinclair/typebox';
 import type { Tier } from './interfaces.ts';
 import type { EventKind } from './schemas/index.ts';
 
@@ -108,7 +108,10 @@ const EnvSchema = Type.Object({
   EMULATOR_APP_ENGINE_URL: Str(),
   EMULATOR_STATE: Str(),
   LOG_LEVEL: Type.Optional(
-    Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: DEFAULTS.LOG_LEVEL }),
+    Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: DEFAULTS.LOG_LEVEL },
+    ),
   ),
 });
 type RawEnv = Static<typeof EnvSchema>;
@@ -125,7 +128,12 @@ export interface Config {
   serviceUrlNote?: string;
   notify: { queue?: string; url?: string; topic?: string; on: Set<EventKind> };
   ledger: { kind: 'memory' | 'firestore'; ttlMs: number; collectionPrefix: string };
-  blobs: { bucket?: string; dir?: string; offloadThresholdBytes: number; /** BLOB_REF_KEY: signs dataRefs that name another lineage's blob. */ refKey?: string };
+  blobs: {
+    bucket?: string;
+    dir?: string;
+    offloadThresholdBytes: number /** BLOB_REF_KEY: signs dataRefs that name another lineage's blob. */;
+    refKey?: string;
+  };
   auth: { mode: 'oidc' | 'none'; audiences: string[]; invokers: string[]; issuer?: string; certsUrl?: string };
   invokerServiceAccount?: string;
   maxConcurrency: number;
@@ -246,7 +254,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const a of audiences) optionalUrl('OIDC_AUDIENCE', a);
   if (audiences.length === 0 && serviceUrl) {
     const u = new URL(serviceUrl);
-    audiences = [...new Set([serviceUrl.replace(/\/$/, ''), u.origin, `${u.origin}/`, `${serviceUrl.replace(/\/$/, '')}/tasks`, `${serviceUrl.replace(/\/$/, '')}/pubsub`])];
+    audiences = [
+      ...new Set([
+        serviceUrl.replace(/\/$/, ''),
+        u.origin,
+        `${u.origin}/`,
+        `${serviceUrl.replace(/\/$/, '')}/tasks`,
+        `${serviceUrl.replace(/\/$/, '')}/pubsub`,
+      ]),
+    ];
   }
   const invokers = list(raw.OIDC_INVOKERS);
   if (production && auth === 'none' && !truthy(raw.ALLOW_UNAUTHENTICATED)) {
@@ -334,7 +350,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
  * Loader and interpreter start-up variables: never passed to exec children
  * (the same list as NEVER_PASS_ENV in jobs/exec-job.ts, which also filters).
  */
-const NEVER_PASS = /^(LD_.*|DYLD_.*|NODE_OPTIONS|NODE_PATH|BASH_ENV|ENV|BASH_FUNC_.*|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|IFS|GCONV_PATH|LOCPATH|NLSPATH|GLIBC_TUNABLES|PERL5OPT|PERL5LIB|PERLLIB|PYTHONSTARTUP|PYTHONPATH|PYTHONHOME|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS)$/;
+const NEVER_PASS =
+  /^(LD_.*|DYLD_.*|NODE_OPTIONS|NODE_PATH|BASH_ENV|ENV|BASH_FUNC_.*|SHELLOPTS|BASHOPTS|PS4|PROMPT_COMMAND|IFS|GCONV_PATH|LOCPATH|NLSPATH|GLIBC_TUNABLES|PERL5OPT|PERL5LIB|PERLLIB|PYTHONSTARTUP|PYTHONPATH|PYTHONHOME|RUBYOPT|RUBYLIB|JAVA_TOOL_OPTIONS|_JAVA_OPTIONS|JDK_JAVA_OPTIONS)$/;
 
 /** EXEC_ENV_PASS: names only; a loader/interpreter variable stops start-up. */
 function execEnvPass(value: string, env: Record<string, string | undefined>): Record<string, string> {
@@ -358,7 +375,8 @@ const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
 
 /** The emulator's App Engine stand-in (dev: the worker itself) and its state file. */
 function emulatorTargets(mode: Mode, raw: RawEnv): { emulatorAppEngineUrl?: string; emulatorState?: string } {
-  const appEngine = optionalUrl('EMULATOR_APP_ENGINE_URL', raw.EMULATOR_APP_ENGINE_URL) ?? (mode === 'dev' ? `http://127.0.0.1:${raw.PORT ?? DEFAULTS.PORT}` : undefined);
+  const appEngine =
+    optionalUrl('EMULATOR_APP_ENGINE_URL', raw.EMULATOR_APP_ENGINE_URL) ?? (mode === 'dev' ? `http://127.0.0.1:${raw.PORT ?? DEFAULTS.PORT}` : undefined);
   return { ...(appEngine ? { emulatorAppEngineUrl: appEngine } : {}), ...(raw.EMULATOR_STATE ? { emulatorState: raw.EMULATOR_STATE } : {}) };
 }
 
@@ -371,7 +389,10 @@ function emulatorTargets(mode: Mode, raw: RawEnv): { emulatorAppEngineUrl?: stri
  * named like that tier's queue.
  */
 export function parseChain(value: string, defaultMaxAttempts: number, serviceUrl?: string): Tier[] {
-  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (parts.length === 0) throw new ConfigError('CHAIN', 'must name at least one queue');
   const seen = new Set<string>();
   return parts.map((part, index) => {
@@ -431,7 +452,10 @@ function parseNotifyOn(value: string): Set<EventKind> {
 }
 
 function list(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function truthy(value: string | undefined): boolean {
@@ -464,7 +488,10 @@ export function normaliseServiceUrl(value: string | undefined): { url: string; n
   if (u.search || u.hash) throw new ConfigError('SERVICE_URL', `"${given}" must be the service's base URL, without ?query or #fragment`);
   if (path === '') return { url: `${u.origin}` };
   if (path === '/tasks') return { url: u.origin, note: `SERVICE_URL "${given}" is the push URL; using its base ${u.origin} (pushes go to ${u.origin}/tasks)` };
-  throw new ConfigError('SERVICE_URL', `"${given}" has the path "${u.pathname}": give the service's base URL (pushes go to SERVICE_URL/tasks), e.g. ${u.origin}`);
+  throw new ConfigError(
+    'SERVICE_URL',
+    `"${given}" has the path "${u.pathname}": give the service's base URL (pushes go to SERVICE_URL/tasks), e.g. ${u.origin}`,
+  );
 }
 
 function hostPort(variable: string, value: string): string {

@@ -3,10 +3,10 @@
 // production Cloud Tasks client (CLOUD_TASKS_EMULATOR_HOST), so dev exercises
 // the same forwarding and notifying code as serve.
 import type { Logger } from 'pino';
-import { ConfigError, DEV, loadConfig, type Config } from './config.ts';
-import { startEmulator, StateFileError, type RunningEmulator } from './emulator/index.ts';
-import { createDeps, startServer, type RunningServer } from './server.ts';
+import { type Config, ConfigError, DEV, loadConfig } from './config.ts';
+import { type RunningEmulator, StateFileError, startEmulator } from './emulator/index.ts';
 import { createNotificationSink, type NotificationSink } from './notifier/memory-sink.ts';
+import { createDeps, type RunningServer, startServer } from './server.ts';
 
 export const DEV_SERVICE_ACCOUNT = DEV.SERVICE_ACCOUNT;
 
@@ -60,7 +60,16 @@ export async function startDev(
         OIDC_INVOKERS: base.auth.invokers.length ? base.auth.invokers.join(',') : DEV.SERVICE_ACCOUNT,
         INVOKER_SERVICE_ACCOUNT: base.invokerServiceAccount ?? DEV.SERVICE_ACCOUNT,
         // The sink receives notifier-queue pushes whose audience is its own URL.
-        OIDC_AUDIENCE: [...new Set([...base.auth.audiences, serviceUrl, new URL(serviceUrl).origin, `${serviceUrl}/tasks`, `${serviceUrl}/pubsub`, `${serviceUrl}/v1/notifications`])].join(','),
+        OIDC_AUDIENCE: [
+          ...new Set([
+            ...base.auth.audiences,
+            serviceUrl,
+            new URL(serviceUrl).origin,
+            `${serviceUrl}/tasks`,
+            `${serviceUrl}/pubsub`,
+            `${serviceUrl}/v1/notifications`,
+          ]),
+        ].join(','),
       });
     }
     const config = loadConfig({ ...env, ...derived }, 'dev');
@@ -140,7 +149,9 @@ export function devBanner(stack: DevStack): string {
     `    --url=${server.url}/tasks --body-content='${body}'${config.auth.mode === 'oidc' ? ` \\\n    --oidc-service-account-email=${config.invokerServiceAccount ?? DEV.SERVICE_ACCOUNT}` : ''}`,
     '',
     'Or with the CLI, in another terminal:',
-    `  export ${devCliEnv(stack).map(([k, v]) => `${k}=${quote(v)}`).join(' ')}`,
+    `  export ${devCliEnv(stack)
+      .map(([k, v]) => `${k}=${quote(v)}`)
+      .join(' ')}`,
     `  ${CLI} enqueue --type echo --data '{"hello":"world"}' --watch`,
     '',
     `Notifications: curl ${server.url}/v1/notifications`,

@@ -2,9 +2,9 @@
 // Implementations live next to their interface's folder: ledger/, queues/,
 // notifier/, blobs/, jobs/. Nothing here has runtime code except constants.
 import type { Logger } from 'pino';
-import type { TaskEnvelope, CloudEvent, ErrorInfo, JobRef, JobRecord, JobTaskEndState } from './schemas/index.ts';
+import type { CloudEvent, ErrorInfo, JobRecord, JobRef, JobTaskEndState, TaskEnvelope } from './schemas/index.ts';
 
-export type { TaskEnvelope, CloudEvent, ErrorInfo, JobRef, JobRecord, JobTaskEndState };
+export type { CloudEvent, ErrorInfo, JobRecord, JobRef, JobTaskEndState, TaskEnvelope };
 
 /** Milliseconds since the epoch; injectable so tests need no sleeps. */
 export interface Clock {

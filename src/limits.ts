@@ -37,6 +37,7 @@ export function quote(value: string, max = 64): string {
   return JSON.stringify(truncateText(value, max));
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what this finds (Firestore and JSON consumers refuse it).
 const UNSTORABLE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]|\u0000/g;
 
 /** Lone surrogates and NUL (which Firestore cannot store) replaced by U+FFFD. */

@@ -2,7 +2,7 @@
 // `message` as the message key, and the trace field derived per request.
 // Secrets are redacted by path; payloads are never passed to the logger.
 import { createRequire } from 'node:module';
-import pino, { type Logger, type DestinationStream } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 const SEVERITY: Record<string, string> = {
   trace: 'DEBUG',

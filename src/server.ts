@@ -3,25 +3,25 @@
 // 503 so Cloud Tasks retries), wait up to SHUTDOWN_GRACE, close backends in
 // reverse order of creation.
 import type { Logger } from 'pino';
+import { type App, buildApp, type Deps } from './app.ts';
+import { createCredentialsProbe } from './auth/google-credentials.ts';
 import type { Config } from './config.ts';
-import { buildApp, type App, type Deps } from './app.ts';
-import type { BlobStore, Notifier, TaskQueue } from './interfaces.ts';
-import { systemClock } from './interfaces.ts';
-import { createMemoryLedger } from './ledger/memory-ledger.ts';
-import { createLogNotifier } from './notifier/log-notifier.ts';
-import { createRoutingNotifier } from './notifier/routing-notifier.ts';
-import { builtinJobs, createRegistry, loadJobsModule } from './jobs/index.ts';
 import { ConfigError } from './config.ts';
-import type { NotificationSink } from './notifier/memory-sink.ts';
-import { createOutputHub } from './output/output-hub.ts';
-import { blobChunkStore, memoryChunkStore } from './output/chunk-store.ts';
-import { blobRefOf } from './output/blob-ref.ts';
 // The backends over Google clients (Firestore, Cloud Tasks, Pub/Sub, Storage,
 // google-auth-library) are imported below only when the config uses them:
 // loading them all costs about a second and a lot of memory.
 import { installCrashHandlers } from './delivery/crash-isolation.ts';
 import { startOutboxSweep } from './delivery/outbox-sweep.ts';
-import { createCredentialsProbe } from './auth/google-credentials.ts';
+import type { BlobStore, Notifier, TaskQueue } from './interfaces.ts';
+import { systemClock } from './interfaces.ts';
+import { builtinJobs, createRegistry, loadJobsModule } from './jobs/index.ts';
+import { createMemoryLedger } from './ledger/memory-ledger.ts';
+import { createLogNotifier } from './notifier/log-notifier.ts';
+import type { NotificationSink } from './notifier/memory-sink.ts';
+import { createRoutingNotifier } from './notifier/routing-notifier.ts';
+import { blobRefOf } from './output/blob-ref.ts';
+import { blobChunkStore, memoryChunkStore } from './output/chunk-store.ts';
+import { createOutputHub } from './output/output-hub.ts';
 
 export interface CreatedDeps extends Deps {
   /** Close every backend, in reverse order of creation. */
@@ -174,7 +174,11 @@ export interface RunningServer {
  * Listen and wire shutdown. Signal handlers are installed only when
  * `handleSignals` is true (the CLI), never in tests.
  */
-export async function startServer(config: Config, deps: CreatedDeps, opts: { handleSignals?: boolean; port?: number; host?: string } = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  deps: CreatedDeps,
+  opts: { handleSignals?: boolean; port?: number; host?: string } = {},
+): Promise<RunningServer> {
   const built = buildApp(config, deps);
   const { app } = built;
   try {

@@ -18,7 +18,10 @@ t.test('chaos: nothing lost, stuck, doubly ended, unnotified or run twice at onc
   t.equal(report.doubleRuns, 0, 'double runs');
   t.equal(report.runsAfterSuccess, 0, 'runs after a recorded success');
   t.equal(report.poison.failedAsPoison, report.poison.tasks, 'poison tasks failed as PoisonTask');
-  t.ok(report.poison.crashes.every((c) => c >= 3), 'after MAX_CRASHES crashes');
+  t.ok(
+    report.poison.crashes.every((c) => c >= 3),
+    'after MAX_CRASHES crashes',
+  );
   t.equal(report.kills, 3, 'three SIGKILLs happened');
   t.ok(chaosPassed(report));
 });

@@ -1,7 +1,7 @@
 // limits.ts: texts cut with a marker; records and events kept under 256 KiB.
 import t from 'tap';
-import { MAX_RECORD_BYTES, boundError, boundEvent, boundRecord, truncateText } from '../src/limits.ts';
 import type { LineageRecord } from '../src/interfaces.ts';
+import { boundError, boundEvent, boundRecord, MAX_RECORD_BYTES, truncateText } from '../src/limits.ts';
 import { buildCloudEvent } from '../src/notifier/cloud-event.ts';
 
 const record = (over: Partial<LineageRecord> = {}): LineageRecord => ({
@@ -25,7 +25,15 @@ t.test('truncateText cuts to the byte limit, marks the cut and never splits a ch
 
 t.test('a record with a huge error, result and history stays under 256 KiB and says what was cut', async (t) => {
   const huge = 'm'.repeat(2_000_000);
-  const history = Array.from({ length: 400 }, (_, i) => ({ tier: 0, attempt: i, queue: 'q', taskName: 't'.repeat(500), outcome: 'retry' as const, startedAt: 'x', error: { code: 'E', message: huge, permanent: false } }));
+  const history = Array.from({ length: 400 }, (_, i) => ({
+    tier: 0,
+    attempt: i,
+    queue: 'q',
+    taskName: 't'.repeat(500),
+    outcome: 'retry' as const,
+    startedAt: 'x',
+    error: { code: 'E', message: huge, permanent: false },
+  }));
   const out = boundRecord(record({ error: { code: 'E', message: huge, permanent: true }, result: { big: huge }, history }));
   t.ok(Buffer.byteLength(JSON.stringify(out)) <= MAX_RECORD_BYTES, `${JSON.stringify(out).length} bytes`);
   t.ok(Buffer.byteLength(out.error!.message) <= 512);
@@ -52,7 +60,19 @@ t.test('a notification is built under 256 KiB whatever the error text and result
     kind: 'failed',
     source: 'urn:x',
     time: new Date(0),
-    data: { id: 'l', type: 'echo', queue: 'q', tier: 0, attempt: 1, maxAttempts: 3, state: 'failed', error: { code: 'E', message: 'k'.repeat(600_000), permanent: true }, result: 'r'.repeat(1_000_000), startedAt: 'x', finishedAt: 'y' },
+    data: {
+      id: 'l',
+      type: 'echo',
+      queue: 'q',
+      tier: 0,
+      attempt: 1,
+      maxAttempts: 3,
+      state: 'failed',
+      error: { code: 'E', message: 'k'.repeat(600_000), permanent: true },
+      result: 'r'.repeat(1_000_000),
+      startedAt: 'x',
+      finishedAt: 'y',
+    },
   });
   t.ok(Buffer.byteLength(JSON.stringify(event)) <= MAX_RECORD_BYTES);
   t.ok(Buffer.byteLength(event.data.error!.message) <= 512);
@@ -61,5 +81,9 @@ t.test('a notification is built under 256 KiB whatever the error text and result
 });
 
 t.test('an error text with lone surrogates or NUL (a job may make one) is made storable', async (t) => {
-  t.same(boundError({ code: 'E\u0000', message: 'a\ud800b\udc00c\u0000 😀', permanent: false }), { code: 'E\uFFFD', message: 'a\uFFFDb\uFFFDc\uFFFD 😀', permanent: false });
+  t.same(boundError({ code: 'E\u0000', message: 'a\ud800b\udc00c\u0000 😀', permanent: false }), {
+    code: 'E\uFFFD',
+    message: 'a\uFFFDb\uFFFDc\uFFFD 😀',
+    permanent: false,
+  });
 });

@@ -1,5 +1,5 @@
-import t from 'tap';
 import { Writable } from 'node:stream';
+import t from 'tap';
 import { createLogger, traceField } from '../src/logger.ts';
 
 function capture() {

@@ -1,9 +1,10 @@
 // The README's JOBS_MODULE example, extracted and loaded as a user would.
-import t from 'tap';
-import pino from 'pino';
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import pino from 'pino';
+import t from 'tap';
 import { loadJobsModule } from '../src/jobs/index.ts';
 import { createRegistry } from '../src/jobs/registry.ts';
 
@@ -23,7 +24,10 @@ t.test('the README job module example loads through JOBS_MODULE and runs', async
   const file = join(dir, 'jobs.ts');
   writeFileSync(file, code!.replaceAll("from 'cloud-tasks-executor'", `from '${pathToFileURL(join(root, 'src/index.ts')).href}'`));
   const factories = await loadJobsModule(file);
-  t.same(factories.map((f) => f.type), ['resize-image']);
+  t.same(
+    factories.map((f) => f.type),
+    ['resize-image'],
+  );
   const job = createRegistry(factories).make('resize-image');
   job.deserialize(Buffer.from(JSON.stringify({ bucket: 'b', object: 'cat.png', width: 200 })));
   const ctx = { id: 'x', attempt: 1, maxAttempts: 3, final: false, tier: 0, signal: new AbortController().signal, log: pino({ level: 'silent' }) };

@@ -1,10 +1,11 @@
 // The README's seed 000 flow ("Jobs of many tasks"), extracted and run as a
 // user would, against `executor dev`.
-import t from 'tap';
+
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import t from 'tap';
 import { devStack } from './cli/capture-io.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -28,4 +28,3 @@ export interface Row {
   met?: boolean;
   note?: string;
 }
-

@@ -3,9 +3,9 @@
 // document, write it) per delivery, both against the same Firestore emulator.
 import { Firestore } from '@google-cloud/firestore';
 import { startGcloudEmulator } from '../../test/helpers/gcloud-emulator.ts';
+import { ECHO_BODY, type Row, SERVE_ENV } from './common.ts';
+import { type LoadResult, load } from './load.ts';
 import { startProc } from './proc.ts';
-import { load, type LoadResult } from './load.ts';
-import { ECHO_BODY, SERVE_ENV, type Row } from './common.ts';
 
 interface Settings {
   connections: number;
@@ -42,14 +42,26 @@ async function bareTransactions(host: string, project: string, connections: numb
   );
   await db.terminate();
   latencies.sort((a, b) => a - b);
-  return { requests: n, rps: n / durationSec, p50: latencies[Math.floor(latencies.length / 2)] ?? NaN, p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN, errors, non2xx: 0 };
+  return {
+    requests: n,
+    rps: n / durationSec,
+    p50: latencies[Math.floor(latencies.length / 2)] ?? NaN,
+    p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN,
+    errors,
+    non2xx: 0,
+  };
 }
 
 export async function firestoreFigure(s: Settings, raw: Record<string, unknown>): Promise<Row> {
   const project = 'bench-project';
   const emulator = await startGcloudEmulator('firestore', { project, timeoutMs: 120_000 });
   try {
-    const serve = await startProc([s.executorEntry, 'serve'], { ...SERVE_ENV, GOOGLE_CLOUD_PROJECT: project, LEDGER: 'firestore', FIRESTORE_EMULATOR_HOST: emulator.host });
+    const serve = await startProc([s.executorEntry, 'serve'], {
+      ...SERVE_ENV,
+      GOOGLE_CLOUD_PROJECT: project,
+      LEDGER: 'firestore',
+      FIRESTORE_EMULATOR_HOST: emulator.host,
+    });
     try {
       const ex: LoadResult[] = [];
       const bare: LoadResult[] = [];

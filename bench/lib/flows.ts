@@ -2,8 +2,8 @@
 // emulator's dispatch rate, and a chain of tiers in `executor dev`.
 import { Agent, createServer, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type Row, SERVE_ENV } from './common.ts';
 import { freePort, startProc } from './proc.ts';
-import { ECHO_BODY, SERVE_ENV, type Row } from './common.ts';
 
 interface Settings {
   inflight: number;
@@ -48,7 +48,14 @@ export async function inflightFigure(s: Settings, raw: Record<string, unknown>):
       (_, i) =>
         new Promise<void>((resolve) => {
           const req = request(
-            { host: '127.0.0.1', port: serve.port, path: '/tasks', method: 'POST', agent, headers: { 'x-cloudtasks-taskname': `inflight-${i}`, 'content-length': Buffer.byteLength(body) } },
+            {
+              host: '127.0.0.1',
+              port: serve.port,
+              path: '/tasks',
+              method: 'POST',
+              agent,
+              headers: { 'x-cloudtasks-taskname': `inflight-${i}`, 'content-length': Buffer.byteLength(body) },
+            },
             (res) => {
               statuses.push(res.statusCode ?? 0);
               res.resume();
@@ -102,7 +109,11 @@ export async function emulatorDispatchFigure(s: Settings, raw: Record<string, un
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   const targetUrl = `http://127.0.0.1:${(target.address() as { port: number }).port}/noop`;
   const port = await freePort();
-  const emu = await startProc([s.executorEntry, 'emulator'], { EMULATOR_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }, { port, readyPath: '/.well-known/openid-configuration' });
+  const emu = await startProc(
+    [s.executorEntry, 'emulator'],
+    { EMULATOR_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    { port, readyPath: '/.well-known/openid-configuration' },
+  );
   try {
     const base = v2(emu.url, 'bench', 'us-central1');
     // One queue is capped at 500 dispatches/s, as in the real service, so the
@@ -146,7 +157,15 @@ export async function chainFigure(s: Settings, raw: Record<string, unknown>): Pr
   const emulatorPort = await freePort();
   const dev = await startProc(
     [s.executorEntry, 'dev'],
-    { EMULATOR_PORT: String(emulatorPort), EMULATOR_STATE: '', HOST: '127.0.0.1', CHAIN: 'incoming:2,incoming-2:2,incoming-3:2', NOTIFY_ON: 'succeeded,failed', LOG_LEVEL: 'warn', MAX_CONCURRENCY: '1000' },
+    {
+      EMULATOR_PORT: String(emulatorPort),
+      EMULATOR_STATE: '',
+      HOST: '127.0.0.1',
+      CHAIN: 'incoming:2,incoming-2:2,incoming-3:2',
+      NOTIFY_ON: 'succeeded,failed',
+      LOG_LEVEL: 'warn',
+      MAX_CONCURRENCY: '1000',
+    },
     { timeoutMs: 60_000 },
   );
   // Every lineage's notifications come here (envelope notify.url, through the
@@ -173,7 +192,12 @@ export async function chainFigure(s: Settings, raw: Record<string, unknown>): Pr
     const t0 = performance.now();
     await pool(s.chainTasks, 32, async (i) => {
       const envelope = { type: 'echo', id: `chain-${i}`, ...(failing(i) ? { args: { fail: 'retryable' } } : {}), data: { i }, notify: { url: notifyUrl } };
-      await postJson(base, { task: { name: `projects/local-project/locations/us-central1/queues/incoming/tasks/chain-${i}`, httpRequest: { url: `${dev.url}/tasks`, httpMethod: 'POST', body: Buffer.from(JSON.stringify(envelope)).toString('base64') } } });
+      await postJson(base, {
+        task: {
+          name: `projects/local-project/locations/us-central1/queues/incoming/tasks/chain-${i}`,
+          httpRequest: { url: `${dev.url}/tasks`, httpMethod: 'POST', body: Buffer.from(JSON.stringify(envelope)).toString('base64') },
+        },
+      });
     });
     const enqueued = performance.now();
     const deadline = Date.now() + 300_000;

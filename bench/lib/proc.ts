@@ -1,6 +1,6 @@
 // Child processes for the bench: each measured server runs in its own process,
 // so the load generator, the baseline and executor never share a heap.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -33,7 +33,11 @@ export function rssOf(pid: number): number {
 }
 
 /** Start `node <args>` with env + PORT, wait until GET readyPath answers 200. */
-export async function startProc(args: string[], env: Record<string, string>, opts: { port?: number; readyPath?: string; timeoutMs?: number } = {}): Promise<Proc> {
+export async function startProc(
+  args: string[],
+  env: Record<string, string>,
+  opts: { port?: number; readyPath?: string; timeoutMs?: number } = {},
+): Promise<Proc> {
   const port = opts.port ?? (await freePort());
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, ...env, PORT: String(port) },

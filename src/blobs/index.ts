@@ -3,8 +3,8 @@
 import type { BlobStore } from '../interfaces.ts';
 import { BlobRefRefused } from '../jobs/errors.ts';
 
-export * from './local-blob-store.ts';
 export * from './gcs-blob-store.ts';
+export * from './local-blob-store.ts';
 export * from './ref-scope.ts';
 
 /** Cloud Tasks caps a task at 1 MiB; payloads above this go to the blob store. */

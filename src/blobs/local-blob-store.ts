@@ -3,10 +3,11 @@
 // confined to the folder: a reference outside it (`..`, another absolute
 // path, a symlink leading out) is refused, because references arrive in
 // task envelopes, which are input.
+
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { randomBytes } from 'node:crypto';
 import type { BlobStore } from '../interfaces.ts';
 
 import { BlobRefRefused } from '../jobs/errors.ts';
@@ -21,8 +22,7 @@ function inside(root: string, path: string): boolean {
 export function createLocalBlobStore(opts: { dir: string }): BlobStore & { readonly dir: string } {
   const root = resolve(opts.dir);
   let realRoot: Promise<string> | undefined;
-  const ensureRoot = () =>
-    (realRoot ??= mkdir(root, { recursive: true }).then(() => realpath(root)));
+  const ensureRoot = () => (realRoot ??= mkdir(root, { recursive: true }).then(() => realpath(root)));
 
   function keyOf(ref: string): string {
     const rel = relative(root, pathOfSync(ref));

@@ -2,9 +2,9 @@
 // task, abort a running attempt. Exit 1 when the id is unknown or the lineage
 // already ended (nothing was cancelled).
 import { parseArgs } from 'node:util';
-import type { Command } from './command.ts';
 import { OperatorError } from '../client/errors.ts';
 import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
+import type { Command } from './command.ts';
 
 export const cancelCommand: Command = async (argv, io) => {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });

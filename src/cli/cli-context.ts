@@ -2,10 +2,10 @@
 // doctor): config from the environment in 'cli' mode, the operator client,
 // argument parsing helpers and the human rendering of a lineage record.
 import { readFile } from 'node:fs/promises';
-import { ConfigError, loadConfig, type Config } from '../config.ts';
-import type { Tier } from '../interfaces.ts';
 import { OperatorClient, type TaskStatus } from '../client/operator-client.ts';
-import { UsageError, type CliIo } from './command.ts';
+import { type Config, ConfigError, loadConfig } from '../config.ts';
+import type { Tier } from '../interfaces.ts';
+import { type CliIo, UsageError } from './command.ts';
 
 /**
  * The CLI's config. Against the emulator (CLOUD_TASKS_EMULATOR_HOST set) an
@@ -101,7 +101,11 @@ export function formatRecord(record: TaskStatus, chain: Tier[]): string[] {
   lines.push(['updated', record.updatedAt]);
   if (record.finishedAt) lines.push(['finished', record.finishedAt]);
   if (record.outputRef) lines.push(['output', record.outputRef]);
-  for (const d of record.deadLetters ?? []) lines.push([d.error ? 'dead letter' : 'owed', d.error ? `${d.kind} ${d.key}: ${d.error.code}: ${d.error.message} (executor redrive ${record.id})` : `${d.kind} ${d.key}: being sent`]);
+  for (const d of record.deadLetters ?? [])
+    lines.push([
+      d.error ? 'dead letter' : 'owed',
+      d.error ? `${d.kind} ${d.key}: ${d.error.code}: ${d.error.message} (executor redrive ${record.id})` : `${d.kind} ${d.key}: being sent`,
+    ]);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`);
 }

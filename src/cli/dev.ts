@@ -1,6 +1,6 @@
 import { DEV, loadConfig } from '../config.ts';
-import { createLogger } from '../logger.ts';
 import { devBanner, startDev } from '../dev.ts';
+import { createLogger } from '../logger.ts';
 import type { Command } from './command.ts';
 
 /** `executor dev [--fresh]` (npm start): everything local, nothing from outside; the emulator's state survives restarts unless --fresh. */

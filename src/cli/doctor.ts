@@ -4,14 +4,15 @@
 // queue and topic exist, and the timeouts line up:
 //   JOB_TIMEOUT < dispatchDeadline <= REQUEST_TIMEOUT (the platform's).
 // One line per check (OK / WARN / FAIL, then what to fix); exit 1 on any FAIL.
-import type { Command } from './command.ts';
+
+import { dispatchDeadlineFor } from '../app.ts';
 import type { Config } from '../config.ts';
 import type { TaskQueue, Tier } from '../interfaces.ts';
-import { createCloudTasksQueue } from '../queues/cloud-tasks-queue.ts';
-import { dispatchDeadlineFor } from '../app.ts';
-import { UsageError } from './command.ts';
-import { cliConfig, requireQueueLocation } from './cli-context.ts';
 import { DEFAULT_MAX_RECORDS } from '../ledger/memory-ledger.ts';
+import { createCloudTasksQueue } from '../queues/cloud-tasks-queue.ts';
+import { cliConfig, requireQueueLocation } from './cli-context.ts';
+import type { Command } from './command.ts';
+import { UsageError } from './command.ts';
 
 type Level = 'OK' | 'WARN' | 'FAIL';
 interface Check {
@@ -45,7 +46,12 @@ export const doctorCommand: Command = async (argv, io) => {
       checks.push(await checkPushRoute(config.serviceUrl));
     }
     if (config.notify.url) checks.push(await checkNotifyUrl(config.notify.url));
-    else checks.push({ level: 'WARN', what: 'SERVICE_URL is not set: enqueue, status, cancel and forwarding need the service URL', fix: 'export SERVICE_URL=https://<your service>' });
+    else
+      checks.push({
+        level: 'WARN',
+        what: 'SERVICE_URL is not set: enqueue, status, cancel and forwarding need the service URL',
+        fix: 'export SERVICE_URL=https://<your service>',
+      });
   } finally {
     await queue.close();
   }
@@ -94,7 +100,10 @@ async function checkTierQueue(queue: TaskQueue, tier: Tier, config: Config): Pro
   const wantText = tier.maxAttempts === null ? 'unlimited (-1)' : String(want);
   const label = `queue ${tier.queue} (tier ${tier.index})`;
   const got = await getQueue(queue, tier.queue);
-  if ('error' in got) return [{ level: 'FAIL', what: `${label}: cannot read it: ${got.error}`, fix: 'check credentials (roles/cloudtasks.viewer), GOOGLE_CLOUD_PROJECT and LOCATION' }];
+  if ('error' in got)
+    return [
+      { level: 'FAIL', what: `${label}: cannot read it: ${got.error}`, fix: 'check credentials (roles/cloudtasks.viewer), GOOGLE_CLOUD_PROJECT and LOCATION' },
+    ];
   const info = got.info;
   if (!info) {
     return [
@@ -112,7 +121,10 @@ async function checkTierQueue(queue: TaskQueue, tier: Tier, config: Config): Pro
   // deletes a task whose attempts are used up without telling anyone.
   const queueText = info.maxAttempts === -1 ? 'unlimited (-1)' : String(info.maxAttempts);
   if (info.maxAttempts === -1) {
-    out.push({ level: 'OK', what: `${label}: exists, maxAttempts unlimited: CHAIN (${wantText}) decides, and a push that cannot reach the worker is retried until it does` });
+    out.push({
+      level: 'OK',
+      what: `${label}: exists, maxAttempts unlimited: CHAIN (${wantText}) decides, and a push that cannot reach the worker is retried until it does`,
+    });
   } else if (want === -1 || info.maxAttempts < want) {
     out.push({
       level: 'FAIL',
@@ -141,8 +153,14 @@ async function checkTierQueue(queue: TaskQueue, tier: Tier, config: Config): Pro
       fix: gcloudQueue('update', tier.queue, config, '--max-retry-duration=0s'),
     });
   }
-  if (info.state === 'PAUSED') out.push({ level: 'WARN', what: `${label}: is PAUSED; its tasks wait`, fix: `gcloud tasks queues resume ${tier.queue} --location=${config.location}` });
-  if (info.state === 'DISABLED') out.push({ level: 'FAIL', what: `${label}: is DISABLED; tasks cannot be created or run`, fix: `gcloud tasks queues resume ${tier.queue} --location=${config.location}` });
+  if (info.state === 'PAUSED')
+    out.push({ level: 'WARN', what: `${label}: is PAUSED; its tasks wait`, fix: `gcloud tasks queues resume ${tier.queue} --location=${config.location}` });
+  if (info.state === 'DISABLED')
+    out.push({
+      level: 'FAIL',
+      what: `${label}: is DISABLED; tasks cannot be created or run`,
+      fix: `gcloud tasks queues resume ${tier.queue} --location=${config.location}`,
+    });
   return out;
 }
 
@@ -166,9 +184,17 @@ async function checkTopic(topic: string, project: string): Promise<Check> {
     const [exists] = await withTimeout(pubsub.topic(topic).exists(), EXTERNAL_TIMEOUT_MS, 'Pub/Sub did not answer');
     if (exists) return { level: 'OK', what: `notify topic ${topic}: exists` };
     const short = topic.split('/').pop();
-    return { level: 'FAIL', what: `notify topic ${topic} (NOTIFY_TOPIC): does not exist`, fix: `gcloud pubsub topics create ${short} --project=${topic.split('/')[1]}` };
+    return {
+      level: 'FAIL',
+      what: `notify topic ${topic} (NOTIFY_TOPIC): does not exist`,
+      fix: `gcloud pubsub topics create ${short} --project=${topic.split('/')[1]}`,
+    };
   } catch (err) {
-    return { level: 'FAIL', what: `notify topic ${topic}: cannot check it: ${(err as Error).message}`, fix: 'check credentials (roles/pubsub.viewer) or PUBSUB_EMULATOR_HOST' };
+    return {
+      level: 'FAIL',
+      what: `notify topic ${topic}: cannot check it: ${(err as Error).message}`,
+      fix: 'check credentials (roles/pubsub.viewer) or PUBSUB_EMULATOR_HOST',
+    };
   } finally {
     await pubsub.close().catch(() => {});
   }
@@ -238,7 +264,8 @@ async function checkPushRoute(serviceUrl: string): Promise<Check> {
 async function checkNotifyUrl(notifyUrl: string): Promise<Check> {
   try {
     const res = await fetch(notifyUrl, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
-    if (res.status === 404) return { level: 'WARN', what: `NOTIFY_URL ${notifyUrl}: answered 404; notifications pushed there would be retried`, fix: 'check the callback path' };
+    if (res.status === 404)
+      return { level: 'WARN', what: `NOTIFY_URL ${notifyUrl}: answered 404; notifications pushed there would be retried`, fix: 'check the callback path' };
     return { level: 'OK', what: `NOTIFY_URL ${notifyUrl}: answers (${res.status} on HEAD)` };
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
@@ -255,4 +282,3 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
     }),
   ]);
 }
-

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from '../config.ts';
+import { StateFileError, startEmulator } from '../emulator/index.ts';
 import { createLogger } from '../logger.ts';
-import { startEmulator, StateFileError } from '../emulator/index.ts';
 import type { Command } from './command.ts';
 
 /** `executor emulator`: the Cloud Tasks emulator alone, on EMULATOR_PORT. */

@@ -4,13 +4,13 @@
 // works). With --watch it waits for the lineage to end: exit 0 succeeded,
 // 1 failed or cancelled. A job the SDK refuses is a usage error (2).
 import { parseArgs } from 'node:util';
-import { UsageError, type CliIo, type Command } from './command.ts';
-import type { BlobStore } from '../interfaces.ts';
-import { Executor } from '../client/executor.ts';
-import { InvalidJobError, TaskFailedError } from '../client/errors.ts';
-import type { Config } from '../config.ts';
 import { dispatchDeadlineFor } from '../app.ts';
+import { InvalidJobError, TaskFailedError } from '../client/errors.ts';
+import { Executor } from '../client/executor.ts';
+import type { Config } from '../config.ts';
+import type { BlobStore } from '../interfaces.ts';
 import { cliConfig, formatRecord, parseJsonOption, readDataOption, requireQueueLocation, requireServiceUrl } from './cli-context.ts';
+import { type CliIo, type Command, UsageError } from './command.ts';
 
 /** gRPC NOT_FOUND: the queue does not exist. */
 const NOT_FOUND = 5;
@@ -80,15 +80,28 @@ export const enqueueCommand: Command = async (argv, io) => {
       }
       throw result.error;
     }
-    if (!tier) io.err(`executor: warning: queue "${queue}" is not in CHAIN (${config.chain.map((t) => t.queue).join(',')}), so its attempts are not limited by a tier (add it to CHAIN)`);
+    if (!tier)
+      io.err(
+        `executor: warning: queue "${queue}" is not in CHAIN (${config.chain.map((t) => t.queue).join(',')}), so its attempts are not limited by a tier (add it to CHAIN)`,
+      );
     if (result.alreadyExisted) io.err(`executor: task "${result.id}" already exists (or ran recently); not created again (use another --name)`);
     if (!values.watch) {
-      io.out(values.json ? JSON.stringify({ id: result.id, queue, task: result.taskName, alreadyExisted: result.alreadyExisted, ...(result.dataRef ? { dataRef: result.dataRef } : {}) }) : result.id);
+      io.out(
+        values.json
+          ? JSON.stringify({
+              id: result.id,
+              queue,
+              task: result.taskName,
+              alreadyExisted: result.alreadyExisted,
+              ...(result.dataRef ? { dataRef: result.dataRef } : {}),
+            })
+          : result.id,
+      );
       return 0;
     }
     if (!values.json) io.out(result.id);
     const abort = new AbortController();
-    const onSigint = () => abort.abort(new Error('interrupted; the task keeps running (executor status ' + result.id + ')'));
+    const onSigint = () => abort.abort(new Error(`interrupted; the task keeps running (executor status ${result.id})`));
     process.once('SIGINT', onSigint);
     try {
       const record = await result.watch({

@@ -17,9 +17,23 @@ export interface ErrorContext {
 }
 
 const GRPC_NAMES = [
-  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS',
-  'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE',
-  'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED',
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
 ];
 
 const UNREACHABLE = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ECONNRESET|EAI_AGAIN|ETIMEDOUT|fetch failed|socket hang up/;
@@ -51,30 +65,42 @@ export function explainError(err: unknown, ctx: ErrorContext): Explained {
   // The operator API (SERVICE_URL): OperatorError carries the HTTP status.
   if ((err as { name?: unknown }).name === 'OperatorError' && typeof e.status === 'number') {
     const url = serviceUrl ?? 'SERVICE_URL';
-    if (e.status === 0) return { line: `executor: cannot reach the service: ${message} (check SERVICE_URL=${url} and that the service is running)`, exitCode: 1 };
-    if (e.status === 401) return { line: `executor: the service refused the call (401 unauthenticated) (with an AUTH=oidc service set AUTH=oidc here so calls carry an ID token: ADC, or GCE_METADATA_HOST in dev)`, exitCode: 1 };
+    if (e.status === 0)
+      return { line: `executor: cannot reach the service: ${message} (check SERVICE_URL=${url} and that the service is running)`, exitCode: 1 };
+    if (e.status === 401)
+      return {
+        line: `executor: the service refused the call (401 unauthenticated) (with an AUTH=oidc service set AUTH=oidc here so calls carry an ID token: ADC, or GCE_METADATA_HOST in dev)`,
+        exitCode: 1,
+      };
     if (e.status === 403) return { line: `executor: the service refused the call (403 permission denied) (the caller needs ${OPERATOR_ROLE})`, exitCode: 1 };
     return { line: `executor: ${ctx.command}: ${message} (see executor status ID, or the service log)`, exitCode: 1 };
   }
 
   const grpc = grpcName(e.code);
   if (grpc) {
-    const tasks = emulatorHost
-      ? `CLOUD_TASKS_EMULATOR_HOST=${emulatorHost}`
-      : 'the Cloud Tasks API (GOOGLE_CLOUD_PROJECT, LOCATION, network)';
+    const tasks = emulatorHost ? `CLOUD_TASKS_EMULATOR_HOST=${emulatorHost}` : 'the Cloud Tasks API (GOOGLE_CLOUD_PROJECT, LOCATION, network)';
     const detail = stripGrpcPrefix(message);
     switch (grpc) {
       case 'INVALID_ARGUMENT':
         if (/too large|size/i.test(detail)) {
-          return { line: `executor: Cloud Tasks refused the task: ${detail} (set BLOB_DIR or BUCKET so data over OFFLOAD_THRESHOLD is stored as a blob)`, exitCode: 1 };
+          return {
+            line: `executor: Cloud Tasks refused the task: ${detail} (set BLOB_DIR or BUCKET so data over OFFLOAD_THRESHOLD is stored as a blob)`,
+            exitCode: 1,
+          };
         }
         return { line: `executor: Cloud Tasks refused the request: ${detail} (check the arguments; ${help})`, exitCode: 1 };
       case 'UNAVAILABLE':
-        return { line: `executor: cannot reach ${tasks}: ${reason(err, detail)} (check ${emulatorHost ? 'CLOUD_TASKS_EMULATOR_HOST and that the emulator (npm start) is running' : 'the network and GOOGLE_CLOUD_PROJECT/LOCATION'})`, exitCode: 1 };
+        return {
+          line: `executor: cannot reach ${tasks}: ${reason(err, detail)} (check ${emulatorHost ? 'CLOUD_TASKS_EMULATOR_HOST and that the emulator (npm start) is running' : 'the network and GOOGLE_CLOUD_PROJECT/LOCATION'})`,
+          exitCode: 1,
+        };
       case 'PERMISSION_DENIED':
         return { line: `executor: permission denied by Cloud Tasks: ${detail} (the caller needs ${ROLES[ctx.command] ?? ROLES.enqueue})`, exitCode: 1 };
       case 'UNAUTHENTICATED':
-        return { line: `executor: not authenticated to Google Cloud: ${detail} (run gcloud auth application-default login, or set GOOGLE_APPLICATION_CREDENTIALS)`, exitCode: 1 };
+        return {
+          line: `executor: not authenticated to Google Cloud: ${detail} (run gcloud auth application-default login, or set GOOGLE_APPLICATION_CREDENTIALS)`,
+          exitCode: 1,
+        };
       case 'NOT_FOUND':
         return { line: `executor: not found: ${detail} (check GOOGLE_CLOUD_PROJECT, LOCATION and CHAIN; executor doctor lists what is missing)`, exitCode: 1 };
       case 'RESOURCE_EXHAUSTED':
@@ -112,7 +138,7 @@ function stripGrpcPrefix(message: string): string {
 
 /** ECONNREFUSED rather than the URL-laden message of the REST transport. */
 function reason(err: unknown, fallback: string): string {
-  return networkCode(err) ?? (UNREACHABLE.exec(fallback)?.[0] ?? fallback);
+  return networkCode(err) ?? UNREACHABLE.exec(fallback)?.[0] ?? fallback;
 }
 
 function networkCode(err: unknown): string | undefined {
@@ -121,7 +147,7 @@ function networkCode(err: unknown): string | undefined {
     if (typeof cur.code === 'string' && UNREACHABLE.test(cur.code)) return cur.code;
     if (typeof cur.message === 'string') {
       const m = UNREACHABLE.exec(cur.message);
-      if (m && m[0].startsWith('E')) return m[0];
+      if (m?.[0].startsWith('E')) return m[0];
     }
   }
   return undefined;
@@ -137,5 +163,10 @@ function parseArgsMessage(code: string, message: string): string {
 }
 
 function oneLine(s: string): string {
-  return s.split('\n').map((l) => l.trim()).filter(Boolean).join(' ').slice(0, 500);
+  return s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ')
+    .slice(0, 500);
 }

@@ -2,9 +2,9 @@
 // Exit 0 when every task succeeded or the job is still running, 1 when a task
 // failed or was cancelled, or the service does not know the job.
 import { parseArgs } from 'node:util';
-import { UsageError, type Command } from './command.ts';
-import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
 import type { JobStatus } from '../schemas/index.ts';
+import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
+import { type Command, UsageError } from './command.ts';
 
 export const jobCommand: Command = async (argv, io) => {
   const { values, positionals } = parseArgs({
@@ -37,7 +37,11 @@ export function formatJob(status: JobStatus): string[] {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  const labels = status.labels ? Object.entries(status.labels).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+  const labels = status.labels
+    ? Object.entries(status.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')
+    : '';
   const head = [
     `job       ${status.id}`,
     `tasks     ${status.size} (${counts})`,
@@ -52,5 +56,13 @@ export function formatJob(status: JobStatus): string[] {
     rows.push([String(task.index), task.id, task.name ?? '-', task.type ?? '-', task.state, String(attempts), error.slice(0, 80)]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return [...head, ...rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ').trimEnd())];
+  return [
+    ...head,
+    ...rows.map((r) =>
+      r
+        .map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!)))
+        .join('  ')
+        .trimEnd(),
+    ),
+  ];
 }

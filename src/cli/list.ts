@@ -3,10 +3,10 @@
 // GET /v1/tasks. --watch prints the page, then a line for every new run and
 // every change of state, until SIGINT.
 import { parseArgs } from 'node:util';
-import { UsageError, type Command, type CliIo } from './command.ts';
-import { cliConfig, operatorClient } from './cli-context.ts';
-import type { LineageState } from '../interfaces.ts';
 import type { ListFilter, TaskSummary } from '../client/operator-client.ts';
+import type { LineageState } from '../interfaces.ts';
+import { cliConfig, operatorClient } from './cli-context.ts';
+import { type CliIo, type Command, UsageError } from './command.ts';
 
 const STATES: readonly LineageState[] = ['running', 'retrying', 'throttled', 'succeeded', 'failed', 'forwarded', 'cancelled'];
 

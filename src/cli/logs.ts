@@ -3,9 +3,9 @@
 // (or SIGINT) and prints status text changes to stderr. Exit 1 when the id is
 // unknown or the followed run did not succeed.
 import { parseArgs } from 'node:util';
-import type { CliIo } from './command.ts';
 import { OperatorError } from '../client/errors.ts';
 import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
+import type { CliIo } from './command.ts';
 
 export async function logsCommand(argv: string[], io: CliIo, stop?: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { follow: { type: 'boolean', short: 'f' } }, allowPositionals: true, strict: true });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { CliIo, CommandSpec } from './command.ts';
 import { explainError } from './errors.ts';
 
-export type { Command, CliIo, CommandSpec } from './command.ts';
+export type { CliIo, Command, CommandSpec } from './command.ts';
 export { UsageError } from './command.ts';
 
 const ENV_NOTE = 'Configuration comes from the environment (README "Configuration").';
@@ -168,7 +168,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
 function defaultIo(): CliIo {
   return {
     env: process.env,
-    out: (l) => process.stdout.write(l + '\n'),
-    err: (l) => process.stderr.write(l + '\n'),
+    out: (l) => process.stdout.write(`${l}\n`),
+    err: (l) => process.stderr.write(`${l}\n`),
   };
 }

@@ -2,8 +2,8 @@
 // notifications that failed) of one lineage or all of them. Exit 1 when any
 // replay failed again.
 import { parseArgs } from 'node:util';
-import { UsageError, type Command } from './command.ts';
 import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
+import { type Command, UsageError } from './command.ts';
 
 export const redriveCommand: Command = async (argv, io) => {
   const { values, positionals } = parseArgs({

@@ -2,9 +2,9 @@
 // lineage (POST /v1/tasks/ID:replay). Exit 1 when the id is unknown, still
 // running, or kept no replayable payload.
 import { parseArgs } from 'node:util';
-import type { Command } from './command.ts';
 import { OperatorError } from '../client/errors.ts';
 import { cliConfig, onePositionalId, operatorClient } from './cli-context.ts';
+import type { Command } from './command.ts';
 
 export const replayCommand: Command = async (argv, io) => {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });

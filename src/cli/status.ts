@@ -1,8 +1,8 @@
 // `executor status ID [--json]`: the lineage's record from the operator API.
 // Exit 0 when found (whatever its state), 1 when the service does not know it.
 import { parseArgs } from 'node:util';
-import type { Command } from './command.ts';
 import { cliConfig, formatRecord, onePositionalId, operatorClient } from './cli-context.ts';
+import type { Command } from './command.ts';
 
 export const statusCommand: Command = async (argv, io) => {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });

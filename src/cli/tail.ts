@@ -3,9 +3,9 @@
 // CloudEvent, until SIGINT. --once prints what is there and exits (scripts,
 // tests). Events are de-duplicated by their id (`<lineage>/<event>`).
 import { parseArgs } from 'node:util';
-import { UsageError, type Command } from './command.ts';
 import { OperatorError } from '../client/errors.ts';
 import { cliConfig, formatEvent, operatorClient } from './cli-context.ts';
+import { type Command, UsageError } from './command.ts';
 
 export const tailCommand: Command = async (argv, io) => {
   const { values } = parseArgs({

@@ -7,19 +7,19 @@
 // store, and creates the Cloud Task under the lineage id, so status and cancel
 // find it by that id. Status, output and cancel go through the /v1 operator API.
 import type { PubSub } from '@google-cloud/pubsub';
-import type { BlobStore, JobRegistry, TaskEnvelope, TaskQueue } from '../interfaces.ts';
-import { checkEnvelope } from '../schemas/index.ts';
-import { createCloudTasksQueue } from '../queues/cloud-tasks-queue.ts';
+import { createGcsBlobStore } from '../blobs/gcs-blob-store.ts';
 import { maybeOffload, OFFLOAD_THRESHOLD_BYTES } from '../blobs/index.ts';
+import type { BlobStore, JobRegistry, TaskEnvelope, TaskQueue } from '../interfaces.ts';
+import { toErrorInfo } from '../jobs/errors.ts';
+import { builtinJobs, createRegistry, type JobFactory } from '../jobs/index.ts';
+import { createCloudTasksQueue } from '../queues/cloud-tasks-queue.ts';
+import { checkEnvelope } from '../schemas/index.ts';
 import { InvalidJobError } from './errors.ts';
-import { OperatorClient, type CancelOutcome, type IdTokenSource, type TaskStatus } from './operator-client.ts';
-import { Result } from './result.ts';
-import { newTaskId, TASK_ID } from './task-id.ts';
 import { Job, type JobInit } from './job.ts';
 import { JobResult } from './job-result.ts';
-import { createRegistry, builtinJobs, type JobFactory } from '../jobs/index.ts';
-import { createGcsBlobStore } from '../blobs/gcs-blob-store.ts';
-import { toErrorInfo } from '../jobs/errors.ts';
+import { type CancelOutcome, type IdTokenSource, OperatorClient, type TaskStatus } from './operator-client.ts';
+import { Result } from './result.ts';
+import { newTaskId, TASK_ID } from './task-id.ts';
 
 export interface ExecutorOptions {
   project: string;
@@ -215,7 +215,9 @@ export class Executor {
       // 1. Check everything before anything is sent.
       const envelopes = job.tasks.map((task) => this.#taskEnvelope(job, task));
       if (this.#uploadAll && !this.#blobs && job.tasks.some((task) => task.data !== undefined)) {
-        throw new InvalidJobError(`job ${job.id}: task data must go to a bucket ${this.#topic ? 'when submitting through a topic' : 'with uploadAllData'}: set bucket (or blobs)`);
+        throw new InvalidJobError(
+          `job ${job.id}: task data must go to a bucket ${this.#topic ? 'when submitting through a topic' : 'with uploadAllData'}: set bucket (or blobs)`,
+        );
       }
       // 2. Upload task data.
       job.advance('Task Data Uploading');

@@ -1,9 +1,10 @@
 // What Executor.execute returns (seed 000's `result := exe.Execute(job)`):
 // `error` set when the job could not be submitted (nothing of it runs);
 // otherwise watch() follows every task until the job ended.
+
+import { JobFailedError, JobWatchTimeoutError } from './errors.ts';
 import type { Job } from './job.ts';
 import type { OperatorClient } from './operator-client.ts';
-import { JobFailedError, JobWatchTimeoutError } from './errors.ts';
 
 export interface JobWatchOptions {
   /** Between polls of GET /v1/jobs/:id; default 500 ms. */

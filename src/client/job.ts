@@ -6,15 +6,7 @@ import { jobTaskId } from '../schemas/index.ts';
 import { InvalidJobError } from './errors.ts';
 import { newTaskId } from './task-id.ts';
 
-export const JOB_STATES = [
-  'Job Created',
-  'Task Data Uploading',
-  'Job Message Published',
-  'Running',
-  'Succeeded',
-  'Failed',
-  'Cancelled',
-] as const;
+export const JOB_STATES = ['Job Created', 'Task Data Uploading', 'Job Message Published', 'Running', 'Succeeded', 'Failed', 'Cancelled'] as const;
 export type JobStateName = (typeof JOB_STATES)[number];
 
 const TERMINAL: readonly JobStateName[] = ['Succeeded', 'Failed', 'Cancelled'];

@@ -5,21 +5,13 @@
 // the emulator answers the metadata identity call when GCE_METADATA_HOST
 // points at it).
 import type { CloudEvent, LineageState } from '../interfaces.ts';
-import type {
-  CancelReply,
-  DeadLetterSummary,
-  RedriveReply,
-  OutputEvent,
-  ReplayReply,
-  TaskList,
-  TaskStatus,
-} from '../schemas/operator.ts';
 import type { JobStatus } from '../schemas/index.ts';
+import type { CancelReply, DeadLetterSummary, OutputEvent, RedriveReply, ReplayReply, TaskList, TaskStatus } from '../schemas/operator.ts';
 import { OperatorError } from './errors.ts';
 import { TASK_ID } from './task-id.ts';
 
 // The shapes are defined once, in src/schemas/operator.ts; these names are the SDK's.
-export type { TaskStatus, TaskSummary, TaskList, DeadLetterSummary, ReplayReply, OutputEvent } from '../schemas/operator.ts';
+export type { DeadLetterSummary, OutputEvent, ReplayReply, TaskList, TaskStatus, TaskSummary } from '../schemas/operator.ts';
 export type CancelOutcome = CancelReply;
 export type RedriveOutcome = RedriveReply;
 
@@ -190,7 +182,12 @@ export class OperatorClient {
   /** Cancel every unfinished task of a job. */
   async cancelJob(id: string, size?: number): Promise<{ id: string; cancelled: string[]; alreadyEnded: string[]; deleted: string[] }> {
     const q = size ? `?size=${size}` : '';
-    return (await this.#call('POST', `/v1/jobs/${checkId(id)}/cancel${q}`, {})).body as { id: string; cancelled: string[]; alreadyEnded: string[]; deleted: string[] };
+    return (await this.#call('POST', `/v1/jobs/${checkId(id)}/cancel${q}`, {})).body as {
+      id: string;
+      cancelled: string[];
+      alreadyEnded: string[];
+      deleted: string[];
+    };
   }
 
   async deadLetters(id?: string): Promise<DeadLetterSummary[]> {
@@ -212,7 +209,13 @@ export class OperatorClient {
     return ((await this.#call('GET', `/v1/notifications${qs}`)).body as { notifications: CloudEvent[] }).notifications;
   }
 
-  async #call(method: 'GET' | 'POST', path: string, body?: unknown, accept: number[] = [], mediaType = 'application/json'): Promise<{ status: number; body: unknown }> {
+  async #call(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    accept: number[] = [],
+    mediaType = 'application/json',
+  ): Promise<{ status: number; body: unknown }> {
     const headers: Record<string, string> = { accept: mediaType };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#idToken) headers.authorization = `Bearer ${await this.#idToken(this.#audience)}`;

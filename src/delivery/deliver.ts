@@ -2,18 +2,18 @@
 // code over interfaces; the routes translate HTTP in and the outcome out.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { AttemptLedger, BlobStore, Clock, JobRegistry, JobResult, LineageRecord, TaskEnvelope, Tier } from '../interfaces.ts';
-import type { ErrorInfo } from '../schemas/index.ts';
-import { intakeTask, type RejectedBody } from './intake.ts';
 import { scopeDataRef } from '../blobs/ref-scope.ts';
-import { Cancelled, NoBlobStore, PoisonTask, RunTimeout, ShuttingDown, retryAfterOf, serviceError, toErrorInfo } from '../jobs/errors.ts';
-import { runIsolated } from './crash-isolation.ts';
-import { headerAttempt, type PushHeaders } from './push-headers.ts';
-import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
-import type { Effects } from './effects.ts';
+import type { AttemptLedger, BlobStore, Clock, JobRegistry, JobResult, LineageRecord, TaskEnvelope, Tier } from '../interfaces.ts';
+import { Cancelled, NoBlobStore, PoisonTask, RunTimeout, retryAfterOf, ShuttingDown, serviceError, toErrorInfo } from '../jobs/errors.ts';
 import { replayFieldsOf } from '../operator/replay.ts';
 import type { OutputHub } from '../output/output-hub.ts';
+import type { ErrorInfo } from '../schemas/index.ts';
+import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
+import { runIsolated } from './crash-isolation.ts';
+import type { Effects } from './effects.ts';
+import { intakeTask, type RejectedBody } from './intake.ts';
 import type { JobCompletion } from './job-completion.ts';
+import { headerAttempt, type PushHeaders } from './push-headers.ts';
 
 export interface DeliveryDeps {
   ledger: AttemptLedger;
@@ -132,7 +132,15 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const queue = input.push.queueName ?? tierConf.queue;
     const maxAttempts = tierConf.maxAttempts;
     const type = envelope?.type ?? 'unknown';
-    let log = deps.logger.child({ queue, task: input.push.taskName, tier, jobType: type, lineage: id, ...(envelope?.labels ? { labels: envelope.labels } : {}), ...input.logFields });
+    let log = deps.logger.child({
+      queue,
+      task: input.push.taskName,
+      tier,
+      jobType: type,
+      lineage: id,
+      ...(envelope?.labels ? { labels: envelope.labels } : {}),
+      ...input.logFields,
+    });
     if (input.push.problems.length) log.warn({ problems: input.push.problems }, 'garbled Cloud Tasks headers ignored');
 
     // 2. Count the attempt (atomic), take the run lease, and drop duplicates
@@ -220,7 +228,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       result = await runAbortable(running, ctl.signal, () => job.stop());
       log.debug({ ms: Date.now() - started }, 'job returned');
       if (result.state !== 'succeeded') {
-        failure = result.error ?? serviceError('JobFailed', `job ended in state ${result.state}${result.exit !== undefined ? ` (exit ${result.exit})` : ''}`, false);
+        failure =
+          result.error ?? serviceError('JobFailed', `job ended in state ${result.state}${result.exit !== undefined ? ` (exit ${result.exit})` : ''}`, false);
         retryAfterSeconds = result.retryAfterSeconds;
       }
     } catch (err) {
@@ -247,7 +256,10 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       const outcome = abortedByShutdown ? 'aborted' : 'retry';
       // A job that ignores its signal still runs: its lease stays until it expires, so no retry runs beside it.
       await deps.ledger.finish({ id, tier, attempt, outcome, error: failure, holder, ...(jobSettled ? {} : { keepLease: true }), now: deps.clock.now() });
-      log.info({ err: { code: failure.code, message: failure.message } }, abortedByShutdown ? 'job aborted by shutdown; Cloud Tasks retries' : 'job failed; Cloud Tasks retries');
+      log.info(
+        { err: { code: failure.code, message: failure.message } },
+        abortedByShutdown ? 'job aborted by shutdown; Cloud Tasks retries' : 'job failed; Cloud Tasks retries',
+      );
       return { status: 503, outcome, id, attempt, tier, error: failure, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) };
     }
     return exhausted(failure);
@@ -260,7 +272,12 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
      */
     async function ended(state: 'succeeded' | 'failed' | 'cancelled', error: ErrorInfo | undefined, res: JobResult | undefined): Promise<DeliveryOutcome> {
       const stored = await storeResult(id, res);
-      const letter = deps.effects.owedNotification(state, lineage, { ...notifyCtx, ...(error ? { error } : {}), ...(stored.result !== undefined ? { result: stored.result } : {}) }, target);
+      const letter = deps.effects.owedNotification(
+        state,
+        lineage,
+        { ...notifyCtx, ...(error ? { error } : {}), ...(stored.result !== undefined ? { result: stored.result } : {}) },
+        target,
+      );
       const record = await deps.ledger.finish({
         id,
         tier,
@@ -304,13 +321,22 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         forward = await deps.effects.owedForward(envelope!, (await deps.ledger.get(id)) ?? begun.record, tier);
       } catch (err) {
         const fwdError = { ...toErrorInfo(err), code: 'ForwardFailed' };
-        log.error({ err: { message: fwdError.message } }, 'the next tier\'s envelope could not be prepared; Cloud Tasks retries');
+        log.error({ err: { message: fwdError.message } }, "the next tier's envelope could not be prepared; Cloud Tasks retries");
         await deps.ledger.finish({ id, tier, attempt, outcome: 'retry', error: fwdError, holder, now: deps.clock.now() });
         return { status: 500, outcome: 'owed', id, attempt, tier, error: fwdError };
       }
       const nextQueue = deps.chain[tier + 1]!.queue;
       const letter = deps.effects.owedNotification('forwarded', lineage, { ...notifyCtx, error, nextQueue }, target);
-      const record = await deps.ledger.finish({ id, tier, attempt, outcome: 'forwarded', error, holder, owed: letter ? [forward, letter] : [forward], now: deps.clock.now() });
+      const record = await deps.ledger.finish({
+        id,
+        tier,
+        attempt,
+        outcome: 'forwarded',
+        error,
+        holder,
+        owed: letter ? [forward, letter] : [forward],
+        now: deps.clock.now(),
+      });
       if (record.state !== 'forwarded') {
         log.info({ state: record.state }, 'the lineage had already ended; not forwarded');
         return { status: 200, outcome: 'duplicate', id, attempt, tier };
@@ -363,7 +389,12 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
 
   async function storeResult(id: string, res: JobResult | undefined): Promise<{ result?: unknown; outputRef?: string }> {
     if (!res) return {};
-    const value = res.result !== undefined ? res.result : res.stdout !== undefined || res.exit !== undefined ? { exit: res.exit, stdout: res.stdout, stderr: res.stderr } : undefined;
+    const value =
+      res.result !== undefined
+        ? res.result
+        : res.stdout !== undefined || res.exit !== undefined
+          ? { exit: res.exit, stdout: res.stdout, stderr: res.stderr }
+          : undefined;
     if (value === undefined) return {};
     const json = JSON.stringify(value);
     if (json === undefined || Buffer.byteLength(json) <= inlineLimit) return { result: value };

@@ -6,22 +6,11 @@
 // whatever is left. Shared by all of them, so a replay does exactly what the
 // first try did.
 import type { Logger } from 'pino';
-import type {
-  AttemptLedger,
-  BlobStore,
-  Clock,
-  DeadLetter,
-  LineageRecord,
-  Notifier,
-  NotifyTarget,
-  TaskEnvelope,
-  TaskQueue,
-  Tier,
-} from '../interfaces.ts';
-import type { ErrorInfo, EventKind } from '../schemas/index.ts';
+import type { AttemptLedger, BlobStore, Clock, DeadLetter, LineageRecord, Notifier, NotifyTarget, TaskEnvelope, TaskQueue, Tier } from '../interfaces.ts';
+import { toErrorInfo } from '../jobs/errors.ts';
 import { buildCloudEvent } from '../notifier/cloud-event.ts';
 import { nextTierTaskName } from '../queues/tier-names.ts';
-import { toErrorInfo } from '../jobs/errors.ts';
+import type { ErrorInfo, EventKind } from '../schemas/index.ts';
 import { isPermanentSendError } from './send-errors.ts';
 
 export interface EffectsDeps {
@@ -200,9 +189,13 @@ export function createEffects(deps: EffectsDeps) {
       const error: ErrorInfo = { code: letter.kind === 'forward' ? 'ForwardFailed' : 'NotifyFailed', message: base.message, permanent };
       log.error(
         { err: { code: base.code, message: base.message }, key: letter.key, kind: letter.kind, permanent },
-        permanent ? 'owed effect failed permanently; kept as a dead letter (acknowledged; redrive after fixing it)' : 'owed effect failed; kept, and replayed later',
+        permanent
+          ? 'owed effect failed permanently; kept as a dead letter (acknowledged; redrive after fixing it)'
+          : 'owed effect failed; kept, and replayed later',
       );
-      await deps.ledger.putDeadLetter({ ...letter, error }).catch((e) => log.error({ err: { message: (e as Error).message }, key: letter.key }, 'dead letter not updated'));
+      await deps.ledger
+        .putDeadLetter({ ...letter, error })
+        .catch((e) => log.error({ err: { message: (e as Error).message }, key: letter.key }, 'dead letter not updated'));
       return { ok: false, permanent, error };
     }
   }
@@ -223,7 +216,7 @@ export function createEffects(deps: EffectsDeps) {
     lineageId: string | undefined,
     log: Logger,
     opts: { owedOnly?: boolean; olderThanMs?: number } = {},
-  ): Promise<{ redriven: number; /** Still not sent, `permanent` of them for good. */ failed: number; permanent: number }> {
+  ): Promise<{ redriven: number /** Still not sent, `permanent` of them for good. */; failed: number; permanent: number }> {
     const now = deps.clock.now();
     const letters = (await deps.ledger.listDeadLetters(lineageId)).filter(
       (l) => !(opts.owedOnly && l.error?.permanent) && !(opts.olderThanMs !== undefined && now - Date.parse(l.createdAt) < opts.olderThanMs),

@@ -5,9 +5,9 @@
 // Unicode without NUL (Firestore refuses lone surrogates; NUL truncates C
 // strings downstream). The raw bytes are only ever hashed, never stored.
 import { createHash } from 'node:crypto';
-import { checkEnvelope, type ErrorInfo, type TaskEnvelope } from '../schemas/index.ts';
 import { InvalidTask } from '../jobs/errors.ts';
 import { MAX_JSON_DEPTH, MAX_KEY_BYTES, quote, truncateText } from '../limits.ts';
+import { checkEnvelope, type ErrorInfo, type TaskEnvelope } from '../schemas/index.ts';
 
 export type IntakeResult =
   | { ok: true; envelope: TaskEnvelope }
@@ -21,7 +21,9 @@ export interface RejectedBody {
 }
 
 export function sha256Hex(bytes: Buffer | undefined): string {
-  return createHash('sha256').update(bytes ?? Buffer.alloc(0)).digest('hex');
+  return createHash('sha256')
+    .update(bytes ?? Buffer.alloc(0))
+    .digest('hex');
 }
 
 /** Parse and check one task body. Never throws. */
@@ -70,7 +72,8 @@ export function scanDepth(text: string, limit: number): number {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
       continue;
     }

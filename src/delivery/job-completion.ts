@@ -6,8 +6,8 @@
 import type { Logger } from 'pino';
 import type { AttemptLedger, Clock, CloudEvent, JobRecord, LineageRecord, Notifier } from '../interfaces.ts';
 import { ENDED_STATES } from '../interfaces.ts';
-import { JOB_COMPLETED_TYPE, type JobCompletedData, type JobTaskEndState } from '../schemas/index.ts';
 import { toErrorInfo } from '../jobs/errors.ts';
+import { JOB_COMPLETED_TYPE, type JobCompletedData, type JobTaskEndState } from '../schemas/index.ts';
 
 export interface JobCompletionDeps {
   ledger: AttemptLedger;

@@ -3,7 +3,7 @@
 // camelCase or their snake_case proto names, an unknown name is a 400 that
 // names it, and every value has its field's type. Everything past this file
 // sees camelCase names and enum names only.
-import { GoogleApiError, type FieldViolation } from './google-error.ts';
+import { type FieldViolation, GoogleApiError } from './google-error.ts';
 import { HTTP_METHODS, QUEUE_STATES, VIEWS } from './wire.ts';
 
 export type ApiVersion = 'v2' | 'v2beta3';
@@ -189,7 +189,9 @@ function readValue(version: ApiVersion, type: FieldType, value: unknown, path: s
     case 'Duration':
     case 'Timestamp':
       // Durations and timestamps are checked where they are used, with their own messages.
-      return typeof value === 'string' || (type !== 'string' && typeof value === 'object' && value !== null) ? value : bad(violations, path, type === 'string' ? 'TYPE_STRING' : `type.googleapis.com/google.protobuf.${type}`, value);
+      return typeof value === 'string' || (type !== 'string' && typeof value === 'object' && value !== null)
+        ? value
+        : bad(violations, path, type === 'string' ? 'TYPE_STRING' : `type.googleapis.com/google.protobuf.${type}`, value);
     case 'bytes':
       return typeof value === 'string' ? value : bad(violations, path, 'TYPE_BYTES', value);
     case 'bool':

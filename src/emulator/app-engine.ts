@@ -2,7 +2,7 @@
 // reports for its routing, and the request the emulator sends for it to the
 // one local URL that stands in for the App Engine app.
 import { invalidArgument } from './google-error.ts';
-import { formatEtaSeconds, parseBytes, type HttpMethod } from './wire.ts';
+import { formatEtaSeconds, type HttpMethod, parseBytes } from './wire.ts';
 
 export interface AppEngineRouting {
   service?: string;
@@ -41,7 +41,8 @@ export function parseAppEngineRequest(raw: Record<string, unknown>): AppEngineRe
   const method = (raw.httpMethod as HttpMethod | undefined) ?? 'HTTP_METHOD_UNSPECIFIED';
   const httpMethod = method === 'HTTP_METHOD_UNSPECIFIED' ? 'POST' : method;
   const relativeUri = typeof raw.relativeUri === 'string' && raw.relativeUri !== '' ? raw.relativeUri : '/';
-  if (!relativeUri.startsWith('/') || /\s/.test(relativeUri)) throw invalidArgument('AppEngineHttpRequest.relative_uri must begin with "/" and contain no spaces.');
+  if (!relativeUri.startsWith('/') || /\s/.test(relativeUri))
+    throw invalidArgument('AppEngineHttpRequest.relative_uri must begin with "/" and contain no spaces.');
   if (relativeUri.length > MAX_URI_LENGTH) throw invalidArgument(`AppEngineHttpRequest.relative_uri must be at most ${MAX_URI_LENGTH} characters.`);
   const headers = { ...((raw.headers ?? {}) as Record<string, string>) };
   const body = raw.body === undefined || raw.body === '' ? undefined : parseBytes(raw.body, 'task.app_engine_http_request.body');
@@ -52,7 +53,13 @@ export function parseAppEngineRequest(raw: Record<string, unknown>): AppEngineRe
   return spec;
 }
 
-export function appEngineRequestToJson(r: AppEngineRequestSpec, project: string, queueOverride: AppEngineRouting | undefined, withBody: boolean, method: string | number): Record<string, unknown> {
+export function appEngineRequestToJson(
+  r: AppEngineRequestSpec,
+  project: string,
+  queueOverride: AppEngineRouting | undefined,
+  withBody: boolean,
+  method: string | number,
+): Record<string, unknown> {
   // A queue's routing override wins over the task's own (target.proto).
   const routing = queueOverride ?? r.routing;
   const out: Record<string, unknown> = {

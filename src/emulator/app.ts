@@ -1,9 +1,9 @@
 // The emulator as a Fastify app: Cloud Tasks v2 REST plus the OIDC issuer
 // routes, so the emulator's base URL is also the issuer of its push tokens.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { CloudTasksService } from './cloud-tasks-service.ts';
-import { oidcIssuerRoutes, type OidcIssuer } from './oidc-issuer.ts';
+import { type OidcIssuer, oidcIssuerRoutes } from './oidc-issuer.ts';
 import { googleErrorHandler, restRoutes } from './rest-routes.ts';
 
 export interface EmulatorAppDeps {
@@ -17,7 +17,11 @@ export interface EmulatorAppDeps {
 const BODY_LIMIT = 16 * 1024 * 1024;
 
 export function buildEmulatorApp(deps: EmulatorAppDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), bodyLimit: BODY_LIMIT });
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+  });
   // Clients send bodies with and without Content-Type, and empty ones with
   // "application/json" (DELETE, GET): read any body as JSON when there is one.
   app.removeAllContentTypeParsers();

@@ -4,11 +4,11 @@ import type { EmulatorClock } from './clock.ts';
 import type { Dispatcher } from './dispatcher.ts';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from './google-error.ts';
 import { urlFromOverride } from './http-target.ts';
-import { emptyPolicy, heldPermissions, nextPolicy, policyToJson, type Policy } from './iam-policy.ts';
+import { emptyPolicy, heldPermissions, nextPolicy, type Policy, policyToJson } from './iam-policy.ts';
 import { applyQueueBody, defaultQueue, type QueueConfig } from './queue-model.ts';
 import { QueueRuntime } from './queue-runtime.ts';
 import { locationPath, parseQueueName, queuePath, TASK_ID } from './resource-names.ts';
-import { generateTaskId, taskFromCreate, type TaskRecord } from './task-model.ts';
+import { generateTaskId, type TaskRecord, taskFromCreate } from './task-model.ts';
 
 export interface CloudTasksServiceOptions {
   clock: EmulatorClock;
@@ -159,7 +159,9 @@ export class CloudTasksService {
       do id = generateTaskId();
       while (q.isNameTaken(id, now));
     } else if (q.isNameTaken(id, now)) {
-      throw alreadyExists('The task cannot be created because a task with this name existed too recently. For more information about task de-duplication see https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks/create#body.request_body.FIELDS.task.');
+      throw alreadyExists(
+        'The task cannot be created because a task with this name existed too recently. For more information about task de-duplication see https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks/create#body.request_body.FIELDS.task.',
+      );
     }
     const task: TaskRecord = { ...spec, id, name: `${queueName}/tasks/${id}` };
     q.tasks.set(id, task);
@@ -232,7 +234,8 @@ export class CloudTasksService {
   }
 
   updateCmekConfig(location: string, body: { name?: string; kmsKey?: string }): { name: string; kmsKey?: string } {
-    if (body.name && body.name !== `${location}/cmekConfig`) throw invalidArgument(`CmekConfig name ${body.name} differs from the URL (${location}/cmekConfig)`);
+    if (body.name && body.name !== `${location}/cmekConfig`)
+      throw invalidArgument(`CmekConfig name ${body.name} differs from the URL (${location}/cmekConfig)`);
     const key = body.kmsKey ?? '';
     if (key === '') this.#cmek.delete(location);
     else {

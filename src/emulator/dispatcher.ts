@@ -5,10 +5,10 @@ import type { Logger } from 'pino';
 import { appEngineHeaders, appEngineUrl } from './app-engine.ts';
 import type { EmulatorClock } from './clock.ts';
 import { applyHttpTarget, type EffectiveHttpRequest } from './http-target.ts';
-import { push, PushAgents, type PushResult } from './push.ts';
+import { PushAgents, type PushResult, push } from './push.ts';
 import type { QueueRuntime } from './queue-runtime.ts';
 import { backoffMs, retriesExhausted, retryAfterMs } from './retry-policy.ts';
-import { rpcStatusForHttp, type Attempt, type TaskRecord } from './task-model.ts';
+import { type Attempt, rpcStatusForHttp, type TaskRecord } from './task-model.ts';
 import { formatEtaSeconds } from './wire.ts';
 
 /** The part of the OIDC issuer the dispatcher needs (oidc-issuer.ts provides it). */
@@ -30,7 +30,21 @@ export interface DispatcherOptions {
 /** Headers a task may not set: Cloud Tasks owns them. */
 const RESERVED = /^(host|content-length|user-agent|x-cloudtasks-.*|x-google-.*|x-appengine-.*)$/i;
 
-const RPC_NAMES: Record<number, string> = { 1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 7: 'PERMISSION_DENIED', 8: 'RESOURCE_EXHAUSTED', 9: 'FAILED_PRECONDITION', 10: 'ABORTED', 12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 16: 'UNAUTHENTICATED' };
+const RPC_NAMES: Record<number, string> = {
+  1: 'CANCELLED',
+  2: 'UNKNOWN',
+  3: 'INVALID_ARGUMENT',
+  4: 'DEADLINE_EXCEEDED',
+  5: 'NOT_FOUND',
+  7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED',
+  9: 'FAILED_PRECONDITION',
+  10: 'ABORTED',
+  12: 'UNIMPLEMENTED',
+  13: 'INTERNAL',
+  14: 'UNAVAILABLE',
+  16: 'UNAUTHENTICATED',
+};
 
 export class Dispatcher {
   readonly #clock: EmulatorClock;
@@ -181,7 +195,9 @@ export class Dispatcher {
       h.Authorization = `Bearer ${this.#signer.signIdToken({ audience, email: r.oidcToken.serviceAccountEmail })}`;
     } else if (r.oauthToken) {
       // No local OAuth server can mint a Google access token: a placeholder that names who and what.
-      const claims = Buffer.from(JSON.stringify({ email: r.oauthToken.serviceAccountEmail, scope: r.oauthToken.scope ?? 'https://www.googleapis.com/auth/cloud-platform' })).toString('base64url');
+      const claims = Buffer.from(
+        JSON.stringify({ email: r.oauthToken.serviceAccountEmail, scope: r.oauthToken.scope ?? 'https://www.googleapis.com/auth/cloud-platform' }),
+      ).toString('base64url');
       h.Authorization = `Bearer emulator-oauth.${claims}`;
     }
     return { url: r.url, method: r.method, headers: h, body: r.body };

@@ -39,7 +39,11 @@ export class GoogleApiError extends Error {
   }
 
   toJSON(): { error: { code: number; message: string; status: GoogleStatus; details?: unknown[] } } {
-    const error: { code: number; message: string; status: GoogleStatus; details?: unknown[] } = { code: this.httpCode, message: this.message, status: this.status };
+    const error: { code: number; message: string; status: GoogleStatus; details?: unknown[] } = {
+      code: this.httpCode,
+      message: this.message,
+      status: this.status,
+    };
     if (this.violations) error.details = [{ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: this.violations }];
     return { error };
   }

@@ -20,7 +20,8 @@ export interface Policy {
 export const EMPTY_POLICY_ETAG = 'ACAB';
 
 const ROLE = /^(roles\/[A-Za-z0-9_.]+|projects\/[^/]+\/roles\/[A-Za-z0-9_.]+|organizations\/[^/]+\/roles\/[A-Za-z0-9_.]+)$/;
-const MEMBER = /^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|deleted:user|deleted:serviceAccount|deleted:group|projectOwner|projectEditor|projectViewer):.+|principal:\/\/.+|principalSet:\/\/.+)$/;
+const MEMBER =
+  /^(allUsers|allAuthenticatedUsers|(user|serviceAccount|group|domain|deleted:user|deleted:serviceAccount|deleted:group|projectOwner|projectEditor|projectViewer):.+|principal:\/\/.+|principalSet:\/\/.+)$/;
 const PERMISSION = /^[a-z][a-zA-Z0-9]*\.[a-zA-Z0-9]+\.[a-zA-Z0-9]+$/;
 
 export function emptyPolicy(): Policy {

@@ -1,17 +1,17 @@
 // Public entry of the local Cloud Tasks v2 emulator (REST, gcloud- and
 // @google-cloud/tasks-compatible) with its own OIDC issuer.
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { buildEmulatorApp } from './app.ts';
-import { realClock, type EmulatorClock } from './clock.ts';
+import { type EmulatorClock, realClock } from './clock.ts';
 import { CloudTasksService, type ServiceSnapshot } from './cloud-tasks-service.ts';
 import { Dispatcher } from './dispatcher.ts';
 import { createOidcIssuer, type OidcIssuer } from './oidc-issuer.ts';
 import { queuePath } from './resource-names.ts';
 import { StateFile, StateFileError } from './state-file.ts';
 
-export { ManualClock, realClock, type EmulatorClock } from './clock.ts';
-export { StateFileError } from './state-file.ts';
+export { type EmulatorClock, ManualClock, realClock } from './clock.ts';
 export type { OidcIssuer } from './oidc-issuer.ts';
+export { StateFileError } from './state-file.ts';
 
 export interface EmulatorOptions {
   host?: string;
@@ -66,7 +66,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const dispatcher = new Dispatcher({ clock, logger, tombstoneMs, signer: issuer, appEngineUrl: opts.appEngineUrl, onChange: changed });
   const service = new CloudTasksService({ clock, dispatcher, tombstoneMs, appEngineUrl: opts.appEngineUrl, locations: opts.locations, onChange: changed });
   if (opts.statePath) {
-    state = new StateFile(opts.statePath, () => service.snapshot(), (err) => logger.error({ err, path: opts.statePath }, 'cannot write the emulator state file'));
+    state = new StateFile(
+      opts.statePath,
+      () => service.snapshot(),
+      (err) => logger.error({ err, path: opts.statePath }, 'cannot write the emulator state file'),
+    );
     const saved = opts.fresh ? undefined : state.load();
     if (saved !== undefined) {
       try {

@@ -7,7 +7,7 @@
 // /oauth2/v1/certs serves SPKI public-key PEMs, not X.509 certificates as
 // Google does: node:crypto cannot create certificates, and google-auth-library
 // (crypto.createVerify(...).verify(pem)) and python google-auth accept both.
-import { createHash, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface OidcIssuer {
@@ -89,7 +89,9 @@ export function createOidcIssuer(opts: OidcIssuerOptions): OidcIssuer {
 
 /** Like Google's kids: 40 hex digits, here the SHA-1 of the public key's DER. */
 function keyId(publicKey: KeyObject): string {
-  return createHash('sha1').update(publicKey.export({ format: 'der', type: 'spki' })).digest('hex');
+  return createHash('sha1')
+    .update(publicKey.export({ format: 'der', type: 'spki' }))
+    .digest('hex');
 }
 
 export interface OidcIssuerRoutesOptions {
@@ -145,11 +147,23 @@ export function oidcIssuerRoutes(app: FastifyInstance, opts: OidcIssuerRoutesOpt
 
   // gcp-metadata's isAvailable() probes `instance`; answer with a directory listing.
   const listing = () => 'attributes/\nhostname\nid\nservice-accounts/\nzone\n';
-  app.get('/computeMetadata/v1/', metadata(() => 'instance/\nproject/\n'));
+  app.get(
+    '/computeMetadata/v1/',
+    metadata(() => 'instance/\nproject/\n'),
+  );
   app.get('/computeMetadata/v1/instance', metadata(listing));
-  app.get('/computeMetadata/v1/project/project-id', metadata(() => projectId));
-  app.get('/computeMetadata/v1/instance/service-accounts/', metadata(() => `default/\n${defaultAccount}/\n`));
-  app.get('/computeMetadata/v1/instance/service-accounts/:account/email', metadata((req) => account((req.params as { account: string }).account)));
+  app.get(
+    '/computeMetadata/v1/project/project-id',
+    metadata(() => projectId),
+  );
+  app.get(
+    '/computeMetadata/v1/instance/service-accounts/',
+    metadata(() => `default/\n${defaultAccount}/\n`),
+  );
+  app.get(
+    '/computeMetadata/v1/instance/service-accounts/:account/email',
+    metadata((req) => account((req.params as { account: string }).account)),
+  );
   app.get(
     '/computeMetadata/v1/instance/service-accounts/:account/identity',
     metadata((req, reply) => {

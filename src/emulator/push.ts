@@ -52,13 +52,13 @@ export function push(req: PushRequest, agents: PushAgents): Promise<PushResult> 
     let out: http.ClientRequest;
     try {
       out = (isHttps ? https : http).request(url, options, (res) => {
-      const retryAfter = res.headers['retry-after'];
-      const status = res.statusCode;
-      // The body is not kept; reading it to the end frees the socket for reuse.
-      res.resume();
-      res.once('end', () => done({ status, retryAfter }));
-      res.once('error', () => done({ status, retryAfter }));
-      res.once('close', () => done({ status, retryAfter }));
+        const retryAfter = res.headers['retry-after'];
+        const status = res.statusCode;
+        // The body is not kept; reading it to the end frees the socket for reuse.
+        res.resume();
+        res.once('end', () => done({ status, retryAfter }));
+        res.once('error', () => done({ status, retryAfter }));
+        res.once('close', () => done({ status, retryAfter }));
       });
     } catch (err) {
       // A header value the task set that HTTP cannot carry: the attempt fails like a network error.

@@ -1,11 +1,11 @@
 // A queue's configuration: defaults Cloud Tasks returns on create, validation,
 // updateMask handling and the JSON the REST API returns.
-import { messageFields, snakeToCamel, type ApiVersion } from './api-schema.ts';
-import { appEngineHost, type AppEngineRouting } from './app-engine.ts';
+import { type ApiVersion, messageFields, snakeToCamel } from './api-schema.ts';
+import { type AppEngineRouting, appEngineHost } from './app-engine.ts';
 import { invalidArgument } from './google-error.ts';
-import { httpTargetToJson, parseHttpTarget, type HttpTargetSpec } from './http-target.ts';
+import { type HttpTargetSpec, httpTargetToJson, parseHttpTarget } from './http-target.ts';
 import type { RetryPolicy } from './retry-policy.ts';
-import { formatDuration, formatTimestamp, parseDuration, queueStateEnum, type QueueState } from './wire.ts';
+import { formatDuration, formatTimestamp, parseDuration, type QueueState, queueStateEnum } from './wire.ts';
 
 export interface RateLimits {
   maxDispatchesPerSecond: number;
@@ -151,7 +151,10 @@ export function parseUpdateMask(mask: unknown, version: ApiVersion = 'v2'): stri
   if (mask === undefined || mask === '') return undefined;
   const raw = Array.isArray(mask) ? mask.join(',') : String(mask);
   const out: string[] = [];
-  for (const part of raw.split(',').map((p) => snakeToCamel(p.trim())).filter(Boolean)) {
+  for (const part of raw
+    .split(',')
+    .map((p) => snakeToCamel(p.trim()))
+    .filter(Boolean)) {
     if (part === 'rateLimits.maxBurstSize' || part === 'name' || part === 'state' || part === 'purgeTime' || part === 'stats') continue; // output only
     if (!knownPath(version, 'Queue', part.split('.'))) throw invalidArgument(`Invalid update mask path: ${part}`);
     const v2 = part.replace(/^appEngineHttpQueue(\.appEngineRoutingOverride)?/, 'appEngineRoutingOverride');
@@ -201,7 +204,8 @@ function applyObjects(q: QueueConfig, creating: boolean, previousType: QueueConf
   const type = o.type === undefined || o.type === 'TYPE_UNSPECIFIED' ? 'PUSH' : (o.type as 'PUSH' | 'PULL');
   if (!creating && type !== previousType) throw invalidArgument('Queue.type is immutable: it cannot be changed after the queue is created.');
   q.type = type;
-  if (q.type === 'PULL' && (q.httpTarget || q.appEngineRoutingOverride)) throw invalidArgument('A PULL queue cannot have an HTTP target or an App Engine routing override.');
+  if (q.type === 'PULL' && (q.httpTarget || q.appEngineRoutingOverride))
+    throw invalidArgument('A PULL queue cannot have an HTTP target or an App Engine routing override.');
 }
 
 /** Apply a (v2-shaped, camelCase) Queue body to a config: the mask's paths, or every field the body sets. */

@@ -1,9 +1,10 @@
 // The live state of one queue: its config, its tasks in creation order, the
 // names still tombstoned, and the dispatch limiter.
+
+import type { TimerHandle } from './clock.ts';
 import type { QueueConfig } from './queue-model.ts';
 import type { TaskRecord } from './task-model.ts';
 import { TokenBucket } from './token-bucket.ts';
-import type { TimerHandle } from './clock.ts';
 
 export class QueueRuntime {
   config: QueueConfig;

@@ -2,14 +2,14 @@
 // by pattern, because resource paths carry ":verb" suffixes (queues/q:pause)
 // that Fastify's router would read as parameters.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { API_VERSIONS, readMessage, snakeToCamel, type ApiVersion } from './api-schema.ts';
+import { API_VERSIONS, type ApiVersion, readMessage, snakeToCamel } from './api-schema.ts';
 import type { CloudTasksService } from './cloud-tasks-service.ts';
 import { GoogleApiError, invalidArgument, notFound } from './google-error.ts';
 import { parseUpdateMask, queueBodyToV2, queueToJson } from './queue-model.ts';
 import type { QueueRuntime } from './queue-runtime.ts';
 import { locationPath } from './resource-names.ts';
-import { taskToJson, type TaskRecord } from './task-model.ts';
-import { formatTimestamp, page, viewEnum, type View } from './wire.ts';
+import { type TaskRecord, taskToJson } from './task-model.ts';
+import { formatTimestamp, page, type View, viewEnum } from './wire.ts';
 
 const MAX_TASK_PAGE = 1000;
 const MAX_QUEUE_PAGE = 9800;
@@ -54,16 +54,13 @@ function statsOf(q: QueueRuntime): Record<string, unknown> {
 
 export function restRoutes(app: FastifyInstance, svc: CloudTasksService): void {
   const queueName = (m: RegExpExecArray) => `${locationPath(m[1]!, m[2]!)}/queues/${m[3]}`;
-  const queueJson = (c: Ctx, q: QueueRuntime) => queueToJson(q.config, c.asInt, c.version, c.version === 'v2beta3' && /\bstats\b/.test(c.query.readMask ?? '') ? statsOf(q) : undefined);
+  const queueJson = (c: Ctx, q: QueueRuntime) =>
+    queueToJson(q.config, c.asInt, c.version, c.version === 'v2beta3' && /\bstats\b/.test(c.query.readMask ?? '') ? statsOf(q) : undefined);
   const taskJson = (c: Ctx, t: TaskRecord, v: View) => taskToJson(t, v, c.asInt, c.version, svc.queue(queueName(c.m)).config);
   const sameQueue = (c: Ctx) => svc.queue(queueName(c.m));
 
   const routes: Array<[method: string, pattern: RegExp, handler: Handler]> = [
-    [
-      'GET',
-      re(`projects/${SEG}/locations`),
-      ({ m }) => ({ locations: svc.locations(m[1]!).map((l) => ({ name: locationPath(m[1]!, l), locationId: l })) }),
-    ],
+    ['GET', re(`projects/${SEG}/locations`), ({ m }) => ({ locations: svc.locations(m[1]!).map((l) => ({ name: locationPath(m[1]!, l), locationId: l })) })],
     ['GET', re(LOC), ({ m }) => ({ name: locationPath(m[1]!, m[2]!), locationId: m[2] })],
     ['GET', re(`${LOC}/cmekConfig`), ({ m }) => svc.cmekConfig(locationPath(m[1]!, m[2]!))],
     ['PATCH', re(`${LOC}/cmekConfig`), (c) => svc.updateCmekConfig(locationPath(c.m[1]!, c.m[2]!), c.read('CmekConfig', 'cmek_config'))],
@@ -125,7 +122,11 @@ export function restRoutes(app: FastifyInstance, svc: CloudTasksService): void {
       },
     ],
     // gcloud sends an empty task id as ".../tasks/:buffer".
-    ['POST', re(`${QUEUE}/tasks/?:buffer`), (c) => ({ task: taskJson(c, svc.bufferTask(queueName(c.m), undefined, c.read('BufferTaskRequest').body as Body), 'BASIC') })],
+    [
+      'POST',
+      re(`${QUEUE}/tasks/?:buffer`),
+      (c) => ({ task: taskJson(c, svc.bufferTask(queueName(c.m), undefined, c.read('BufferTaskRequest').body as Body), 'BASIC') }),
+    ],
     ['POST', re(`${TASK}:buffer`), (c) => ({ task: taskJson(c, svc.bufferTask(queueName(c.m), c.m[4], c.read('BufferTaskRequest').body as Body), 'BASIC') })],
     ['GET', re(TASK), (c) => taskJson(c, svc.task(queueName(c.m), c.m[4]!).t, view(c.query.responseView))],
     ['DELETE', re(TASK), ({ m }) => (svc.deleteTask(queueName(m), m[4]!), {})],
@@ -178,7 +179,8 @@ export function googleErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err, req, reply) => {
     let g: GoogleApiError;
     if (err instanceof GoogleApiError) g = err;
-    else if ((err as { statusCode?: number }).statusCode === 400 || err instanceof SyntaxError) g = invalidArgument(`Invalid JSON payload received. ${(err as Error).message}`);
+    else if ((err as { statusCode?: number }).statusCode === 400 || err instanceof SyntaxError)
+      g = invalidArgument(`Invalid JSON payload received. ${(err as Error).message}`);
     else if ((err as { statusCode?: number }).statusCode === 413) g = invalidArgument('Request payload too large.');
     else {
       req.log.error({ err }, 'emulator request failed');

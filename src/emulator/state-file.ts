@@ -2,7 +2,7 @@
 // atomically (temp file + rename) a moment after each change, so a restart
 // finds every queue, task and tombstone where it was. Buffers (task bodies)
 // are written as {"$b64": "..."}.
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**

@@ -2,12 +2,12 @@
 // JSON the REST API returns for it (BASIC omits the body, FULL includes it).
 import { randomInt } from 'node:crypto';
 import type { ApiVersion } from './api-schema.ts';
-import { appEngineRequestToJson, parseAppEngineRequest, type AppEngineRequestSpec } from './app-engine.ts';
+import { type AppEngineRequestSpec, appEngineRequestToJson, parseAppEngineRequest } from './app-engine.ts';
 import { failedPrecondition, invalidArgument } from './google-error.ts';
 import { urlFromOverride } from './http-target.ts';
 import type { QueueConfig } from './queue-model.ts';
 import { parseTaskName } from './resource-names.ts';
-import { formatDuration, formatTimestamp, httpMethodEnum, parseBytes, parseDuration, parseTimestamp, type HttpMethod, type View } from './wire.ts';
+import { formatDuration, formatTimestamp, type HttpMethod, httpMethodEnum, parseBytes, parseDuration, parseTimestamp, type View } from './wire.ts';
 
 export const MAX_TASK_BYTES = 1024 * 1024;
 export const MAX_SCHEDULE_AHEAD_MS = 30 * 24 * 3600 * 1000;
@@ -99,7 +99,10 @@ function parseHttpRequest(raw: Record<string, unknown>, queue: QueueConfig): Htt
   if (oidc && oauth) throw invalidArgument('HttpRequest may set oidcToken or oauthToken, not both');
   if (oidc) {
     if (typeof oidc.serviceAccountEmail !== 'string' || !oidc.serviceAccountEmail) throw invalidArgument('oidcToken.serviceAccountEmail is required');
-    spec.oidcToken = { serviceAccountEmail: oidc.serviceAccountEmail, audience: typeof oidc.audience === 'string' && oidc.audience ? oidc.audience : undefined };
+    spec.oidcToken = {
+      serviceAccountEmail: oidc.serviceAccountEmail,
+      audience: typeof oidc.audience === 'string' && oidc.audience ? oidc.audience : undefined,
+    };
   }
   if (oauth) {
     if (typeof oauth.serviceAccountEmail !== 'string' || !oauth.serviceAccountEmail) throw invalidArgument('oauthToken.serviceAccountEmail is required');
@@ -115,7 +118,8 @@ export function taskFromCreate(raw: unknown, queue: QueueConfig, now: number, ap
   if (typeof raw !== 'object' || raw === null) throw invalidArgument('CreateTaskRequest.task is required');
   const t = raw as Record<string, unknown>;
   const targets = ['httpRequest', 'appEngineHttpRequest', 'pullMessage'].filter((k) => t[k] !== undefined);
-  if (targets.length > 1) throw invalidArgument(`Task may set only one of http_request, app_engine_http_request and pull_message, not ${targets.join(' and ')}.`);
+  if (targets.length > 1)
+    throw invalidArgument(`Task may set only one of http_request, app_engine_http_request and pull_message, not ${targets.join(' and ')}.`);
   if (targets.length === 0) throw invalidArgument('Task.httpRequest or Task.appEngineHttpRequest is required');
   const id = t.name === undefined || t.name === '' ? undefined : parseTaskName(t.name, queue.name);
   const target: Pick<TaskRecord, 'httpRequest' | 'appEngineHttpRequest' | 'pullMessage'> = {};
@@ -127,7 +131,8 @@ export function taskFromCreate(raw: unknown, queue: QueueConfig, now: number, ap
     target.httpRequest = r;
     size = (r.body?.length ?? 0) + r.url.length + Object.entries(r.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
   } else if (t.appEngineHttpRequest !== undefined) {
-    if (!appEngineUrl) throw failedPrecondition('This emulator has no App Engine app: set EMULATOR_APP_ENGINE_URL to the local URL that serves App Engine tasks.');
+    if (!appEngineUrl)
+      throw failedPrecondition('This emulator has no App Engine app: set EMULATOR_APP_ENGINE_URL to the local URL that serves App Engine tasks.');
     const r = parseAppEngineRequest(t.appEngineHttpRequest as Record<string, unknown>);
     target.appEngineHttpRequest = r;
     size = (r.body?.length ?? 0) + r.relativeUri.length + Object.entries(r.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
@@ -177,11 +182,20 @@ export function taskToJson(t: TaskRecord, view: View, enumsAsInt: boolean, versi
   }
   if (t.appEngineHttpRequest) {
     const r = t.appEngineHttpRequest;
-    out.appEngineHttpRequest = appEngineRequestToJson(r, t.name.split('/')[1]!, queue?.appEngineRoutingOverride, view === 'FULL', httpMethodEnum.format(r.httpMethod, enumsAsInt));
+    out.appEngineHttpRequest = appEngineRequestToJson(
+      r,
+      t.name.split('/')[1]!,
+      queue?.appEngineRoutingOverride,
+      view === 'FULL',
+      httpMethodEnum.format(r.httpMethod, enumsAsInt),
+    );
   }
   // v2 has no pull tasks: they show there without a payload field.
   if (t.pullMessage && version === 'v2beta3') {
-    out.pullMessage = { ...(view === 'FULL' && t.pullMessage.payload ? { payload: t.pullMessage.payload.toString('base64') } : {}), ...(t.pullMessage.tag ? { tag: t.pullMessage.tag } : {}) };
+    out.pullMessage = {
+      ...(view === 'FULL' && t.pullMessage.payload ? { payload: t.pullMessage.payload.toString('base64') } : {}),
+      ...(t.pullMessage.tag ? { tag: t.pullMessage.tag } : {}),
+    };
   }
   Object.assign(out, {
     scheduleTime: formatTimestamp(t.scheduleTime),

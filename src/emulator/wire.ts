@@ -9,7 +9,10 @@ export function parseDuration(value: unknown, field: string): number {
     return Number(v.seconds ?? 0) * 1000 + Math.floor(Number(v.nanos ?? 0) / 1e6);
   }
   const m = typeof value === 'string' ? /^(-?\d+)(?:\.(\d{1,9}))?s$/.exec(value.trim()) : null;
-  if (!m) throw invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Duration), Field '${field}', Illegal duration format; duration must end with 's'`);
+  if (!m)
+    throw invalidArgument(
+      `Invalid value at '${field}' (type.googleapis.com/google.protobuf.Duration), Field '${field}', Illegal duration format; duration must end with 's'`,
+    );
   const frac = (m[2] ?? '').padEnd(9, '0');
   return Number(m[1]) * 1000 + Math.floor(Number(frac) / 1e6);
 }
@@ -28,7 +31,8 @@ export function parseTimestamp(value: unknown, field: string): number {
   }
   const m = typeof value === 'string' ? /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/i.exec(value.trim()) : null;
   const ms = m ? Date.parse(`${m[1]}.${(m[2] ?? '').padEnd(3, '0').slice(0, 3)}${m[3]}`) : NaN;
-  if (Number.isNaN(ms)) throw invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Timestamp), Field '${field}', Invalid time format`);
+  if (Number.isNaN(ms))
+    throw invalidArgument(`Invalid value at '${field}' (type.googleapis.com/google.protobuf.Timestamp), Field '${field}', Invalid time format`);
   return ms;
 }
 

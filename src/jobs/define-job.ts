@@ -3,7 +3,7 @@
 // function; this file supplies create/serialize/deserialize/stop/status.
 import type { Static, TRecord, TSchema, TString, TUnknown } from '@sinclair/typebox';
 import type { Job, JobContext, JobResult } from '../interfaces.ts';
-import { InvalidTask, WrongArgType, toErrorInfo } from './errors.ts';
+import { InvalidTask, toErrorInfo, WrongArgType } from './errors.ts';
 import { compileValidator, type Validator } from './validate.ts';
 
 /** Makes fresh Job instances of one type (Spin Cycle's job.Factory). */

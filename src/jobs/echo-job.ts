@@ -9,8 +9,9 @@
 //   sleepMs:          wait this long first; aborts early on ctx.signal
 //
 // result: { data, args }
-import { Type } from '@sinclair/typebox';
+
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Type } from '@sinclair/typebox';
 import { defineJob, type JobFactory } from './define-job.ts';
 import { PermanentError, RetryableError } from './errors.ts';
 

@@ -31,16 +31,17 @@
 // tracked (process-group.ts), setsid() escapees included: at exit, timeout,
 // stop or cancel every recorded process gets SIGTERM, then SIGKILL after
 // killGraceMs.
-import { Type } from '@sinclair/typebox';
+
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
+import { Type } from '@sinclair/typebox';
+import type { JobResult } from '../interfaces.ts';
 import { defineJob, type JobFactory } from './define-job.ts';
 import { PermanentError, RetryableError, WrongArgType } from './errors.ts';
 import { terminateTree, trackProcessTree } from './process-group.ts';
 import { resolveScriptPath } from './script-path.ts';
 import { createTailBuffer } from './tail-buffer.ts';
-import type { JobResult } from '../interfaces.ts';
 
 export const ExecArgs = Type.Object({
   command: Type.String({ minLength: 1 }),
@@ -101,7 +102,8 @@ export function execJob(opts: ExecJobOptions): JobFactory {
         throw new PermanentError(`command "${args.command}" is not in EXEC_COMMANDS`, { code: 'CommandNotAllowed' });
       }
       for (const name of Object.keys(args.env ?? {})) {
-        if (FORBIDDEN_ENV(name) || name === MARKER_VAR) throw new WrongArgType(`env.${name}`, 'a variable other than PATH and loader/interpreter start-up variables', '(refused)');
+        if (FORBIDDEN_ENV(name) || name === MARKER_VAR)
+          throw new WrongArgType(`env.${name}`, 'a variable other than PATH and loader/interpreter start-up variables', '(refused)');
       }
       const script = args.path === undefined ? undefined : await resolveScriptPath(opts.jobsDir, args.path);
       const argv = [...(script ? [script] : []), ...(args.args ?? [])];

@@ -23,8 +23,9 @@
 // is refused. fetch resolves the name again; a DNS answer that changes in
 // between (rebinding) is a residual risk that only pinning the address in the
 // HTTP client would close.
-import { Type } from '@sinclair/typebox';
+
 import { lookup as dnsLookup } from 'node:dns/promises';
+import { Type } from '@sinclair/typebox';
 import type { JobResult } from '../interfaces.ts';
 import { defineJob, type JobFactory } from './define-job.ts';
 import { PermanentError, RetryableError, WrongArgType } from './errors.ts';

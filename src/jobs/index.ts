@@ -1,17 +1,18 @@
 // The jobs folder's public surface: the contract helpers, the registry, the
 // built-in job types and the loader of a user's JOBS_MODULE.
+
+import type { JobFactory } from './define-job.ts';
 import { echoJob } from './echo-job.ts';
 import { execJob } from './exec-job.ts';
 import { httpJob } from './http-job.ts';
-import type { JobFactory } from './define-job.ts';
 
-export { defineJob, isJobResult, type JobFactory, type JobDefinition, type JobRunContext } from './define-job.ts';
-export { createRegistry } from './registry.ts';
-export { loadJobsModule } from './load-module.ts';
+export { defineJob, isJobResult, type JobDefinition, type JobFactory, type JobRunContext } from './define-job.ts';
 export { echoJob } from './echo-job.ts';
-export { httpJob, type HttpJobOptions } from './http-job.ts';
-export { execJob, type ExecJobOptions, type ExecOutput } from './exec-job.ts';
 export * from './errors.ts';
+export { type ExecJobOptions, type ExecOutput, execJob } from './exec-job.ts';
+export { type HttpJobOptions, httpJob } from './http-job.ts';
+export { loadJobsModule } from './load-module.ts';
+export { createRegistry } from './registry.ts';
 
 export interface BuiltinJobsOptions {
   /** HTTP_JOB_ALLOW; empty = every http job refused. */

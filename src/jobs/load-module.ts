@@ -29,5 +29,11 @@ export async function loadJobsModule(path: string): Promise<JobFactory[]> {
 }
 
 function isJobFactory(v: unknown): v is JobFactory {
-  return typeof v === 'object' && v !== null && typeof (v as JobFactory).type === 'string' && (v as JobFactory).type !== '' && typeof (v as JobFactory).make === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as JobFactory).type === 'string' &&
+    (v as JobFactory).type !== '' &&
+    typeof (v as JobFactory).make === 'function'
+  );
 }

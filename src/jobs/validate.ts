@@ -2,10 +2,10 @@
 // WrongArgType, DataNotSet, WrongDataType), so a bad task ends permanently
 // with a message that names the offending field instead of a TypeBox dump.
 import type { TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
+import { type TypeCheck, TypeCompiler } from '@sinclair/typebox/compiler';
+import { type ValueError, ValueErrorType } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
-import { ArgNotSet, DataNotSet, WrongArgType, WrongDataType, type JobError } from './errors.ts';
+import { ArgNotSet, DataNotSet, type JobError, WrongArgType, WrongDataType } from './errors.ts';
 
 export type Validator = (value: unknown) => unknown;
 
@@ -26,7 +26,8 @@ export function compileValidator(schema: TSchema, kind: 'arg' | 'data'): Validat
 
 function toJobError(error: ValueError | undefined, kind: 'arg' | 'data', root: unknown): JobError {
   const name = fieldName(error?.path ?? '', kind);
-  const missing = error?.type === ValueErrorType.ObjectRequiredProperty || (error !== undefined && error.value === undefined) || (error === undefined && root === undefined);
+  const missing =
+    error?.type === ValueErrorType.ObjectRequiredProperty || (error !== undefined && error.value === undefined) || (error === undefined && root === undefined);
   if (missing) return kind === 'arg' ? new ArgNotSet(name) : new DataNotSet(name);
   const expected = error ? expectation(error) : 'valid';
   const got = error ? error.value : root;
@@ -35,7 +36,10 @@ function toJobError(error: ValueError | undefined, kind: 'arg' | 'data', root: u
 
 /** '/headers/accept' -> 'headers.accept'; the root is called 'args' or 'data'. */
 function fieldName(path: string, kind: 'arg' | 'data'): string {
-  const parts = path.split('/').filter(Boolean).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = path
+    .split('/')
+    .filter(Boolean)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   return parts.length ? parts.join('.') : kind === 'arg' ? 'args' : 'data';
 }
 

@@ -11,26 +11,30 @@
 //     --collection-group=executor-lineages --enable-ttl
 //   (and the same for executor-jobs: a completed job record expires likewise)
 // TTL deletion runs up to a day late, so reads also treat an expired record as gone.
-import { FieldPath, Firestore, Timestamp, type DocumentData } from '@google-cloud/firestore';
-import { systemClock } from '../interfaces.ts';
-import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, JobRecord, JobTaskEndInput, LineageRecord, ListPage, ListQuery } from '../interfaces.ts';
-import {
-  DEFAULT_MAX_HISTORY,
-  DEFAULT_TTL_MS,
-  applyBegin,
-  applyCancel,
-  applyFinish,
-  finishOwes,
-  isExpired,
-  type LineageRules,
-} from './lineage-rules.ts';
-import { LineageNotFound } from './lineage-not-found.ts';
-import { byCreatedThenKey } from './dead-letter-order.ts';
-import type { CredentialsProbe } from '../auth/google-credentials.ts';
-import { cancelledBeforeRun } from './never-run.ts';
-import { applyJobTaskEnd } from './job-rules.ts';
-import { boundRecord } from '../limits.ts';
+
 import { createHash } from 'node:crypto';
+import { type DocumentData, FieldPath, Firestore, Timestamp } from '@google-cloud/firestore';
+import type { CredentialsProbe } from '../auth/google-credentials.ts';
+import type {
+  AttemptLedger,
+  BeginInput,
+  BeginResult,
+  Clock,
+  DeadLetter,
+  FinishInput,
+  JobRecord,
+  JobTaskEndInput,
+  LineageRecord,
+  ListPage,
+  ListQuery,
+} from '../interfaces.ts';
+import { systemClock } from '../interfaces.ts';
+import { boundRecord } from '../limits.ts';
+import { byCreatedThenKey } from './dead-letter-order.ts';
+import { applyJobTaskEnd } from './job-rules.ts';
+import { LineageNotFound } from './lineage-not-found.ts';
+import { applyBegin, applyCancel, applyFinish, DEFAULT_MAX_HISTORY, DEFAULT_TTL_MS, finishOwes, isExpired, type LineageRules } from './lineage-rules.ts';
+import { cancelledBeforeRun } from './never-run.ts';
 
 export interface FirestoreLedgerOptions {
   /** A client to use; closing the ledger then leaves it open (its owner closes it). */

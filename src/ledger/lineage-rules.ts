@@ -1,16 +1,9 @@
 // The ledger's semantics as pure functions over plain records, so the memory
 // and Firestore backends cannot drift apart: each backend only reads a record,
 // applies one of these, and writes the result atomically (DESIGN §3).
+
+import type { AttemptEntry, AttemptOutcome, BeginInput, BeginResult, FinishInput, LineageRecord, LineageState } from '../interfaces.ts';
 import { ENDED_STATES } from '../interfaces.ts';
-import type {
-  AttemptEntry,
-  AttemptOutcome,
-  BeginInput,
-  BeginResult,
-  FinishInput,
-  LineageRecord,
-  LineageState,
-} from '../interfaces.ts';
 
 export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_MAX_HISTORY = 100;
@@ -132,7 +125,12 @@ function crashed(record: LineageRecord, now: string): LineageRecord {
   }
   const history = record.history.map((h) =>
     h.tier === lease.tier && h.attempt === lease.attempt && h.outcome === 'running'
-      ? { ...h, outcome: 'crashed' as const, finishedAt: now, error: { code: 'JobCrashed', message: 'the attempt began and never finished (its worker died)', permanent: false } }
+      ? {
+          ...h,
+          outcome: 'crashed' as const,
+          finishedAt: now,
+          error: { code: 'JobCrashed', message: 'the attempt began and never finished (its worker died)', permanent: false },
+        }
       : h,
   );
   const { lease: _gone, ...rest } = record;
@@ -149,7 +147,6 @@ export function finishOwes(current: LineageRecord, input: FinishInput): boolean 
   if (input.tier < current.tier) return false;
   if (input.outcome === 'cancelled') return current.state === 'cancelled' || !isEnded(current.state);
   return !isEnded(current.state);
-
 }
 
 /**
@@ -170,9 +167,7 @@ export function applyFinish(current: LineageRecord, input: FinishInput, rules: L
   }
   // The entry can be missing when the history was trimmed; keep the outcome anyway.
   const entry: AttemptEntry =
-    index >= 0
-      ? { ...history[index]! }
-      : { tier: input.tier, attempt: input.attempt, queue: current.queue ?? '', taskName: '', outcome, startedAt: now };
+    index >= 0 ? { ...history[index]! } : { tier: input.tier, attempt: input.attempt, queue: current.queue ?? '', taskName: '', outcome, startedAt: now };
   entry.outcome = outcome;
   entry.finishedAt = now;
   if (input.error !== undefined) entry.error = input.error;
@@ -180,7 +175,11 @@ export function applyFinish(current: LineageRecord, input: FinishInput, rules: L
   else history.push(entry);
 
   const record: LineageRecord = { ...current, history: trimHistory(history, rules.maxHistory), updatedAt: now };
-  if (current.lease && !input.keepLease && (input.holder === undefined ? current.lease.tier === input.tier && current.lease.attempt === input.attempt : current.lease.holder === input.holder)) {
+  if (
+    current.lease &&
+    !input.keepLease &&
+    (input.holder === undefined ? current.lease.tier === input.tier && current.lease.attempt === input.attempt : current.lease.holder === input.holder)
+  ) {
     delete record.lease;
   }
   const key = String(input.tier);

@@ -1,4 +1,4 @@
-import type { ListCursor, ListQuery, LineageRecord } from '../interfaces.ts';
+import type { LineageRecord, ListCursor, ListQuery } from '../interfaces.ts';
 
 /** The list order of every backend: newest createdAt first, then id descending. */
 export function newestFirst(a: { createdAt: string; id: string }, b: { createdAt: string; id: string }): number {

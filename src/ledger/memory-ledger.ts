@@ -3,24 +3,28 @@
 // writes its record with no await in between, which makes it atomic per key
 // on Node's single thread. Records are cloned in and out so callers never
 // share mutable state with the store.
+
+import type {
+  AttemptLedger,
+  BeginInput,
+  BeginResult,
+  Clock,
+  DeadLetter,
+  FinishInput,
+  JobRecord,
+  JobTaskEndInput,
+  LineageRecord,
+  ListPage,
+  ListQuery,
+} from '../interfaces.ts';
 import { systemClock } from '../interfaces.ts';
-import type { AttemptLedger, BeginInput, BeginResult, Clock, DeadLetter, FinishInput, JobRecord, JobTaskEndInput, LineageRecord, ListPage, ListQuery } from '../interfaces.ts';
-import {
-  DEFAULT_MAX_HISTORY,
-  DEFAULT_TTL_MS,
-  applyBegin,
-  applyCancel,
-  applyFinish,
-  finishOwes,
-  isExpired,
-  type LineageRules,
-} from './lineage-rules.ts';
-import { LineageNotFound } from './lineage-not-found.ts';
+import { boundRecord } from '../limits.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
+import { applyJobTaskEnd } from './job-rules.ts';
+import { LineageNotFound } from './lineage-not-found.ts';
+import { applyBegin, applyCancel, applyFinish, DEFAULT_MAX_HISTORY, DEFAULT_TTL_MS, finishOwes, isExpired, type LineageRules } from './lineage-rules.ts';
 import { matchesQuery, newestFirst } from './list-order.ts';
 import { cancelledBeforeRun } from './never-run.ts';
-import { applyJobTaskEnd } from './job-rules.ts';
-import { boundRecord } from '../limits.ts';
 
 /** Records held at most by default (MemoryLedgerOptions.maxRecords). */
 export const DEFAULT_MAX_RECORDS = 100_000;
@@ -107,7 +111,10 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       records.delete(r.id);
       if (!warnedRunningEviction) {
         warnedRunningEviction = true;
-        options.logger?.warn({ maxRecords, evicted: r.id }, 'memory ledger full of unfinished lineages: their attempt counts are dropped (use LEDGER=firestore)');
+        options.logger?.warn(
+          { maxRecords, evicted: r.id },
+          'memory ledger full of unfinished lineages: their attempt counts are dropped (use LEDGER=firestore)',
+        );
       }
     }
   }

@@ -1,8 +1,9 @@
 // Builds the CloudEvents 1.0 notification (DESIGN §2). The id is stable per
 // lineage and event so receivers (and the notifier queue's task names) can
 // drop duplicates; each forwarding hop gets its own id.
-import { EVENT_TYPES, type CloudEvent, type EventKind, type NotificationData } from '../schemas/index.ts';
+
 import { boundEvent } from '../limits.ts';
+import { type CloudEvent, EVENT_TYPES, type EventKind, type NotificationData } from '../schemas/index.ts';
 
 export function cloudEventId(kind: EventKind, data: Pick<NotificationData, 'id' | 'tier'>): string {
   return kind === 'forwarded' ? `${data.id}/forwarded-${data.tier}` : `${data.id}/${kind}`;

@@ -28,7 +28,8 @@ export function fanoutNotifier(notifiers: readonly Notifier[]): Notifier {
       const results = await Promise.allSettled(notifiers.map((n) => n.send(event, target)));
       const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
       if (errors.length === 1) throw errors[0];
-      if (errors.length > 1) throw new AggregateError(errors, `${errors.length} of ${notifiers.length} notifiers failed: ${errors.map((e) => (e as Error)?.message).join('; ')}`);
+      if (errors.length > 1)
+        throw new AggregateError(errors, `${errors.length} of ${notifiers.length} notifiers failed: ${errors.map((e) => (e as Error)?.message).join('; ')}`);
     },
     async close() {
       const results = await Promise.allSettled(notifiers.map((n) => n.close()));

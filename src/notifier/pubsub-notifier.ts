@@ -4,10 +4,10 @@
 // subscriptions can filter on: `type` (succeeded|failed|forwarded),
 // `lineage` and `queue`, e.g. filter `attributes.type = "failed"`.
 import { PubSub, type Topic } from '@google-cloud/pubsub';
+import type { CredentialsProbe } from '../auth/google-credentials.ts';
 import type { Notifier } from '../interfaces.ts';
 import type { CloudEvent } from '../schemas/index.ts';
 import { eventKind } from './cloud-event.ts';
-import type { CredentialsProbe } from '../auth/google-credentials.ts';
 
 export interface PubSubNotifierOptions {
   /** A ready client; otherwise one is created (PUBSUB_EMULATOR_HOST is read by the client itself). */

@@ -5,13 +5,7 @@
 import type { Notifier, NotifyTarget } from '../interfaces.ts';
 import type { CloudEvent } from '../schemas/index.ts';
 
-export function createRoutingNotifier(opts: {
-  queue?: Notifier;
-  pubsub?: Notifier;
-  defaultUrl?: string;
-  defaultTopic?: string;
-  log: Notifier;
-}): Notifier {
+export function createRoutingNotifier(opts: { queue?: Notifier; pubsub?: Notifier; defaultUrl?: string; defaultTopic?: string; log: Notifier }): Notifier {
   return {
     async send(event: CloudEvent, target: NotifyTarget) {
       const topic = target.topic ?? opts.defaultTopic;

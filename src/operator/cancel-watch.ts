@@ -4,8 +4,8 @@
 // group). A poll per running lineage per interval: cheap next to the job, and
 // the same code for both ledgers (no Firestore listener to keep alive).
 import type { Logger } from 'pino';
-import type { AttemptLedger } from '../interfaces.ts';
 import type { Delivery } from '../delivery/deliver.ts';
+import type { AttemptLedger } from '../interfaces.ts';
 
 export interface CancelWatchOptions {
   ledger: AttemptLedger;

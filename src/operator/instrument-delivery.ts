@@ -1,8 +1,9 @@
 // Counts and times every delivery for /metrics without touching the decision
 // code: a wrapper around Delivery.deliver. The job type label is read from the
 // body's first 8 KiB (envelopes put `type` near the top); "unknown" otherwise.
-import type { Tier } from '../interfaces.ts';
+
 import type { Delivery } from '../delivery/deliver.ts';
+import type { Tier } from '../interfaces.ts';
 import type { Metrics } from '../routes/metrics.ts';
 
 const TYPE = /"type"\s*:\s*"([A-Za-z0-9_.:-]{1,100})"/;

@@ -57,7 +57,11 @@ export async function replayLineage(deps: ReplayDeps, id: string): Promise<{ id:
   if (!isEnded(record.state)) throw new ReplayRefused('NotEnded', `"${id}" is ${record.state}; only a finished lineage can be replayed`, record.state);
   const source = record.source;
   if (!source || source.omitted) {
-    throw new ReplayRefused('NotReplayable', `"${id}" kept no replayable payload (offloaded, or args and data above ${REPLAY_SOURCE_LIMIT} bytes); enqueue it again`, record.state);
+    throw new ReplayRefused(
+      'NotReplayable',
+      `"${id}" kept no replayable payload (offloaded, or args and data above ${REPLAY_SOURCE_LIMIT} bytes); enqueue it again`,
+      record.state,
+    );
   }
   const tier = deps.chain[0]!;
   if (!deps.queue) throw new Error('no Cloud Tasks backend configured');

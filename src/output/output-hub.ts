@@ -5,7 +5,7 @@
 // attempt keeps at most limitBytes, then a truncation marker.
 import type { Logger } from 'pino';
 import type { AttemptLedger, Clock, Job } from '../interfaces.ts';
-import { chunkKey, type ChunkStore } from './chunk-store.ts';
+import { type ChunkStore, chunkKey } from './chunk-store.ts';
 
 export interface OutputHubOptions {
   store: ChunkStore;
@@ -111,7 +111,11 @@ export function createOutputHub(opts: OutputHubOptions) {
     }
 
     local(): LocalView {
-      return { flushedBytes: this.flushedBytes, pending: Buffer.concat(this.#pending), ...(this.statusText !== undefined ? { statusText: this.statusText } : {}) };
+      return {
+        flushedBytes: this.flushedBytes,
+        pending: Buffer.concat(this.#pending),
+        ...(this.statusText !== undefined ? { statusText: this.statusText } : {}),
+      };
     }
 
     setStatus(text: string): void {
@@ -164,17 +168,20 @@ export function createOutputHub(opts: OutputHubOptions) {
       active.set(input.id, w);
       byAttempt.set(`${input.id}/${input.tier}/${input.attempt}`, w);
       // Jobs that only answer status() (Spin Cycle style) are polled as often as the ledger may be written.
-      const timer = setInterval(() => {
-        void w.flush();
-        if (input.job) {
-          try {
-            const s = input.job.status();
-            if (typeof s === 'string' && s && s !== 'running' && s !== w.statusText) w.setStatus(s);
-          } catch {
-            // a job's status() must not break its run
+      const timer = setInterval(
+        () => {
+          void w.flush();
+          if (input.job) {
+            try {
+              const s = input.job.status();
+              if (typeof s === 'string' && s && s !== 'running' && s !== w.statusText) w.setStatus(s);
+            } catch {
+              // a job's status() must not break its run
+            }
           }
-        }
-      }, Math.min(flushMs, statusMs));
+        },
+        Math.min(flushMs, statusMs),
+      );
       timer.unref();
       return {
         log: teeLogger(input.log, w),

@@ -5,9 +5,9 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { AttemptLedger, LineageRecord } from '../interfaces.ts';
 import { isEnded } from '../ledger/lineage-rules.ts';
+import type { OutputEvent } from '../schemas/operator.ts';
 import { chunkKey } from './chunk-store.ts';
 import type { OutputHub } from './output-hub.ts';
-import type { OutputEvent } from '../schemas/operator.ts';
 
 interface Cursor {
   id: string;

@@ -3,12 +3,12 @@
 // drains (stop pulling, let running jobs finish within SHUTDOWN_GRACE, nack
 // the rest), then closes the app and every backend.
 import { PubSub } from '@google-cloud/pubsub';
+import { type App, buildApp } from '../app.ts';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../config.ts';
-import { buildApp, type App } from '../app.ts';
 import type { CreatedDeps } from '../server.ts';
-import { createTopicQueue, topicTarget } from './topic-queue.ts';
 import { createPullWorker, type PullWorker } from './pull-worker.ts';
+import { createTopicQueue, topicTarget } from './topic-queue.ts';
 
 export interface RunningPull {
   url: string;
@@ -19,7 +19,11 @@ export interface RunningPull {
   stop(): Promise<void>;
 }
 
-export async function startPull(config: Config, deps: CreatedDeps, opts: { handleSignals?: boolean; port?: number; host?: string; pubsub?: PubSub } = {}): Promise<RunningPull> {
+export async function startPull(
+  config: Config,
+  deps: CreatedDeps,
+  opts: { handleSignals?: boolean; port?: number; host?: string; pubsub?: PubSub } = {},
+): Promise<RunningPull> {
   const missing = config.chain.filter((t) => !t.subscription);
   if (missing.length > 0) {
     throw new ConfigError('CHAIN', `pull mode needs a subscription on every tier (queue#subscription); "${missing[0]!.queue}" has none`);

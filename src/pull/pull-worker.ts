@@ -9,9 +9,9 @@
 // topic before this point), nack when Pub/Sub should deliver it again.
 import { Duration, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
 import type { Logger } from 'pino';
-import type { Tier } from '../interfaces.ts';
 import type { Delivery, OutcomeKind } from '../delivery/deliver.ts';
 import type { PushHeaders } from '../delivery/push-headers.ts';
+import type { Tier } from '../interfaces.ts';
 
 /** Outcomes after which the message is done with: the ledger holds the rest. */
 const ACK: ReadonlySet<OutcomeKind> = new Set(['succeeded', 'failed', 'forwarded', 'cancelled', 'duplicate']);

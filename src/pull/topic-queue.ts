@@ -4,7 +4,7 @@
 // publishing the envelope to the next tier's topic; publish resolves once the
 // server stored the message, which is what lets the caller ack after it.
 import type { PubSub, Topic } from '@google-cloud/pubsub';
-import type { CreateTaskInput, CreatedTask, QueueInfo, TaskQueue } from '../interfaces.ts';
+import type { CreatedTask, CreateTaskInput, QueueInfo, TaskQueue } from '../interfaces.ts';
 
 /** The push target written on pull tiers: forwarding reads it as "publish here". */
 export function topicTarget(topic: string): string {

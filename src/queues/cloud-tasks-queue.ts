@@ -5,7 +5,7 @@
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { PassThroughClient } from 'google-auth-library';
 import type { Logger } from 'pino';
-import type { CreatedTask, CreateTaskInput, QueueInfo, QueuedTask, TaskQueue } from '../interfaces.ts';
+import type { CreatedTask, CreateTaskInput, QueuedTask, QueueInfo, TaskQueue } from '../interfaces.ts';
 
 /** gRPC status codes the client's errors carry (REST errors are mapped to them too). */
 const NOT_FOUND = 5;
@@ -90,9 +90,7 @@ export function createCloudTasksQueue(opts: CloudTasksQueueOptions): TaskQueue {
           httpMethod: 'POST' as const,
           headers,
           body: input.body,
-          ...(input.oidc
-            ? { oidcToken: { serviceAccountEmail: input.oidc.serviceAccountEmail, audience: input.oidc.audience ?? input.url } }
-            : {}),
+          ...(input.oidc ? { oidcToken: { serviceAccountEmail: input.oidc.serviceAccountEmail, audience: input.oidc.audience ?? input.url } } : {}),
         },
         ...(input.scheduleTime
           ? {

@@ -4,11 +4,11 @@
 // from the job record, any task's record, or the caller (`?size=`).
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { AttemptLedger, Clock, ErrorInfo, LineageRecord, TaskQueue, Tier } from '../interfaces.ts';
 import type { Delivery } from '../delivery/deliver.ts';
 import type { JobCompletion } from '../delivery/job-completion.ts';
-import { jobTaskId, type JobRecord, type JobStatus, type JobTaskStatus } from '../schemas/index.ts';
+import type { AttemptLedger, Clock, ErrorInfo, LineageRecord, TaskQueue, Tier } from '../interfaces.ts';
 import { nextTierTaskName } from '../queues/tier-names.ts';
+import { type JobRecord, type JobStatus, type JobTaskStatus, jobTaskId } from '../schemas/index.ts';
 
 export interface JobRouteOptions {
   ledger: AttemptLedger;
@@ -53,7 +53,9 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRouteOptions) {
     return first?.job?.size ?? hint;
   }
 
-  const notFound = (id: string) => ({ error: { code: 'NotFound', message: `no job "${id}" (no task of it seen yet; pass ?size=N to list its pending tasks)` } });
+  const notFound = (id: string) => ({
+    error: { code: 'NotFound', message: `no job "${id}" (no task of it seen yet; pass ?size=N to list its pending tasks)` },
+  });
 
   app.get<{ Params: { id: string }; Querystring: { size?: number } }>(
     '/v1/jobs/:id',
@@ -69,7 +71,14 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRouteOptions) {
         const record = await opts.ledger.get(taskId);
         const ended = job?.ended[taskId];
         if (!record) {
-          return { id: taskId, index, state: ended?.state ?? 'pending', attempts: {}, errors: ended?.error ? [ended.error] : [], ...(ended?.error ? { error: ended.error } : {}) };
+          return {
+            id: taskId,
+            index,
+            state: ended?.state ?? 'pending',
+            attempts: {},
+            errors: ended?.error ? [ended.error] : [],
+            ...(ended?.error ? { error: ended.error } : {}),
+          };
         }
         return {
           id: taskId,
@@ -119,43 +128,47 @@ export async function jobRoutes(app: FastifyInstance, opts: JobRouteOptions) {
           log.warn({ err: { message: (err as Error).message }, queue, task }, 'job cancel: could not delete the queued task');
         }
       };
-      await mapBounded(Array.from({ length: size }, (_, i) => i), 16, async (index) => {
-        const taskId = jobTaskId(id, index);
-        const now = opts.clock.now();
-        let record = await opts.ledger.cancel(taskId, now);
-        const unseen = !record;
-        if (!record) {
-          // Never seen by a worker: delete its queued task, and leave a cancelled
-          // record so a delivery already on its way (or a Pub/Sub message, which
-          // cannot be deleted) finds the lineage ended and runs nothing.
-          await tryDelete(opts.chain[0]!.queue, taskId);
-          await opts.ledger.begin({
-            id: taskId,
-            tier: 0,
-            queue: opts.chain[0]!.queue,
-            taskName: 'cancelled-before-start',
-            headerAttempt: 0,
-            maxAttempts: opts.chain[0]!.maxAttempts,
-            job: { id, size, index },
-            now,
-          });
-          record = await opts.ledger.cancel(taskId, now);
-        }
-        if (!record) return;
-        if (record.state !== 'cancelled') {
-          alreadyEnded.push(taskId);
-          return;
-        }
-        cancelled.push(taskId);
-        opts.delivery.abort(taskId);
-        if (!unseen) {
-          const last = record.history[record.history.length - 1];
-          if (last) await tryDelete(last.queue, last.taskName);
-          const next = opts.chain[record.tier + 1];
-          if (next) await tryDelete(next.queue, nextTierTaskName(taskId, record.tier + 1));
-        }
-        await opts.jobs.lineageEnded(record.job ? record : { ...record, job: { id, size, index } }, log);
-      });
+      await mapBounded(
+        Array.from({ length: size }, (_, i) => i),
+        16,
+        async (index) => {
+          const taskId = jobTaskId(id, index);
+          const now = opts.clock.now();
+          let record = await opts.ledger.cancel(taskId, now);
+          const unseen = !record;
+          if (!record) {
+            // Never seen by a worker: delete its queued task, and leave a cancelled
+            // record so a delivery already on its way (or a Pub/Sub message, which
+            // cannot be deleted) finds the lineage ended and runs nothing.
+            await tryDelete(opts.chain[0]!.queue, taskId);
+            await opts.ledger.begin({
+              id: taskId,
+              tier: 0,
+              queue: opts.chain[0]!.queue,
+              taskName: 'cancelled-before-start',
+              headerAttempt: 0,
+              maxAttempts: opts.chain[0]!.maxAttempts,
+              job: { id, size, index },
+              now,
+            });
+            record = await opts.ledger.cancel(taskId, now);
+          }
+          if (!record) return;
+          if (record.state !== 'cancelled') {
+            alreadyEnded.push(taskId);
+            return;
+          }
+          cancelled.push(taskId);
+          opts.delivery.abort(taskId);
+          if (!unseen) {
+            const last = record.history[record.history.length - 1];
+            if (last) await tryDelete(last.queue, last.taskName);
+            const next = opts.chain[record.tier + 1];
+            if (next) await tryDelete(next.queue, nextTierTaskName(taskId, record.tier + 1));
+          }
+          await opts.jobs.lineageEnded(record.job ? record : { ...record, job: { id, size, index } }, log);
+        },
+      );
       const byIndex = (a: string, b: string) => Number(a.slice(id.length + 1)) - Number(b.slice(id.length + 1));
       return { id, cancelled: cancelled.sort(byIndex), alreadyEnded: alreadyEnded.sort(byIndex), deleted: deleted.sort() };
     },

@@ -84,7 +84,9 @@ export class Metrics {
   /** The value of executor_deliveries_total summed over the labels that match. */
   async deliveriesCount(match: Partial<Record<'outcome' | 'queue' | 'tier' | 'type', string>> = {}): Promise<number> {
     const metric = await this.deliveries.get();
-    return metric.values.filter((v) => Object.entries(match).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want)).reduce((a, v) => a + v.value, 0);
+    return metric.values
+      .filter((v) => Object.entries(match).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
+      .reduce((a, v) => a + v.value, 0);
   }
 }
 
@@ -105,7 +107,9 @@ export function timedLedger(ledger: AttemptLedger, metrics: Metrics): AttemptLed
     };
   }
   // Anything else (close, extra methods of a backend) goes straight through.
-  return new Proxy(ledger, { get: (target, prop, receiver) => (typeof prop === 'string' && prop in timed ? timed[prop] : Reflect.get(target, prop, receiver)) });
+  return new Proxy(ledger, {
+    get: (target, prop, receiver) => (typeof prop === 'string' && prop in timed ? timed[prop] : Reflect.get(target, prop, receiver)),
+  });
 }
 
 export async function metricsRoute(app: FastifyInstance, opts: { metrics: Metrics }) {

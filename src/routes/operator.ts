@@ -3,27 +3,27 @@
 // shapes are the schemas of src/schemas/operator.ts.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { AttemptLedger, BlobStore, Clock, LineageRecord, NotifyTarget, QueuedTask, TaskEnvelope, TaskQueue, Tier } from '../interfaces.ts';
 import type { Delivery } from '../delivery/deliver.ts';
 import type { Effects } from '../delivery/effects.ts';
 import type { JobCompletion } from '../delivery/job-completion.ts';
+import type { AttemptLedger, BlobStore, Clock, LineageRecord, NotifyTarget, QueuedTask, TaskEnvelope, TaskQueue, Tier } from '../interfaces.ts';
+import { ReplayRefused, replayLineage } from '../operator/replay.ts';
+import { BadListQuery, toListQuery, toTaskList } from '../operator/task-list.ts';
+import type { OutputHub } from '../output/output-hub.ts';
+import { followOutput, readOutput } from '../output/output-reader.ts';
 import { nextTierTaskName } from '../queues/tier-names.ts';
 import {
   CancelReplySchema,
   DeadLettersReplySchema,
   RedriveReplySchema,
   ReplayReplySchema,
-  TaskListQuerySchema,
-  TaskListSchema,
-  TaskStatusSchema,
   TASK_ID_PATTERN,
   type TaskListQuery,
+  TaskListQuerySchema,
+  TaskListSchema,
   type TaskStatus,
+  TaskStatusSchema,
 } from '../schemas/operator.ts';
-import { BadListQuery, toListQuery, toTaskList } from '../operator/task-list.ts';
-import { ReplayRefused, replayLineage } from '../operator/replay.ts';
-import type { OutputHub } from '../output/output-hub.ts';
-import { followOutput, readOutput } from '../output/output-reader.ts';
 
 export interface OperatorRouteOptions {
   ledger: AttemptLedger;
@@ -86,27 +86,31 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
 
   // The path /v1/tasks/ID:replay (a literal colon, Google API style); the
   // router needs the id's pattern to tell where the id ends.
-  app.post<{ Params: { id: string } }>('/v1/tasks/:id(^[A-Za-z0-9_-]+)::replay', { schema: { params: IdParams, response: { 200: ReplayReplySchema } } }, async (req, reply) => {
-    try {
-      const replay = await replayLineage(
-        {
-          ledger: opts.ledger,
-          ...(opts.queue ? { queue: opts.queue } : {}),
-          chain: opts.chain,
-          ...(opts.invokerServiceAccount ? { invokerServiceAccount: opts.invokerServiceAccount } : {}),
-          dispatchDeadlineSeconds: opts.dispatchDeadlineSeconds ?? 600,
-        },
-        req.params.id,
-      );
-      opts.logger.info({ lineage: replay.replayOf, replay: replay.id }, 'lineage replayed');
-      return replay;
-    } catch (err) {
-      if (err instanceof ReplayRefused) {
-        return reply.code(err.status).send({ error: { code: err.code, message: err.message }, ...(err.state ? { state: err.state } : {}) });
+  app.post<{ Params: { id: string } }>(
+    '/v1/tasks/:id(^[A-Za-z0-9_-]+)::replay',
+    { schema: { params: IdParams, response: { 200: ReplayReplySchema } } },
+    async (req, reply) => {
+      try {
+        const replay = await replayLineage(
+          {
+            ledger: opts.ledger,
+            ...(opts.queue ? { queue: opts.queue } : {}),
+            chain: opts.chain,
+            ...(opts.invokerServiceAccount ? { invokerServiceAccount: opts.invokerServiceAccount } : {}),
+            dispatchDeadlineSeconds: opts.dispatchDeadlineSeconds ?? 600,
+          },
+          req.params.id,
+        );
+        opts.logger.info({ lineage: replay.replayOf, replay: replay.id }, 'lineage replayed');
+        return replay;
+      } catch (err) {
+        if (err instanceof ReplayRefused) {
+          return reply.code(err.status).send({ error: { code: err.code, message: err.message }, ...(err.state ? { state: err.state } : {}) });
+        }
+        throw err;
       }
-      throw err;
-    }
-  });
+    },
+  );
 
   // The job's result (its return value, or the offloaded one).
   app.get<{ Params: { id: string } }>('/v1/tasks/:id/result', { schema: { params: IdParams } }, async (req, reply) => {

@@ -10,14 +10,14 @@
 // hash of the whole body, so it is recorded and acknowledged.
 import type { FastifyInstance } from 'fastify';
 import type { Delivery, DeliveryInput } from '../delivery/deliver.ts';
-import type { Tier } from '../interfaces.ts';
-import type { PushHeaders } from '../delivery/push-headers.ts';
 import { parseJsonDefensively } from '../delivery/intake.ts';
-import { traceField } from '../logger.ts';
+import type { PushHeaders } from '../delivery/push-headers.ts';
+import type { Tier } from '../interfaces.ts';
 import { PUBSUB_BODY_LIMIT } from '../limits.ts';
-import { bodyInput, sendOutcome } from './tasks.ts';
-import { acceptAnyBody, isRawBody } from './raw-body.ts';
+import { traceField } from '../logger.ts';
 import type { Metrics } from './metrics.ts';
+import { acceptAnyBody, isRawBody } from './raw-body.ts';
+import { bodyInput, sendOutcome } from './tasks.ts';
 
 interface PushBody {
   message?: { data?: unknown; attributes?: unknown; messageId?: unknown; message_id?: unknown };
@@ -45,7 +45,10 @@ export async function pubsubRoutes(app: FastifyInstance, opts: { delivery: Deliv
     const tierIndex = sub ? opts.chain.findIndex((t) => t.subscription === sub) : -1;
     const rawId = message.messageId ?? message.message_id;
     const messageId = typeof rawId === 'string' && /^[A-Za-z0-9_-]{1,400}$/.test(rawId) ? rawId : undefined;
-    const attempt = typeof b.deliveryAttempt === 'number' && Number.isInteger(b.deliveryAttempt) && b.deliveryAttempt > 0 && b.deliveryAttempt < 1e9 ? b.deliveryAttempt : undefined;
+    const attempt =
+      typeof b.deliveryAttempt === 'number' && Number.isInteger(b.deliveryAttempt) && b.deliveryAttempt > 0 && b.deliveryAttempt < 1e9
+        ? b.deliveryAttempt
+        : undefined;
     const push: PushHeaders = {
       problems: [],
       ...(tierIndex >= 0 ? { queueName: opts.chain[tierIndex]!.queue } : {}),

@@ -5,8 +5,8 @@
 // counted and hashed, so the delivery can still record the task (by hash)
 // and acknowledge it.
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
 
 export interface RawBody {
   /** The body; undefined when it was over `limit`. */

@@ -2,11 +2,11 @@
 // the Content-Type says (Cloud Tasks adds none); the delivery decides.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Delivery, DeliveryInput, DeliveryOutcome } from '../delivery/deliver.ts';
-import { TASK_BODY_LIMIT, boundError } from '../limits.ts';
-import { acceptAnyBody, isRawBody } from './raw-body.ts';
 import { parsePushHeaders } from '../delivery/push-headers.ts';
+import { boundError, TASK_BODY_LIMIT } from '../limits.ts';
 import { traceField } from '../logger.ts';
 import type { Metrics } from './metrics.ts';
+import { acceptAnyBody, isRawBody } from './raw-body.ts';
 
 export { TASK_BODY_LIMIT };
 
@@ -21,7 +21,10 @@ export async function taskRoutes(app: FastifyInstance, opts: TaskRouteOptions): 
 
   // Proves to `executor doctor` (and to a person with curl) that SERVICE_URL/tasks is this route.
   app.get('/tasks', async (_req, reply) =>
-    reply.code(405).header('allow', 'POST').send({ error: { code: 'MethodNotAllowed', message: 'Cloud Tasks pushes with POST' } }),
+    reply
+      .code(405)
+      .header('allow', 'POST')
+      .send({ error: { code: 'MethodNotAllowed', message: 'Cloud Tasks pushes with POST' } }),
   );
 
   app.post('/tasks', async (req, reply) => {

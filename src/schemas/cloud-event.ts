@@ -1,5 +1,5 @@
 // Notifications: CloudEvents 1.0, structured JSON (DESIGN §2).
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { ErrorInfoSchema, LabelsSchema } from './envelope.ts';
 
 export const EVENT_TYPES = {

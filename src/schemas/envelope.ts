@@ -1,6 +1,6 @@
 // The task envelope, version 1 (DESIGN §2). Shared by the worker routes, the
 // forwarder, the submitter SDK and the CLI.
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 
 export const ErrorInfoSchema = Type.Object({

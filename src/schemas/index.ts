@@ -1,3 +1,3 @@
-export * from './envelope.ts';
 export * from './cloud-event.ts';
+export * from './envelope.ts';
 export * from './job.ts';

@@ -1,7 +1,7 @@
 // Jobs of many tasks (DESIGN §8): the ledger's job record, the operator API's
 // GET /v1/jobs/:id answer and the executor.job.completed event. Shared by the
 // ledgers, the route, the SDK and the CLI.
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { ErrorInfoSchema, LabelsSchema } from './envelope.ts';
 
 /** States in which a task of a job has ended (a lineage's ENDED_STATES). */

@@ -1,8 +1,8 @@
 // Response shapes of the /v1 operator API (DESIGN §9). The routes declare them
 // as response schemas; the SDK's OperatorClient derives its types from them.
-import { Type, type Static } from '@sinclair/typebox';
-import { ErrorInfoSchema } from './envelope.ts';
+import { type Static, Type } from '@sinclair/typebox';
 import { CloudEventSchema } from './cloud-event.ts';
+import { ErrorInfoSchema } from './envelope.ts';
 
 export const TASK_ID_PATTERN = '^[A-Za-z0-9_-]{1,500}$';
 

@@ -27,7 +27,11 @@ async function api(method, path, body) {
   });
   const text = await res.text();
   let data;
-  try { data = text ? JSON.parse(text) : undefined; } catch { data = text; }
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = text;
+  }
   return { ok: res.ok, status: res.status, data };
 }
 
@@ -60,19 +64,42 @@ function listPage(params) {
   };
   const field = (name, input) => {
     input.value = filters[name];
-    input.addEventListener('change', () => { filters[name] = input.value.trim(); apply(); });
+    input.addEventListener('change', () => {
+      filters[name] = input.value.trim();
+      apply();
+    });
     return input;
   };
   const tbody = h('tbody');
   view.replaceChildren(
     h('h1', {}, 'Runs'),
-    h('form', { class: 'filters', onsubmit: (e) => e.preventDefault() },
-      field('state', h('select', { name: 'state', 'aria-label': 'state' }, h('option', { value: '' }, 'any state'), STATES.map((s) => h('option', { value: s }, s)))),
+    h(
+      'form',
+      { class: 'filters', onsubmit: (e) => e.preventDefault() },
+      field(
+        'state',
+        h(
+          'select',
+          { name: 'state', 'aria-label': 'state' },
+          h('option', { value: '' }, 'any state'),
+          STATES.map((s) => h('option', { value: s }, s)),
+        ),
+      ),
       field('type', h('input', { name: 'type', placeholder: 'type', 'aria-label': 'type' })),
       field('queue', h('input', { name: 'queue', placeholder: 'queue', 'aria-label': 'queue' })),
     ),
-    h('table', { id: 'runs' },
-      h('thead', {}, h('tr', {}, ['Created', 'Run', 'Type', 'State', 'Queue (tier)', 'Attempts', 'Error / status'].map((c) => h('th', {}, c)))),
+    h(
+      'table',
+      { id: 'runs' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Created', 'Run', 'Type', 'State', 'Queue (tier)', 'Attempts', 'Error / status'].map((c) => h('th', {}, c)),
+        ),
+      ),
       tbody,
     ),
   );
@@ -81,7 +108,9 @@ function listPage(params) {
     const res = await api('GET', `/v1/tasks?${q}`);
     if (!res.ok) throw new Error(String(res.status));
     const rows = res.data.tasks.map((x) =>
-      h('tr', { 'data-id': x.id },
+      h(
+        'tr',
+        { 'data-id': x.id },
         h('td', { class: 'muted' }, time(x.createdAt)),
         h('td', {}, h('a', { href: `#/run/${encodeURIComponent(x.id)}` }, x.id), x.replayOf ? h('div', { class: 'muted' }, `replay of ${x.replayOf}`) : null),
         h('td', {}, x.type ?? ''),
@@ -102,12 +131,18 @@ function timeline(record) {
   const end = Math.max(Date.parse(record.finishedAt ?? '') || Date.now(), ...record.history.map((a) => Date.parse(a.finishedAt ?? a.startedAt)));
   const span = Math.max(end - start, 1);
   const tiers = [...new Set(record.history.map((a) => a.tier))].sort((a, b) => a - b);
-  return h('div', { class: 'timeline', id: 'timeline' },
+  return h(
+    'div',
+    { class: 'timeline', id: 'timeline' },
     tiers.map((tier) => {
       const attempts = record.history.filter((a) => a.tier === tier);
-      return h('div', { class: 'tier', 'data-tier': tier },
+      return h(
+        'div',
+        { class: 'tier', 'data-tier': tier },
         h('div', { class: 'name' }, `${attempts[0]?.queue ?? ''} · tier ${tier}`),
-        h('div', { class: 'track' },
+        h(
+          'div',
+          { class: 'track' },
           attempts.map((a) => {
             const s = Date.parse(a.startedAt);
             const f = Date.parse(a.finishedAt ?? '') || Date.now();
@@ -129,12 +164,17 @@ function runPage(id) {
   view.replaceChildren(h('p', {}, h('a', { href: '#/' }, '← all runs')), h('h1', {}, id), msg, body);
   const act = async (label, method, path, payload, after) => {
     const res = await api(method, path, payload);
-    msg.replaceChildren(h('div', { class: 'msg', role: 'status' }, res.ok ? `${label}: done` : `${label}: ${res.data?.error?.message ?? res.data?.message ?? res.status}`));
+    msg.replaceChildren(
+      h('div', { class: 'msg', role: 'status' }, res.ok ? `${label}: done` : `${label}: ${res.data?.error?.message ?? res.data?.message ?? res.status}`),
+    );
     if (res.ok && after) after(res.data);
   };
   every(1000, async () => {
     const res = await api('GET', `/v1/tasks/${encodeURIComponent(id)}`);
-    if (res.status === 404) { body.replaceChildren(h('p', { class: 'muted' }, 'No such run (not started yet, unknown, or expired).')); return; }
+    if (res.status === 404) {
+      body.replaceChildren(h('p', { class: 'muted' }, 'No such run (not started yet, unknown, or expired).'));
+      return;
+    }
     if (!res.ok) throw new Error(String(res.status));
     const r = res.data;
     const [output, result, notes] = await Promise.all([
@@ -145,17 +185,51 @@ function runPage(id) {
     const ended = ENDED.includes(r.state);
     const errors = r.history.filter((a) => a.error);
     body.replaceChildren(
-      h('div', { class: 'actions' },
-        h('button', { class: 'danger', id: 'cancel', disabled: ended, onclick: () => act('cancel', 'POST', `/v1/tasks/${encodeURIComponent(id)}/cancel`, {}) }, 'Cancel'),
-        h('button', { id: 'redrive', disabled: !(r.deadLetters ?? []).length, onclick: () => act('redrive', 'POST', '/v1/dead-letters/redrive', { id }) }, 'Redrive'),
-        h('button', { id: 'replay', disabled: !ended || r.replayable === false, onclick: () => act('replay', 'POST', `/v1/tasks/${encodeURIComponent(id)}:replay`, {}, (d) => { location.hash = `#/run/${encodeURIComponent(d.id)}`; }) }, 'Replay'),
+      h(
+        'div',
+        { class: 'actions' },
+        h(
+          'button',
+          { class: 'danger', id: 'cancel', disabled: ended, onclick: () => act('cancel', 'POST', `/v1/tasks/${encodeURIComponent(id)}/cancel`, {}) },
+          'Cancel',
+        ),
+        h(
+          'button',
+          { id: 'redrive', disabled: !(r.deadLetters ?? []).length, onclick: () => act('redrive', 'POST', '/v1/dead-letters/redrive', { id }) },
+          'Redrive',
+        ),
+        h(
+          'button',
+          {
+            id: 'replay',
+            disabled: !ended || r.replayable === false,
+            onclick: () =>
+              act('replay', 'POST', `/v1/tasks/${encodeURIComponent(id)}:replay`, {}, (d) => {
+                location.hash = `#/run/${encodeURIComponent(d.id)}`;
+              }),
+          },
+          'Replay',
+        ),
       ),
-      h('dl', { class: 'grid' },
-        h('dt', {}, 'state'), h('dd', { id: 'run-state' }, stateBadge(r.state)),
-        h('dt', {}, 'type'), h('dd', {}, r.type ?? ''),
-        h('dt', {}, 'tier'), h('dd', {}, `${r.tier} (${r.queue ?? ''})`),
-        h('dt', {}, 'attempts'), h('dd', {}, Object.entries(r.attempts).map(([t, n]) => `tier ${t}: ${n}`).join(', ') || '0'),
-        h('dt', {}, 'created'), h('dd', {}, time(r.createdAt)),
+      h(
+        'dl',
+        { class: 'grid' },
+        h('dt', {}, 'state'),
+        h('dd', { id: 'run-state' }, stateBadge(r.state)),
+        h('dt', {}, 'type'),
+        h('dd', {}, r.type ?? ''),
+        h('dt', {}, 'tier'),
+        h('dd', {}, `${r.tier} (${r.queue ?? ''})`),
+        h('dt', {}, 'attempts'),
+        h(
+          'dd',
+          {},
+          Object.entries(r.attempts)
+            .map(([t, n]) => `tier ${t}: ${n}`)
+            .join(', ') || '0',
+        ),
+        h('dt', {}, 'created'),
+        h('dd', {}, time(r.createdAt)),
         r.finishedAt ? [h('dt', {}, 'finished'), h('dd', {}, time(r.finishedAt))] : null,
         r.replayOf ? [h('dt', {}, 'replay of'), h('dd', {}, h('a', { href: `#/run/${encodeURIComponent(r.replayOf)}` }, r.replayOf))] : null,
         r.statusText ? [h('dt', {}, 'status'), h('dd', { id: 'run-status-text' }, r.statusText)] : null,
@@ -165,7 +239,11 @@ function runPage(id) {
       timeline(r),
       h('h2', {}, 'Errors'),
       errors.length
-        ? h('ul', { class: 'plain', id: 'errors' }, errors.map((a) => h('li', {}, `${a.queue} #${a.attempt} · ${a.outcome} · ${errText(a.error)}`)))
+        ? h(
+            'ul',
+            { class: 'plain', id: 'errors' },
+            errors.map((a) => h('li', {}, `${a.queue} #${a.attempt} · ${a.outcome} · ${errText(a.error)}`)),
+          )
         : h('p', { class: 'muted' }, 'None.'),
       h('h2', {}, 'Output'),
       output.ok && output.text.split('\n').some((l) => l && !l.startsWith('--- '))
@@ -177,11 +255,19 @@ function runPage(id) {
         : h('p', { class: 'muted', id: 'result' }, 'No result (yet).'),
       h('h2', {}, 'Notifications sent'),
       notes.ok && notes.data.notifications.length
-        ? h('ul', { class: 'plain', id: 'notifications' }, notes.data.notifications.map((n) => h('li', {}, `${time(n.time)} · ${n.type}${n.data?.error ? ` · ${errText(n.data.error)}` : ''}`)))
+        ? h(
+            'ul',
+            { class: 'plain', id: 'notifications' },
+            notes.data.notifications.map((n) => h('li', {}, `${time(n.time)} · ${n.type}${n.data?.error ? ` · ${errText(n.data.error)}` : ''}`)),
+          )
         : h('p', { class: 'muted' }, notes.ok ? 'None.' : 'Not shown: this worker has no notification sink (executor dev has one).'),
       h('h2', {}, 'Dead letters'),
       (r.deadLetters ?? []).length
-        ? h('ul', { class: 'plain' }, r.deadLetters.map((d) => h('li', {}, `${d.kind} · ${d.key} · ${errText(d.error)}`)))
+        ? h(
+            'ul',
+            { class: 'plain' },
+            r.deadLetters.map((d) => h('li', {}, `${d.kind} · ${d.key} · ${errText(d.error)}`)),
+          )
         : h('p', { class: 'muted' }, 'None.'),
     );
   });

@@ -1,7 +1,7 @@
-import t, { type Test } from 'tap';
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import { pino } from 'pino';
+import t, { type Test } from 'tap';
 import { authHook, createOidcVerifier, type OidcVerifier } from '../../src/auth/index.ts';
 import { startIssuerServer } from './issuer-server.ts';
 

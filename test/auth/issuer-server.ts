@@ -1,9 +1,9 @@
 // Test helper: a real Fastify server on an OS-chosen port serving an OIDC
 // issuer's routes, counting requests for the PEM certs; plus a hand signer
 // for tokens no honest issuer would mint.
-import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import Fastify from 'fastify';
-import { createOidcIssuer, oidcIssuerRoutes, type OidcIssuer } from '../../src/emulator/oidc-issuer.ts';
+import { createOidcIssuer, type OidcIssuer, oidcIssuerRoutes } from '../../src/emulator/oidc-issuer.ts';
 
 export interface IssuerServer {
   url: string;

@@ -1,9 +1,9 @@
-import t, { type Test } from 'tap';
 import { createHmac } from 'node:crypto';
 import Fastify from 'fastify';
-import { createOidcIssuer } from '../../src/emulator/oidc-issuer.ts';
+import t, { type Test } from 'tap';
 import { createOidcVerifier, type OidcVerifierOptions } from '../../src/auth/oidc-verifier.ts';
-import { handSignedJwt, rsaKey, startIssuerServer, type IssuerServer } from './issuer-server.ts';
+import { createOidcIssuer } from '../../src/emulator/oidc-issuer.ts';
+import { handSignedJwt, type IssuerServer, rsaKey, startIssuerServer } from './issuer-server.ts';
 
 const AUDIENCE = 'https://svc.example/tasks';
 const INVOKER = 'invoker@p.iam.gserviceaccount.com';
@@ -11,7 +11,13 @@ const INVOKER = 'invoker@p.iam.gserviceaccount.com';
 async function setup(t: Test, extra: Partial<OidcVerifierOptions> = {}) {
   const server = await startIssuerServer();
   t.teardown(() => server.close());
-  const verifier = createOidcVerifier({ audiences: [AUDIENCE, 'https://svc.example'], invokers: [INVOKER], issuers: [server.url], certsUrl: server.certsUrl, ...extra });
+  const verifier = createOidcVerifier({
+    audiences: [AUDIENCE, 'https://svc.example'],
+    invokers: [INVOKER],
+    issuers: [server.url],
+    certsUrl: server.certsUrl,
+    ...extra,
+  });
   const mint = (input: { audience?: string; email?: string; claims?: Record<string, unknown> } = {}) =>
     server.issuer.signIdToken({ audience: input.audience ?? AUDIENCE, email: input.email ?? INVOKER, ...(input.claims ? { claims: input.claims } : {}) });
   return { server, verifier, mint };
@@ -55,8 +61,16 @@ t.test('every bad credential is refused with 401 and a reason that never holds t
     ['expired', `Bearer ${mint({ claims: { iat: Math.floor(past / 1000), exp: Math.floor(past / 1000) + 3600 } })}`, /^token expired$/],
     ['wrong audience', `Bearer ${mint({ audience: 'https://other.example/tasks' })}`, /^wrong token audience$/],
     ['wrong issuer', `Bearer ${mint({ claims: { iss: 'https://accounts.google.com' } })}`, /^wrong token issuer$/],
-    ['signed by another key under the trusted kid', `Bearer ${handSignedJwt({ alg: 'RS256', kid, typ: 'JWT' }, claims(server), otherKey)}`, /^bad token signature$/],
-    ['payload swapped under a valid signature', `Bearer ${h}.${Buffer.from(JSON.stringify(claims(server, { email: 'evil@x' }))).toString('base64url')}.${validToken.split('.')[2]}`, /^bad token signature$/],
+    [
+      'signed by another key under the trusted kid',
+      `Bearer ${handSignedJwt({ alg: 'RS256', kid, typ: 'JWT' }, claims(server), otherKey)}`,
+      /^bad token signature$/,
+    ],
+    [
+      'payload swapped under a valid signature',
+      `Bearer ${h}.${Buffer.from(JSON.stringify(claims(server, { email: 'evil@x' }))).toString('base64url')}.${validToken.split('.')[2]}`,
+      /^bad token signature$/,
+    ],
     ['another issuer’s kid', `Bearer ${stranger.signIdToken({ audience: AUDIENCE, email: INVOKER })}`, /unknown key/],
     ['alg none', `Bearer ${handSignedJwt({ alg: 'none', kid, typ: 'JWT' }, claims(server))}`, /unsupported token algorithm "none"/],
     ['alg HS256 keyed with the public PEM', `Bearer ${hs256(claims(server), kid, server.issuer.pemCerts()[kid])}`, /unsupported token algorithm "HS256"/],

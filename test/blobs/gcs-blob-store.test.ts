@@ -1,11 +1,12 @@
 // The GCS blob store against nock replaying the JSON API of
 // storage.googleapis.com (shapes recorded from the real service). No request
 // may leave the process: every unmatched request fails the test.
-import t from 'tap';
-import nock from 'nock';
+
 import { createHash } from 'node:crypto';
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { PassThroughClient } from 'google-auth-library';
+import nock from 'nock';
+import t from 'tap';
 import { createGcsBlobStore } from '../../src/blobs/gcs-blob-store.ts';
 
 const API = 'https://storage.googleapis.com';
@@ -86,7 +87,15 @@ t.test('put treats a 412 precondition failure as the object already being there'
       error: {
         code: 412,
         message: 'At least one of the pre-conditions you specified did not hold.',
-        errors: [{ message: 'At least one of the pre-conditions you specified did not hold.', domain: 'global', reason: 'conditionNotMet', locationType: 'header', location: 'If-Match' }],
+        errors: [
+          {
+            message: 'At least one of the pre-conditions you specified did not hold.',
+            domain: 'global',
+            reason: 'conditionNotMet',
+            locationType: 'header',
+            location: 'If-Match',
+          },
+        ],
       },
     });
   const store = createGcsBlobStore({ bucket: BUCKET, storage: storage(), prefix: 'x/' });
@@ -98,7 +107,9 @@ t.test('put passes on other upload errors', async (t) => {
   nock(API)
     .post(`/upload/storage/v1/b/${BUCKET}/o`)
     .query(true)
-    .reply(403, { error: { code: 403, message: 'sa does not have storage.objects.create access', errors: [{ message: 'denied', domain: 'global', reason: 'forbidden' }] } });
+    .reply(403, {
+      error: { code: 403, message: 'sa does not have storage.objects.create access', errors: [{ message: 'denied', domain: 'global', reason: 'forbidden' }] },
+    });
   const store = createGcsBlobStore({ bucket: BUCKET, storage: storage() });
   await t.rejects(store.put('k', Buffer.from('v')), { code: 403 });
   allRequestsMatched(t);
@@ -133,7 +144,13 @@ t.test('delete removes the object and ignores a 404', async (t) => {
   nock(API)
     .delete(path)
     .query(true)
-    .reply(404, { error: { code: 404, message: `No such object: ${BUCKET}/payloads/gone`, errors: [{ message: `No such object: ${BUCKET}/payloads/gone`, domain: 'global', reason: 'notFound' }] } });
+    .reply(404, {
+      error: {
+        code: 404,
+        message: `No such object: ${BUCKET}/payloads/gone`,
+        errors: [{ message: `No such object: ${BUCKET}/payloads/gone`, domain: 'global', reason: 'notFound' }],
+      },
+    });
   const store = createGcsBlobStore({ bucket: BUCKET, storage: storage() });
   await store.delete(`gs://${BUCKET}/payloads/gone`);
   await t.resolves(store.delete(`gs://${BUCKET}/payloads/gone`));

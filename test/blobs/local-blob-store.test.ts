@@ -1,8 +1,8 @@
-import t from 'tap';
-import { mkdtempSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import t from 'tap';
 import { createLocalBlobStore } from '../../src/blobs/local-blob-store.ts';
 
 function tempDir(t: { teardown(fn: () => void): void }) {

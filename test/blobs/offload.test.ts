@@ -1,7 +1,7 @@
-import t from 'tap';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import t from 'tap';
 import { createLocalBlobStore, maybeOffload, OFFLOAD_THRESHOLD_BYTES, resolveDataRef } from '../../src/blobs/index.ts';
 import type { BlobStore } from '../../src/interfaces.ts';
 

@@ -1,22 +1,22 @@
 // Blob references are scoped to their lineage: a task may read only its own
 // payload, or a reference signed for it with BLOB_REF_KEY.
-import t, { type Test } from 'tap';
-import pino from 'pino';
-import { mkdtemp, rm } from 'node:fs/promises';
+
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
-import { createRegistry } from '../../src/jobs/registry.ts';
-import { builtinJobs } from '../../src/jobs/index.ts';
 import { createLocalBlobStore } from '../../src/blobs/local-blob-store.ts';
 import { scopeDataRef } from '../../src/blobs/ref-scope.ts';
-import { signDataRef } from '../../src/client/index.ts';
-import { Executor } from '../../src/client/index.ts';
+import { Executor, signDataRef } from '../../src/client/index.ts';
+import { loadConfig } from '../../src/config.ts';
 import { systemClock } from '../../src/interfaces.ts';
+import { builtinJobs } from '../../src/jobs/index.ts';
+import { createRegistry } from '../../src/jobs/registry.ts';
+import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
 import { RecordingNotifier, RecordingQueue } from '../helpers/doubles.ts';
 
 const KEY = 'k'.repeat(40);
@@ -105,8 +105,17 @@ t.test('in a bucket, only the lineage own payload key under the store prefix is 
   const store = createGcsBlobStore({ bucket: 'b' });
   t.equal(scopeDataRef(store, 'gs://b/payloads/payloads/l1.json', 'l1', undefined).scope, 'own', 'SDK key');
   t.equal(scopeDataRef(store, 'gs://b/payloads/payloads/l1', 'l1', undefined).scope, 'own', 'forwarder key');
-  for (const ref of ['gs://b/payloads/payloads/l2.json', 'gs://b/payloads/outputs/l1.json', 'gs://other/payloads/payloads/l1.json', 'gs://b/elsewhere/payloads/l1.json']) {
+  for (const ref of [
+    'gs://b/payloads/payloads/l2.json',
+    'gs://b/payloads/outputs/l1.json',
+    'gs://other/payloads/payloads/l1.json',
+    'gs://b/elsewhere/payloads/l1.json',
+  ]) {
     t.throws(() => scopeDataRef(store, ref, 'l1', undefined), { code: 'BlobRefRefused', permanent: true }, ref);
   }
-  t.equal(scopeDataRef(store, signDataRef('gs://b/payloads/shared', 'l1', KEY), 'l1', KEY).ref, 'gs://b/payloads/shared', 'a signed ref is handed on without its signature');
+  t.equal(
+    scopeDataRef(store, signDataRef('gs://b/payloads/shared', 'l1', KEY), 'l1', KEY).ref,
+    'gs://b/payloads/shared',
+    'a signed ref is handed on without its signature',
+  );
 });

@@ -1,6 +1,6 @@
-import t from 'tap';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));
 
@@ -33,8 +33,7 @@ t.test('the bin runs src/ wherever it exists (a stale dist/ in the repository is
   const fake = (which: string) => `export async function main() { console.log(${JSON.stringify(which)}); return 0; }\n`;
   mkdirSync(join(dir, 'dist', 'cli'), { recursive: true });
   writeFileSync(join(dir, 'dist', 'cli', 'main.js'), fake('dist'));
-  const runBin = () =>
-    new Promise<string>((resolve) => execFile(process.execPath, [join(dir, 'bin', 'executor.js')], (_e, stdout) => resolve(stdout.trim())));
+  const runBin = () => new Promise<string>((resolve) => execFile(process.execPath, [join(dir, 'bin', 'executor.js')], (_e, stdout) => resolve(stdout.trim())));
   t.equal(await runBin(), 'dist', 'the package (no src/) runs dist/');
   mkdirSync(join(dir, 'src', 'cli'), { recursive: true });
   writeFileSync(join(dir, 'src', 'cli', 'main.ts'), fake('src'));
@@ -53,7 +52,9 @@ t.test('a failure that escapes main (a broken install) is still one line without
   mkdirSync(join(dir, 'dist', 'cli'), { recursive: true });
   writeFileSync(join(dir, 'dist', 'cli', 'main.js'), "import 'no-such-package-anywhere';\nexport async function main() { return 0; }\n");
   const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
-    execFile(process.execPath, [join(dir, 'bin', 'executor.js'), 'status'], (err, _stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code) : 0, stderr })),
+    execFile(process.execPath, [join(dir, 'bin', 'executor.js'), 'status'], (err, _stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code) : 0, stderr }),
+    ),
   );
   t.equal(r.code, 1);
   const lines = r.stderr.split('\n').filter(Boolean);

@@ -1,7 +1,7 @@
 // A CliIo that records what a command prints, and a dev stack for CLI tests.
 import pino from 'pino';
 import type { CliIo } from '../../src/cli/command.ts';
-import { startDev, type DevStack } from '../../src/dev.ts';
+import { type DevStack, startDev } from '../../src/dev.ts';
 import { freePort } from '../helpers/free-port.ts';
 
 export interface CapturedIo extends CliIo {
@@ -32,10 +32,7 @@ export function captureIo(env: Record<string, string | undefined>): CapturedIo {
 export const FAST_RETRY = { minBackoff: '0.1s', maxBackoff: '0.2s', maxDoublings: 1, maxRetryDuration: '0s' };
 
 /** The whole local stack (emulator + worker + sink) on free ports, stopped at teardown. */
-export async function devStack(
-  t: { teardown(fn: () => unknown): void },
-  env: Record<string, string> = {},
-): Promise<DevStack> {
+export async function devStack(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}): Promise<DevStack> {
   const s = await startDev(
     {
       PORT: String(await freePort()),

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { main } from '../../src/cli/main.ts';
 import { checkLedger, checkTimeouts } from '../../src/cli/doctor.ts';
+import { main } from '../../src/cli/main.ts';
 import { loadConfig } from '../../src/config.ts';
 import { captureIo, cliEnv, devStack } from './capture-io.ts';
 

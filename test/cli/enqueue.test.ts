@@ -1,8 +1,8 @@
-import t from 'tap';
-import { mkdtemp, writeFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import t from 'tap';
 import { main } from '../../src/cli/main.ts';
 import { captureIo, cliEnv, devStack } from './capture-io.ts';
 

@@ -3,17 +3,18 @@
 // a stack trace, and the documented exit code (1 = the operation failed,
 // 2 = usage or configuration). Help and --version of every command exit 0 and
 // start nothing.
-import t, { type Test } from 'tap';
-import pino from 'pino';
+
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startEmulator } from '../../src/emulator/index.ts';
+import pino from 'pino';
+import t, { type Test } from 'tap';
 import { explainError } from '../../src/cli/errors.ts';
 import { COMMANDS, main, version } from '../../src/cli/main.ts';
+import { startEmulator } from '../../src/emulator/index.ts';
 import { freePort } from '../helpers/free-port.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));
@@ -58,7 +59,12 @@ t.test('usage and configuration failures exit 2 with one line', async (t) => {
     ['option without its value', ['enqueue', '--type'], {}, /--type/],
     ['missing id', ['status'], { SERVICE_URL: 'http://127.0.0.1:1' }, /usage: executor status ID/],
     ['unexpected argument', ['tail', 'extra'], { SERVICE_URL: 'http://127.0.0.1:1' }, /unexpected argument extra/],
-    ['bad JSON', ['enqueue', '--type', 'echo', '--data', '{nope'], { SERVICE_URL: 'http://127.0.0.1:1', CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:1' }, /--data is not valid JSON/],
+    [
+      'bad JSON',
+      ['enqueue', '--type', 'echo', '--data', '{nope'],
+      { SERVICE_URL: 'http://127.0.0.1:1', CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:1' },
+      /--data is not valid JSON/,
+    ],
     ['bad CHAIN', ['status', 'abc'], { SERVICE_URL: 'http://127.0.0.1:1', CHAIN: 'incoming:x' }, /CHAIN: .*"x".*fix CHAIN/],
     ['bad LOG_LEVEL for dev', ['dev'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     ['bad PORT for dev', ['dev'], { PORT: 'eighty' }, /PORT/],
@@ -76,7 +82,8 @@ t.test('usage and configuration failures exit 2 with one line', async (t) => {
 
 t.test('--help of every command, and help COMMAND, print its usage, exit 0 and start nothing', async (t) => {
   const names = Object.keys(COMMANDS);
-  for (const name of ['serve', 'dev', 'emulator', 'enqueue', 'status', 'cancel', 'tail', 'redrive', 'doctor']) t.ok(names.includes(name), `${name} is in the command table`);
+  for (const name of ['serve', 'dev', 'emulator', 'enqueue', 'status', 'cancel', 'tail', 'redrive', 'doctor'])
+    t.ok(names.includes(name), `${name} is in the command table`);
   // Every command of the table, including ones added later: `COMMAND --help`
   // as a real process (a server started by mistake would keep it alive until
   // the timeout, code -1), the other spellings in-process (main returns).
@@ -85,7 +92,11 @@ t.test('--help of every command, and help COMMAND, print its usage, exit 0 and s
     t.equal(r.code, 0, `${name} --help: exit 0 ${r.stderr}`);
     t.match(r.stdout, new RegExp(`^usage: executor ${name}`), `${name} --help: usage of ${name}`);
     t.equal(r.stderr, '', `${name} --help: nothing on stderr`);
-    for (const args of [[name, '-h'], ['help', name], [name, '--type', 'x', '--help']]) {
+    for (const args of [
+      [name, '-h'],
+      ['help', name],
+      [name, '--type', 'x', '--help'],
+    ]) {
       const out: string[] = [];
       const err: string[] = [];
       const code = await main(args, { env: { PORT: '1', EMULATOR_PORT: '1' }, out: (l) => out.push(l), err: (l) => err.push(l) });
@@ -151,11 +162,23 @@ t.test('a busy port stops dev and emulator with one line naming PORT or EMULATOR
 t.test('Google API errors, numeric or named, become plain words', async (t) => {
   const ctx = { command: 'enqueue', env: { CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:8123' } };
   const rows: Array<[unknown, RegExp, 1 | 2]> = [
-    [{ code: 3, message: '3 INVALID_ARGUMENT: Task size too large: 2000000 bytes' }, /^executor: Cloud Tasks refused the task: Task size too large: 2000000 bytes \(set BLOB_DIR or BUCKET/, 1],
+    [
+      { code: 3, message: '3 INVALID_ARGUMENT: Task size too large: 2000000 bytes' },
+      /^executor: Cloud Tasks refused the task: Task size too large: 2000000 bytes \(set BLOB_DIR or BUCKET/,
+      1,
+    ],
     [{ code: 'INVALID_ARGUMENT', message: 'Task size too large' }, /set BLOB_DIR or BUCKET/, 1],
-    [{ code: 14, message: 'request to http://127.0.0.1:8123/v2/... failed, reason: connect ECONNREFUSED 127.0.0.1:8123' }, /cannot reach CLOUD_TASKS_EMULATOR_HOST=127\.0\.0\.1:8123: ECONNREFUSED/, 1],
+    [
+      { code: 14, message: 'request to http://127.0.0.1:8123/v2/... failed, reason: connect ECONNREFUSED 127.0.0.1:8123' },
+      /cannot reach CLOUD_TASKS_EMULATOR_HOST=127\.0\.0\.1:8123: ECONNREFUSED/,
+      1,
+    ],
     [{ code: 'UNAVAILABLE', message: 'No connection established' }, /cannot reach CLOUD_TASKS_EMULATOR_HOST/, 1],
-    [{ code: 7, message: '7 PERMISSION_DENIED: The principal lacks IAM permission "cloudtasks.tasks.create"' }, /permission denied .*roles\/cloudtasks\.enqueuer/, 1],
+    [
+      { code: 7, message: '7 PERMISSION_DENIED: The principal lacks IAM permission "cloudtasks.tasks.create"' },
+      /permission denied .*roles\/cloudtasks\.enqueuer/,
+      1,
+    ],
     [{ code: 'PERMISSION_DENIED', message: 'denied' }, /roles\/cloudtasks\.enqueuer/, 1],
     [{ code: 16, message: 'Could not load the default credentials' }, /not authenticated.*gcloud auth application-default login/, 1],
     [{ code: 5, message: 'Queue does not exist' }, /not found.*GOOGLE_CLOUD_PROJECT, LOCATION and CHAIN/, 1],
@@ -171,6 +194,9 @@ t.test('Google API errors, numeric or named, become plain words', async (t) => {
   }
   const noEmulator = explainError({ code: 14, message: 'unavailable' }, { command: 'enqueue', env: {} });
   t.match(noEmulator.line, /the Cloud Tasks API/, 'without the emulator the line names the API, not the variable');
-  const operator403 = explainError(Object.assign(new Error('GET /v1/tasks/x: 403 forbidden'), { name: 'OperatorError', status: 403, code: 'PermissionDenied' }), { command: 'status', env: {} });
+  const operator403 = explainError(
+    Object.assign(new Error('GET /v1/tasks/x: 403 forbidden'), { name: 'OperatorError', status: 403, code: 'PermissionDenied' }),
+    { command: 'status', env: {} },
+  );
   t.match(operator403.line, /roles\/run\.invoker.*OIDC_INVOKERS/);
 });

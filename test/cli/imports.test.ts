@@ -2,11 +2,12 @@
 // import cycles in src/cli), and a command loads the Google clients only when
 // it uses them (help, status and a memory-ledger server load none of the
 // unused ones).
-import t from 'tap';
+
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import t from 'tap';
 
 const src = fileURLToPath(new URL('../../src', import.meta.url));
 const cliDir = join(src, 'cli');
@@ -20,7 +21,9 @@ function staticImports(file: string): string[] {
 }
 
 t.test('no file in src/cli imports the entry point, and src/cli has no import cycles', async (t) => {
-  const files = readdirSync(cliDir).filter((f) => f.endsWith('.ts')).map((f) => join(cliDir, f));
+  const files = readdirSync(cliDir)
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(cliDir, f));
   const main = join(cliDir, 'main.ts');
   for (const f of files) {
     if (f !== main) t.notOk(staticImports(f).includes(main), `${f.slice(src.length + 1)} does not import cli/main.ts`);
@@ -75,7 +78,11 @@ await main(['status', '--help'], io);
 await main(['help', 'enqueue'], io);
 await main(['status', 'abc'], io);
 `);
-  t.same(packages.filter((p) => GOOGLE.includes(p)), [], `loaded: ${packages.join(', ')}`);
+  t.same(
+    packages.filter((p) => GOOGLE.includes(p)),
+    [],
+    `loaded: ${packages.join(', ')}`,
+  );
 });
 
 t.test('createDeps with the memory ledger and no blob bucket loads neither Firestore nor Storage', async (t) => {

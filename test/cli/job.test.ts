@@ -5,7 +5,13 @@ import { captureIo, cliEnv, devStack } from './capture-io.ts';
 
 t.test('executor job ID prints a table of the job tasks and exits 1 when one failed', async (t) => {
   const s = await devStack(t);
-  const exe = new Executor({ project: s.config.project, location: s.config.location, serviceUrl: s.server.url, emulatorHost: `127.0.0.1:${s.emulator.port}`, business: 'acme' });
+  const exe = new Executor({
+    project: s.config.project,
+    location: s.config.location,
+    serviceUrl: s.server.url,
+    emulatorHost: `127.0.0.1:${s.emulator.port}`,
+    business: 'acme',
+  });
   t.teardown(() => exe.close());
   const result = await exe.execute({
     id: 'cli-job',

@@ -1,7 +1,7 @@
 import t from 'tap';
-import { main } from '../../src/cli/main.ts';
 import { listCommand } from '../../src/cli/list.ts';
 import { logsCommand } from '../../src/cli/logs.ts';
+import { main } from '../../src/cli/main.ts';
 import { captureIo, cliEnv, devStack } from './capture-io.ts';
 
 async function until<T>(what: string, fn: () => T | undefined, ms = 30_000): Promise<T> {
@@ -27,7 +27,10 @@ t.test('list prints a table newest first, filters, --json; replay starts a finis
 
   const failed = captureIo(cliEnv(s));
   t.equal(await main(['list', '--state', 'failed', '--json'], failed), 0);
-  t.same(JSON.parse(failed.stdout).tasks.map((x: { id: string }) => x.id), ['li-bad']);
+  t.same(
+    JSON.parse(failed.stdout).tasks.map((x: { id: string }) => x.id),
+    ['li-bad'],
+  );
 
   const none = captureIo(cliEnv(s));
   t.equal(await main(['list', '--type', 'nothing-like-it'], none), 0);

@@ -9,7 +9,10 @@ t.test('executor pull refuses a CHAIN tier without a subscription: one line, exi
   const io = captureIo({ ...base, CHAIN: 'incoming:3#incoming-pull,incoming-2:3' });
   t.equal(await main(['pull'], io), 2);
   t.equal(io.errLines.length, 1);
-  t.match(io.stderr, /^executor: configuration error: CHAIN: pull mode needs a subscription on every tier \(queue#subscription\); "incoming-2" has none \(fix CHAIN; see README "Configuration"\)$/);
+  t.match(
+    io.stderr,
+    /^executor: configuration error: CHAIN: pull mode needs a subscription on every tier \(queue#subscription\); "incoming-2" has none \(fix CHAIN; see README "Configuration"\)$/,
+  );
 });
 
 t.test('pull mode config: serve rules for auth, LOCATION optional, PULL_MAX_MESSAGES defaults to MAX_CONCURRENCY', async (t) => {

@@ -1,12 +1,12 @@
-import t from 'tap';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Executor, InvalidJobError, TaskFailedError } from '../../src/client/index.ts';
+import t from 'tap';
 import { createLocalBlobStore } from '../../src/blobs/local-blob-store.ts';
-import { RecordingQueue } from '../helpers/doubles.ts';
-import { devStack } from '../cli/capture-io.ts';
+import { Executor, InvalidJobError, TaskFailedError } from '../../src/client/index.ts';
 import type { DevStack } from '../../src/dev.ts';
+import { devStack } from '../cli/capture-io.ts';
+import { RecordingQueue } from '../helpers/doubles.ts';
 
 function executorFor(s: DevStack, extra: Partial<ConstructorParameters<typeof Executor>[0]> = {}) {
   return new Executor({
@@ -61,13 +61,14 @@ t.test('watch follows a lineage through forwarding to its end in the last tier',
   // Fails retryably every attempt: tier 0 (2 attempts) forwards to tier 1 (2 attempts), which ends failed.
   const result = await exe.enqueue({ type: 'echo', args: { fail: 'retryable' } });
   const seen: string[] = [];
-  const err = await result
-    .watch({ intervalMs: 20, timeoutMs: 30_000, onProgress: (r) => seen.push(`${r.state}@${r.tier}`) })
-    .catch((e: unknown) => e);
+  const err = await result.watch({ intervalMs: 20, timeoutMs: 30_000, onProgress: (r) => seen.push(`${r.state}@${r.tier}`) }).catch((e: unknown) => e);
   t.ok(err instanceof TaskFailedError, String(err));
   t.equal((err as TaskFailedError).record.tier, 1, 'ended in the last tier');
   t.same((err as TaskFailedError).record.attempts, { '0': 2, '1': 2 });
-  t.ok(seen.some((x) => x.endsWith('@0')), 'progress was reported in tier 0');
+  t.ok(
+    seen.some((x) => x.endsWith('@0')),
+    'progress was reported in tier 0',
+  );
 });
 
 t.test('a payload over the threshold goes to the blob dir and the job still receives its data', async (t) => {
@@ -84,7 +85,7 @@ t.test('a payload over the threshold goes to the blob dir and the job still rece
   t.ok((await readdir(join(dir, 'payloads'))).includes('big-1.json'), 'the payload is in the blob dir');
   const record = await result.watch({ intervalMs: 50, timeoutMs: 20_000 });
   t.equal(record.state, 'succeeded');
-  t.same((await exe.output('big-1') as { data: unknown }).data, big, 'the job received the offloaded data');
+  t.same(((await exe.output('big-1')) as { data: unknown }).data, big, 'the job received the offloaded data');
   const small = await exe.enqueue({ type: 'echo', data: { small: true } });
   t.equal(small.dataRef, undefined, 'a small payload stays inline');
 });
@@ -101,7 +102,14 @@ t.test('the envelope: id, type, args, notify; the task carries OIDC, deadline, s
     dispatchDeadlineSeconds: 90,
   });
   const at = new Date('2030-01-02T03:04:05Z');
-  const result = await exe.enqueue({ type: 'echo', id: 'env-1', args: { a: 1 }, data: 'd', notify: { url: 'https://cb.example/n' }, scheduleTime: at.toISOString() });
+  const result = await exe.enqueue({
+    type: 'echo',
+    id: 'env-1',
+    args: { a: 1 },
+    data: 'd',
+    notify: { url: 'https://cb.example/n' },
+    scheduleTime: at.toISOString(),
+  });
   t.equal(result.error, undefined);
   const task = queue.created[0]!;
   t.equal(task.queue, 'first');
@@ -136,7 +144,14 @@ t.test('when creating the task fails, the offloaded payload is deleted again', a
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const queue = new RecordingQueue();
   queue.failNext = 1;
-  const exe = new Executor({ project: 'p', location: 'l', serviceUrl: 'http://x', taskQueue: queue, blobs: createLocalBlobStore({ dir }), offloadThresholdBytes: 10 });
+  const exe = new Executor({
+    project: 'p',
+    location: 'l',
+    serviceUrl: 'http://x',
+    taskQueue: queue,
+    blobs: createLocalBlobStore({ dir }),
+    offloadThresholdBytes: 10,
+  });
   const r = await exe.enqueue({ type: 'echo', id: 'gone', data: 'y'.repeat(100) });
   t.ok(r.error);
   t.same(await readdir(join(dir, 'payloads')), [], 'no orphaned payload');

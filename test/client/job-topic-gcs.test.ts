@@ -2,18 +2,19 @@
 // data is uploaded before its message goes to the topic (Pub/Sub emulator).
 // nock 15 intercepts sockets, which breaks gRPC to the emulator, so it is
 // active only around the uploads.
-import t from 'tap';
-import nock from 'nock';
-import { PubSub, type Message } from '@google-cloud/pubsub';
+
 import { createHash } from 'node:crypto';
+import { type Message, PubSub } from '@google-cloud/pubsub';
 import { CRC32C, Storage } from '@google-cloud/storage';
 import { PassThroughClient } from 'google-auth-library';
-import { Executor, Job } from '../../src/client/index.ts';
+import nock from 'nock';
+import t from 'tap';
 import { createGcsBlobStore } from '../../src/blobs/gcs-blob-store.ts';
+import { Executor, Job } from '../../src/client/index.ts';
 import type { BlobStore } from '../../src/interfaces.ts';
 import { RecordingQueue } from '../helpers/doubles.ts';
 import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
-import { PROJECT, names, until } from '../pull/pull-stack.ts';
+import { names, PROJECT, until } from '../pull/pull-stack.ts';
 
 nock.restore();
 const emulator = await startGcloudEmulator('pubsub', { project: PROJECT });

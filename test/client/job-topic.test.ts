@@ -2,19 +2,20 @@
 // (the envelope with its dataRef) to a Pub/Sub topic; the worker takes it by
 // pull (`executor pull`) or by push (POST /pubsub). Pub/Sub is the gcloud
 // emulator; the bucket is a local folder (GCS with nock: job-topic-gcs.test.ts).
-import t from 'tap';
-import pino from 'pino';
+
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PubSub, type Message } from '@google-cloud/pubsub';
-import { Executor, Job } from '../../src/client/index.ts';
+import { type Message, PubSub } from '@google-cloud/pubsub';
+import pino from 'pino';
+import t from 'tap';
 import { createLocalBlobStore } from '../../src/blobs/local-blob-store.ts';
+import { Executor, Job } from '../../src/client/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createDeps, startServer } from '../../src/server.ts';
 import { RecordingQueue } from '../helpers/doubles.ts';
 import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
-import { PROJECT, chainEnv, createChain, names, pullEnv, startInProcess, until } from '../pull/pull-stack.ts';
+import { chainEnv, createChain, names, PROJECT, pullEnv, startInProcess, until } from '../pull/pull-stack.ts';
 
 const emulator = await startGcloudEmulator('pubsub', { project: PROJECT });
 t.teardown(() => emulator.stop());
@@ -23,7 +24,9 @@ const pubsub = new PubSub({ projectId: PROJECT });
 t.teardown(() => pubsub.close());
 
 /** Messages published to a topic, seen through an extra subscription. */
-async function spy(topic: string): Promise<{ messages: Array<{ envelope: Record<string, unknown>; attributes: Record<string, string> }>; close(): Promise<void> }> {
+async function spy(
+  topic: string,
+): Promise<{ messages: Array<{ envelope: Record<string, unknown>; attributes: Record<string, string> }>; close(): Promise<void> }> {
   const [sub] = await pubsub.topic(topic).createSubscription(`${topic}-spy`);
   const messages: Array<{ envelope: Record<string, unknown>; attributes: Record<string, string> }> = [];
   sub.on('message', (m: Message) => {
@@ -73,7 +76,11 @@ t.test('through a topic to executor pull: data uploaded to the blob folder, mess
   const out = await exe.output('via-topic-1');
   t.same(out, { data: { part: 1, text: 'small' }, args: {} }, 'the worker read the data from the folder');
   const left = await readdir(dir, { recursive: true }).catch(() => []);
-  t.same(left.filter((f) => String(f).endsWith('.json')), [], 'payloads are deleted once their task ended');
+  t.same(
+    left.filter((f) => String(f).endsWith('.json')),
+    [],
+    'payloads are deleted once their task ended',
+  );
 });
 
 t.test('through a topic to a push subscription (POST /pubsub): the job succeeds', async (t) => {
@@ -82,7 +89,17 @@ t.test('through a topic to a push subscription (POST /pubsub): the job succeeds'
   const n = names(1);
   const [topic] = await pubsub.createTopic(n.topics[0]!);
   const config = loadConfig(
-    { GOOGLE_CLOUD_PROJECT: PROJECT, LOCATION: 'us-central1', CHAIN: `incoming:3#${n.subs[0]}`, AUTH: 'none', ALLOW_UNAUTHENTICATED: '1', NOTIFY_QUEUE: '', BLOB_DIR: dir, HOST: '127.0.0.1', PORT: '0' },
+    {
+      GOOGLE_CLOUD_PROJECT: PROJECT,
+      LOCATION: 'us-central1',
+      CHAIN: `incoming:3#${n.subs[0]}`,
+      AUTH: 'none',
+      ALLOW_UNAUTHENTICATED: '1',
+      NOTIFY_QUEUE: '',
+      BLOB_DIR: dir,
+      HOST: '127.0.0.1',
+      PORT: '0',
+    },
     'serve',
   );
   const deps = await createDeps(config, pino({ level: 'silent' }));

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { Executor, InvalidJobError, Job, JobFailedError, JOB_STATES } from '../../src/client/index.ts';
-import { RecordingQueue } from '../helpers/doubles.ts';
-import { devStack } from '../cli/capture-io.ts';
+import { Executor, InvalidJobError, JOB_STATES, Job, JobFailedError } from '../../src/client/index.ts';
 import type { DevStack } from '../../src/dev.ts';
+import { devStack } from '../cli/capture-io.ts';
+import { RecordingQueue } from '../helpers/doubles.ts';
 
 function executorFor(s: DevStack, extra: Partial<ConstructorParameters<typeof Executor>[0]> = {}) {
   return new Executor({
@@ -53,14 +53,24 @@ t.test('a job of 20 tasks with mixed outcomes reports exactly the failing ones, 
     job.tasksInError().map((task) => task.id),
     ['mixed-3', 'mixed-11', 'mixed-13', 'mixed-17'],
   );
-  t.same((err as JobFailedError).tasksInError.map((task) => task.index), [3, 11, 13, 17]);
+  t.same(
+    (err as JobFailedError).tasksInError.map((task) => task.index),
+    [3, 11, 13, 17],
+  );
   for (const task of job.tasksInError()) {
     t.ok(task.errors().length >= 1, `${task.label} has errors`);
-    t.ok(task.errors().every((e) => e.code === 'EchoFailed'), `${task.label}: every error is the job's`);
+    t.ok(
+      task.errors().every((e) => e.code === 'EchoFailed'),
+      `${task.label}: every error is the job's`,
+    );
   }
   t.equal(job.tasks[13]!.errors().length, 4, 'task 13: every attempt of both tiers (2 + 2)');
   t.equal(job.tasks[5]!.state, 'succeeded');
-  t.same(job.tasks[5]!.errors().map((e) => e.code), ['EchoFailed'], 'a task that recovered keeps its earlier error');
+  t.same(
+    job.tasks[5]!.errors().map((e) => e.code),
+    ['EchoFailed'],
+    'a task that recovered keeps its earlier error',
+  );
 
   const events = await until('the job.completed event', () => {
     const e = s.sink.list({ type: 'executor.job.completed' });

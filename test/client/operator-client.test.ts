@@ -1,6 +1,6 @@
-import t from 'tap';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import t from 'tap';
 import { OperatorClient, OperatorError, Result, WatchTimeoutError } from '../../src/client/index.ts';
 
 /** A tiny operator API whose answers the test scripts; records requests. */
@@ -24,7 +24,9 @@ const record = (state: string, tier = 0) => ({ id: 'x1', state, tier, attempts: 
 
 t.test('status is undefined for an unknown id; other errors become OperatorError with code and status', async (t) => {
   const svc = await fakeService(t, (req) =>
-    req.url === '/v1/tasks/unknown' ? [404, { error: { code: 'NotFound', message: 'no' } }] : [403, { error: { code: 'Forbidden', message: 'not an invoker' } }],
+    req.url === '/v1/tasks/unknown'
+      ? [404, { error: { code: 'NotFound', message: 'no' } }]
+      : [403, { error: { code: 'Forbidden', message: 'not an invoker' } }],
   );
   const c = new OperatorClient({ serviceUrl: svc.url });
   t.equal(await c.status('unknown'), undefined);
@@ -67,7 +69,13 @@ t.test('an id that is not a task name is refused before any request', async (t) 
 });
 
 t.test('watch waits through not-yet-known, running and forwarded until the lineage ends', async (t) => {
-  const states: Array<[number, unknown]> = [[404, {}], [200, record('running')], [200, record('forwarded')], [200, record('running', 1)], [200, record('succeeded', 1)]];
+  const states: Array<[number, unknown]> = [
+    [404, {}],
+    [200, record('running')],
+    [200, record('forwarded')],
+    [200, record('running', 1)],
+    [200, record('succeeded', 1)],
+  ];
   const svc = await fakeService(t, () => states.shift() ?? [500, {}]);
   const r = new Result({ id: 'x1', operator: new OperatorClient({ serviceUrl: svc.url }) });
   const progress: string[] = [];

@@ -105,7 +105,11 @@ t.test('durations accept units and bare seconds', async (t) => {
 t.test('EXEC_ENV_PASS picks the listed variables that are set; loader variables stop start-up', async (t) => {
   const c = loadConfig({ EXEC_ENV_PASS: 'PATH,TZ,MISSING', PATH: '/bin', TZ: 'UTC', SECRET: 'x' }, 'dev');
   t.same(c.jobs.execEnv, { PATH: '/bin', TZ: 'UTC' });
-  t.same(loadConfig({ PATH: '/bin', HOME: '/h', LANG: 'C', TMPDIR: '/t', TZ: 'UTC', AWS_SECRET: 'x' }, 'dev').jobs.execEnv, { PATH: '/bin', HOME: '/h', LANG: 'C', TZ: 'UTC', TMPDIR: '/t' }, 'default list');
+  t.same(
+    loadConfig({ PATH: '/bin', HOME: '/h', LANG: 'C', TMPDIR: '/t', TZ: 'UTC', AWS_SECRET: 'x' }, 'dev').jobs.execEnv,
+    { PATH: '/bin', HOME: '/h', LANG: 'C', TZ: 'UTC', TMPDIR: '/t' },
+    'default list',
+  );
   for (const name of ['NODE_OPTIONS', 'BASH_ENV', 'ENV', 'GCONV_PATH', 'PERL5OPT', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'PYTHONSTARTUP']) {
     t.throws(() => loadConfig({ EXEC_ENV_PASS: `PATH,${name}` }, 'dev'), { name: 'ConfigError', variable: 'EXEC_ENV_PASS' }, name);
   }

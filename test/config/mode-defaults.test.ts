@@ -15,10 +15,14 @@ t.test('dev keeps blobs in a local folder by default; an empty BLOB_DIR or a BUC
   t.equal(loadConfig({ BLOB_DIR: '/somewhere' }, 'dev').blobs.dir, '/somewhere');
   t.equal(loadConfig({ BLOB_DIR: '' }, 'dev').blobs.dir, undefined);
   t.equal(loadConfig({ BUCKET: 'b' }, 'dev').blobs.dir, undefined, 'a bucket replaces the folder');
-  t.equal(loadConfig({ GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', AUTH: 'none', ALLOW_UNAUTHENTICATED: '1' }, 'serve').blobs.dir, undefined, 'serve has no default blob store');
+  t.equal(
+    loadConfig({ GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', AUTH: 'none', ALLOW_UNAUTHENTICATED: '1' }, 'serve').blobs.dir,
+    undefined,
+    'serve has no default blob store',
+  );
 });
 
-t.test('the CLI against the emulator uses dev\'s project, location and blob folder', async (t) => {
+t.test("the CLI against the emulator uses dev's project, location and blob folder", async (t) => {
   const c = loadConfig({ CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:8123' }, 'cli');
   t.equal(c.project, DEV.GOOGLE_CLOUD_PROJECT);
   t.equal(c.location, DEV.LOCATION);

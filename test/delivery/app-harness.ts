@@ -4,9 +4,9 @@
 import pino from 'pino';
 import { buildApp, type Deps } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createRegistry } from '../../src/jobs/registry.ts';
 import type { AttemptLedger, JobContext, JobResult, Notifier, TaskQueue } from '../../src/interfaces.ts';
-import { RecordingNotifier, RecordingQueue, manualClock, scriptedJob } from '../helpers/doubles.ts';
+import { createRegistry } from '../../src/jobs/registry.ts';
+import { manualClock, RecordingNotifier, RecordingQueue, scriptedJob } from '../helpers/doubles.ts';
 
 export type Behaviour = (args: Record<string, unknown>, data: unknown, ctx: JobContext) => Promise<JobResult>;
 

@@ -1,15 +1,16 @@
 // One test per row of the delivery decision table (DESIGN §3), through
 // POST /tasks with app.inject, over the memory ledger and recording doubles.
-import t from 'tap';
+
 import pino from 'pino';
+import t from 'tap';
 import { buildApp, type Deps } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
-import { createRegistry } from '../../src/jobs/registry.ts';
-import { PermanentError, RetryableError } from '../../src/jobs/errors.ts';
-import { nextTierTaskName } from '../../src/queues/tier-names.ts';
 import type { JobContext, JobResult } from '../../src/interfaces.ts';
-import { RecordingNotifier, RecordingQueue, manualClock, scriptedJob } from '../helpers/doubles.ts';
+import { PermanentError, RetryableError } from '../../src/jobs/errors.ts';
+import { createRegistry } from '../../src/jobs/registry.ts';
+import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
+import { nextTierTaskName } from '../../src/queues/tier-names.ts';
+import { manualClock, RecordingNotifier, RecordingQueue, scriptedJob } from '../helpers/doubles.ts';
 
 type Behaviour = (args: Record<string, unknown>, data: unknown, ctx: JobContext) => Promise<JobResult>;
 
@@ -216,12 +217,15 @@ t.test('retry headers stripped: the ledger alone counts attempts', async (t) => 
 
 t.test('garbled retry headers are tolerated and recorded, never a crash', async (t) => {
   const s = setup(t);
-  const res = await s.push({ type: 'work' }, {
-    'x-cloudtasks-taskretrycount': 'banana',
-    'x-cloudtasks-taskexecutioncount': '-4',
-    'x-cloudtasks-tasketa': 'soon',
-    'x-cloudtasks-taskpreviousresponse': 'x',
-  });
+  const res = await s.push(
+    { type: 'work' },
+    {
+      'x-cloudtasks-taskretrycount': 'banana',
+      'x-cloudtasks-taskexecutioncount': '-4',
+      'x-cloudtasks-tasketa': 'soon',
+      'x-cloudtasks-taskpreviousresponse': 'x',
+    },
+  );
   t.equal(res.statusCode, 200);
   t.equal(res.json().attempt, 1);
 });
@@ -347,7 +351,11 @@ t.test('forwarding that fails keeps the envelope as a dead letter and answers 50
   t.equal(res.json().outcome, 'owed');
   t.equal((await s.ledger.get('task-1'))?.state, 'forwarded', 'the state and the owed forward were written first');
   const letters = await s.ledger.listDeadLetters('task-1');
-  t.same(letters.map((l) => l.kind), ['forward', 'notify'], 'the forward and its notification are owed');
+  t.same(
+    letters.map((l) => l.kind),
+    ['forward', 'notify'],
+    'the forward and its notification are owed',
+  );
   t.equal(letters[0]!.envelope?.tier, 1);
   const redrive = await s.built.app.inject({ method: 'POST', url: '/v1/dead-letters/redrive', payload: { id: 'task-1' } });
   t.same(redrive.json(), { redriven: 2, failed: 0, permanent: 0 });
@@ -477,5 +485,5 @@ t.test('a large result is not kept inline in the ledger', async (t) => {
   const s = setup(t, { behaviour: async () => ({ state: 'succeeded', result: 'x'.repeat(200 * 1024) }) });
   await s.push({ type: 'work' });
   const rec = await s.ledger.get('task-1');
-  t.equal((rec?.result as { truncated?: boolean }).truncated, true);
+  t.equal((rec!.result as { truncated?: boolean }).truncated, true);
 });

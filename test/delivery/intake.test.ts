@@ -24,7 +24,13 @@ t.test(`nesting up to ${MAX_JSON_DEPTH} levels passes; deeper is an invalid task
 });
 
 t.test('lone surrogates and NUL anywhere (values or keys) make an invalid task; paired surrogates are fine', async (t) => {
-  for (const s of ['{"type":"\\ud800"}', '{"type":"echo","notify":{"url":"http://x/\\udc00"}}', '{"type":"echo","data":{"a\\ud800":1}}', '{"type":"ec\\u0000ho"}', '{"type":"echo","args":{"x":["\\u0000"]}}']) {
+  for (const s of [
+    '{"type":"\\ud800"}',
+    '{"type":"echo","notify":{"url":"http://x/\\udc00"}}',
+    '{"type":"echo","data":{"a\\ud800":1}}',
+    '{"type":"ec\\u0000ho"}',
+    '{"type":"echo","args":{"x":["\\u0000"]}}',
+  ]) {
     t.match(intakeTask(body(s)), { ok: false, error: { code: 'InvalidTask', message: /lone surrogate|NUL/ } }, s);
   }
   t.ok(intakeTask(body('{"type":"echo","data":"\\ud83d\\ude00 😀"}')).ok, 'an emoji, escaped and raw');

@@ -3,11 +3,12 @@
 // write, a notifier or queue that "dies" after sending). A crashed process is
 // a new app over the same ledger, as a restarted instance over Firestore.
 // Also: one run per delivery (the lease), poison tasks, the sweep.
-import t from 'tap';
+
 import pino from 'pino';
+import t from 'tap';
+import { startOutboxSweep } from '../../src/delivery/outbox-sweep.ts';
 import type { AttemptLedger, CloudEvent, FinishInput, Notifier, NotifyTarget } from '../../src/interfaces.ts';
 import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
-import { startOutboxSweep } from '../../src/delivery/outbox-sweep.ts';
 import { manualClock, RecordingQueue } from '../helpers/doubles.ts';
 import { harness, retryHeaders } from './app-harness.ts';
 
@@ -47,7 +48,11 @@ t.test('crash after the terminal write, before the notification: the retry (a du
   const died = await first.push({ type: 'work' });
   t.equal(died.statusCode, 500, 'the process died mid-delivery (Cloud Tasks sees no 2xx)');
   t.equal((await ledger.get('task-1'))?.state, 'succeeded');
-  t.same((await ledger.listDeadLetters('task-1')).map((l) => l.key), ['task-1/notify/succeeded'], 'the notification is owed in the ledger');
+  t.same(
+    (await ledger.listDeadLetters('task-1')).map((l) => l.key),
+    ['task-1/notify/succeeded'],
+    'the notification is owed in the ledger',
+  );
   t.equal(first.notifier.events.length, 0, 'nothing was sent');
 
   const restarted = harness(t, ledger, { clock });
@@ -55,7 +60,10 @@ t.test('crash after the terminal write, before the notification: the retry (a du
   t.equal(retry.statusCode, 200);
   t.equal(retry.json().outcome, 'duplicate');
   t.equal(first.job.calls.length + restarted.job.calls.length, 1, 'the job ran once');
-  t.same(restarted.notifier.events.map((e) => e.event.id), ['task-1/succeeded']);
+  t.same(
+    restarted.notifier.events.map((e) => e.event.id),
+    ['task-1/succeeded'],
+  );
   t.same(await ledger.listDeadLetters('task-1'), [], 'cleared once sent');
 });
 
@@ -88,32 +96,47 @@ t.test('crash after the forwarded write, before creating the next tier task: the
   const restarted = harness(t, ledger, { clock, behaviour: fail });
   const retry = await restarted.push({ type: 'work' }, retryHeaders(3));
   t.equal(retry.statusCode, 200);
-  t.same(restarted.queue.created.map((c) => `${c.queue}/${c.taskName}`), ['incoming-2/task-1-t1']);
-  t.same(restarted.notifier.events.map((e) => e.event.id), ['task-1/forwarded-0']);
+  t.same(
+    restarted.queue.created.map((c) => `${c.queue}/${c.taskName}`),
+    ['incoming-2/task-1-t1'],
+  );
+  t.same(
+    restarted.notifier.events.map((e) => e.event.id),
+    ['task-1/forwarded-0'],
+  );
   t.same(await ledger.listDeadLetters('task-1'), []);
 });
 
-t.test('crash after the job ran, before its outcome was written: the lease makes copies wait, then its expiry counts a crash and the job runs again', async (t) => {
-  const ledger = createMemoryLedger();
-  const clock = manualClock(Date.now());
-  const env = { JOB_TIMEOUT: '10s', LEASE_MARGIN: '5s' };
-  const first = harness(t, dyingLedger(ledger, 'before-write', ['succeeded']), { clock, env });
-  t.equal((await first.push({ type: 'work' })).statusCode, 500);
-  const restarted = harness(t, ledger, { clock, env });
-  const early = await restarted.push({ type: 'work' }, retryHeaders(1));
-  t.equal(early.statusCode, 429, 'the dead attempt still holds its lease');
-  t.equal(early.json().outcome, 'busy');
-  t.equal(early.headers['retry-after'], '15');
-  clock.advance(15_000);
-  const late = await restarted.push({ type: 'work' }, retryHeaders(2));
-  t.equal(late.statusCode, 200);
-  t.equal(late.json().outcome, 'succeeded');
-  t.equal(late.json().attempt, 2, 'the busy refusal was not counted');
-  const rec = await ledger.get('task-1');
-  t.equal(rec?.crashes, 1);
-  t.same(rec?.history.map((h) => h.outcome), ['crashed', 'succeeded']);
-  t.same(restarted.notifier.events.map((e) => e.event.id), ['task-1/succeeded']);
-});
+t.test(
+  'crash after the job ran, before its outcome was written: the lease makes copies wait, then its expiry counts a crash and the job runs again',
+  async (t) => {
+    const ledger = createMemoryLedger();
+    const clock = manualClock(Date.now());
+    const env = { JOB_TIMEOUT: '10s', LEASE_MARGIN: '5s' };
+    const first = harness(t, dyingLedger(ledger, 'before-write', ['succeeded']), { clock, env });
+    t.equal((await first.push({ type: 'work' })).statusCode, 500);
+    const restarted = harness(t, ledger, { clock, env });
+    const early = await restarted.push({ type: 'work' }, retryHeaders(1));
+    t.equal(early.statusCode, 429, 'the dead attempt still holds its lease');
+    t.equal(early.json().outcome, 'busy');
+    t.equal(early.headers['retry-after'], '15');
+    clock.advance(15_000);
+    const late = await restarted.push({ type: 'work' }, retryHeaders(2));
+    t.equal(late.statusCode, 200);
+    t.equal(late.json().outcome, 'succeeded');
+    t.equal(late.json().attempt, 2, 'the busy refusal was not counted');
+    const rec = await ledger.get('task-1');
+    t.equal(rec?.crashes, 1);
+    t.same(
+      rec?.history.map((h) => h.outcome),
+      ['crashed', 'succeeded'],
+    );
+    t.same(
+      restarted.notifier.events.map((e) => e.event.id),
+      ['task-1/succeeded'],
+    );
+  },
+);
 
 t.test('a queue that dies after creating the next tier task: the replay hits ALREADY_EXISTS, one task', async (t) => {
   const ledger = createMemoryLedger();
@@ -132,13 +155,19 @@ t.test('a queue that dies after creating the next tier task: the replay hits ALR
   await s.push({ type: 'work' }, retryHeaders(2));
   t.equal((await s.push({ type: 'work' }, retryHeaders(3))).statusCode, 200);
   t.equal(queue.created.length, 1, 'one next-tier task');
-  t.same(s.notifier.events.map((e) => e.event.id), ['task-1/forwarded-0']);
+  t.same(
+    s.notifier.events.map((e) => e.event.id),
+    ['task-1/forwarded-0'],
+  );
 });
 
 t.test('the sweep replays what no delivery came back for, one instance at a time', async (t) => {
   const ledger = createMemoryLedger();
   const clock = manualClock(Date.now());
-  const first = harness(t, dyingLedger(ledger, 'after-write', ['failed']), { clock, behaviour: async () => ({ state: 'failed', error: { code: 'Bad', message: 'x', permanent: true } }) });
+  const first = harness(t, dyingLedger(ledger, 'after-write', ['failed']), {
+    clock,
+    behaviour: async () => ({ state: 'failed', error: { code: 'Bad', message: 'x', permanent: true } }),
+  });
   await first.push({ type: 'work' });
   const other = harness(t, ledger, { clock });
   const log = pino({ level: 'silent' });
@@ -148,7 +177,10 @@ t.test('the sweep replays what no delivery came back for, one instance at a time
   clock.advance(31_000);
   t.match(await b.runOnce(), { ran: false }, 'the other instance holds the sweep lease');
   t.match(await a.runOnce(), { ran: true, redriven: 1 });
-  t.same(other.notifier.events.map((e) => e.event.id), ['task-1/failed']);
+  t.same(
+    other.notifier.events.map((e) => e.event.id),
+    ['task-1/failed'],
+  );
   t.same(await ledger.listDeadLetters(), []);
 });
 
@@ -182,7 +214,17 @@ t.test('poison: after MAX_CRASHES attempts that never finished, the next deliver
   const env = { JOB_TIMEOUT: '10s', LEASE_MARGIN: '5s', MAX_CRASHES: '2', CHAIN: 'incoming:unlimited' };
   for (let i = 0; i < 2; i++) {
     // The worker dies while the job runs: its lease is left behind.
-    await ledger.begin({ id: 'task-1', tier: 0, queue: 'incoming', taskName: 'task-1', type: 'work', headerAttempt: i + 1, maxAttempts: null, lease: { holder: `dead-${i}`, ms: 15_000 }, now: clock.now() });
+    await ledger.begin({
+      id: 'task-1',
+      tier: 0,
+      queue: 'incoming',
+      taskName: 'task-1',
+      type: 'work',
+      headerAttempt: i + 1,
+      maxAttempts: null,
+      lease: { holder: `dead-${i}`, ms: 15_000 },
+      now: clock.now(),
+    });
     clock.advance(15_000);
   }
   const s = harness(t, ledger, { clock, env });
@@ -256,7 +298,11 @@ t.test('an unusable notify target makes the task invalid at intake: recorded, no
     t.equal(res.statusCode, 200, `${name}: acknowledged`);
     t.match(res.json(), { outcome: 'failed', error: { code: 'InvalidTask', permanent: true } }, `${name}: invalid`);
     t.equal(s.job.calls.length, 0, `${name}: not run`);
-    t.same(s.notifier.events.map((e) => [e.event.type, e.target]), [['executor.task.failed', {}]], `${name}: notified through the default destination`);
+    t.same(
+      s.notifier.events.map((e) => [e.event.type, e.target]),
+      [['executor.task.failed', {}]],
+      `${name}: notified through the default destination`,
+    );
   }
   const ok = harness(t, createMemoryLedger());
   const res = await ok.push({ type: 'work', notify: { url: 'https://cb.example/hook?x=1', topic: 'projects/p/topics/events' } });

@@ -3,13 +3,14 @@
 // tokens from the emulator, and CHAIN so status shows the right maximum; the
 // blob folder makes large data work. Own file: gcp-metadata caches its
 // detection per process.
-import t from 'tap';
-import pino from 'pino';
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDev, devBanner } from '../../src/dev.ts';
+import pino from 'pino';
+import t from 'tap';
 import { main } from '../../src/cli/main.ts';
+import { devBanner, startDev } from '../../src/dev.ts';
 import { captureIo, FAST_RETRY } from '../cli/capture-io.ts';
 import { freePort } from '../helpers/free-port.ts';
 
@@ -27,7 +28,14 @@ t.test('AUTH=oidc npm start: the banner line lets enqueue --watch and status aut
   const blobs = mkdtempSync(join(tmpdir(), 'banner-blobs-'));
   t.teardown(() => rmSync(blobs, { recursive: true, force: true }));
   const s = await startDev(
-    { PORT: String(await freePort()), EMULATOR_PORT: String(await freePort()), AUTH: 'oidc', CHAIN: 'incoming:3,incoming-2:2', BLOB_DIR: blobs, LOG_LEVEL: 'silent' },
+    {
+      PORT: String(await freePort()),
+      EMULATOR_PORT: String(await freePort()),
+      AUTH: 'oidc',
+      CHAIN: 'incoming:3,incoming-2:2',
+      BLOB_DIR: blobs,
+      LOG_LEVEL: 'silent',
+    },
     pino({ level: 'silent' }),
     { retry: FAST_RETRY },
   );

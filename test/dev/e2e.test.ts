@@ -1,12 +1,13 @@
 // End to end in dev: the emulator pushes real HTTP to the worker, the worker
 // forwards and notifies through the production @google-cloud/tasks code path,
 // the notifier queue pushes CloudEvents to the sink.
-import t from 'tap';
-import pino from 'pino';
+
 import { fileURLToPath } from 'node:url';
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { PassThroughClient } from 'google-auth-library';
-import { startDev, DEV_SERVICE_ACCOUNT, type DevStack } from '../../src/dev.ts';
+import pino from 'pino';
+import t from 'tap';
+import { DEV_SERVICE_ACCOUNT, type DevStack, startDev } from '../../src/dev.ts';
 import { freePort } from '../helpers/free-port.ts';
 
 const JOBS = fileURLToPath(new URL('../fixtures/tier-jobs.mjs', import.meta.url));
@@ -68,11 +69,7 @@ t.test('a job failing every attempt passes every tier and ends in exactly one fa
   await until('failed', () => s.sink.list({ id: 'always-fails', type: 'executor.task.failed' })[0]);
   await new Promise((r) => setTimeout(r, 300)); // a late duplicate would show up now
   const events = s.sink.list({ id: 'always-fails' });
-  t.same(
-    events.map((e) => e.type).sort(),
-    ['executor.task.failed', 'executor.task.forwarded', 'executor.task.forwarded'],
-    'one forwarded per hop, one failed',
-  );
+  t.same(events.map((e) => e.type).sort(), ['executor.task.failed', 'executor.task.forwarded', 'executor.task.forwarded'], 'one forwarded per hop, one failed');
   const failed = events.find((e) => e.type === 'executor.task.failed')!;
   t.equal(failed.id, 'always-fails/failed');
   t.equal(failed.data.tier, 2);
@@ -90,7 +87,13 @@ t.test('a job succeeding on tier 2 ends in one succeeded notification', async (t
   t.equal(ok.data.tier, 1);
   t.same(ok.data.result, { tier: 1, attempt: 1 });
   await new Promise((r) => setTimeout(r, 300));
-  t.same(s.sink.list({ id: 'second-tier' }).map((e) => e.type).sort(), ['executor.task.forwarded', 'executor.task.succeeded']);
+  t.same(
+    s.sink
+      .list({ id: 'second-tier' })
+      .map((e) => e.type)
+      .sort(),
+    ['executor.task.forwarded', 'executor.task.succeeded'],
+  );
 });
 
 t.test('with AUTH=oidc the same flow passes on the emulator tokens, and a push without a token is refused', async (t) => {

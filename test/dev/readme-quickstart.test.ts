@@ -1,12 +1,13 @@
 // The README's quickstart gcloud example, run exactly as pasted (only the
 // ports differ: tests never use fixed ones) against `executor dev`.
-import t from 'tap';
-import pino from 'pino';
+
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import t from 'tap';
 import { startDev } from '../../src/dev.ts';
 import { freePort } from '../helpers/free-port.ts';
 
@@ -42,7 +43,10 @@ t.test('the README quickstart gcloud example works as pasted against npm start',
   t.teardown(() => rmSync(home, { recursive: true, force: true }));
 
   const lines = quickstartGcloudBlock().map((l) => l.replaceAll(':8123', `:${emulatorPort}`).replaceAll(':8080', `:${workerPort}`));
-  t.ok(lines.some((l) => l.startsWith('gcloud tasks create-http-task')), 'the block creates a task');
+  t.ok(
+    lines.some((l) => l.startsWith('gcloud tasks create-http-task')),
+    'the block creates a task',
+  );
   const curl = lines.filter((l) => l.startsWith('curl'));
   const setup = lines.filter((l) => !l.startsWith('curl'));
   const env = { PATH: process.env.PATH, HOME: home, CLOUDSDK_CORE_DISABLE_PROMPTS: '1' };

@@ -2,15 +2,16 @@
 // project's Cloud Tasks emulator (also the OIDC issuer), the gcloud Firestore
 // emulator as the ledger and the gcloud Pub/Sub emulator for notifications.
 // The worker is SIGKILLed while a job runs and restarted: nothing is lost.
-import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { type Message, PubSub } from '@google-cloud/pubsub';
 import { CloudTasksClient } from '@google-cloud/tasks';
-import { PubSub, type Message } from '@google-cloud/pubsub';
 import { PassThroughClient } from 'google-auth-library';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
-import { startGcloudEmulator, type RunningEmulator as GcloudEmulator } from '../helpers/gcloud-emulator.ts';
+import t from 'tap';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/index.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { type RunningEmulator as GcloudEmulator, startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));
 const JOBS = fileURLToPath(new URL('../fixtures/tier-jobs.mjs', import.meta.url));
@@ -27,7 +28,10 @@ interface Received {
 }
 
 t.test('a whole chain in serve mode with OIDC, Firestore and Pub/Sub survives a SIGKILL', async (t) => {
-  const [firestore, pubsubEmu] = await Promise.all([startGcloudEmulator('firestore', { project: PROJECT }), startGcloudEmulator('pubsub', { project: PROJECT })]);
+  const [firestore, pubsubEmu] = await Promise.all([
+    startGcloudEmulator('firestore', { project: PROJECT }),
+    startGcloudEmulator('pubsub', { project: PROJECT }),
+  ]);
   t.teardown(() => Promise.all([firestore.stop(), pubsubEmu.stop()]));
   const tasks: RunningEmulator = await startEmulator({ host: '127.0.0.1', port: 0, logger: false });
   t.teardown(() => tasks.close());

@@ -26,10 +26,12 @@ async function call(base: string, method: string, path: string, body?: unknown) 
   return { status: res.status, json: (text ? JSON.parse(text) : undefined) as any };
 }
 
-t.test('an unknown field is 400 INVALID_ARGUMENT naming it, where it is, in Google\'s words', async (t) => {
+t.test("an unknown field is 400 INVALID_ARGUMENT naming it, where it is, in Google's words", async (t) => {
   const { emu, target } = await setup(t);
   await call(emu.url, 'POST', `v2/${PARENT}/queues`, { name: `${PARENT}/queues/q1` });
-  const typo = await call(emu.url, 'POST', `v2/${PARENT}/queues/q1/tasks`, { task: { httpRequest: { url: target.url }, scheduledTime: '2030-01-01T00:00:00Z' } });
+  const typo = await call(emu.url, 'POST', `v2/${PARENT}/queues/q1/tasks`, {
+    task: { httpRequest: { url: target.url }, scheduledTime: '2030-01-01T00:00:00Z' },
+  });
   t.equal(typo.status, 400);
   t.equal(typo.json.error.status, 'INVALID_ARGUMENT');
   t.equal(typo.json.error.message, 'Invalid JSON payload received. Unknown name "scheduledTime" at \'task\': Cannot find field.');
@@ -65,7 +67,11 @@ t.test('an unknown field is 400 INVALID_ARGUMENT naming it, where it is, in Goog
 
 t.test('snake_case names are accepted everywhere and answered in camelCase', async (t) => {
   const { emu, target } = await setup(t);
-  const q = await call(emu.url, 'POST', `v2/${PARENT}/queues`, { name: `${PARENT}/queues/snake`, retry_config: { max_attempts: 3, min_backoff: '2s' }, rate_limits: { max_dispatches_per_second: 7 } });
+  const q = await call(emu.url, 'POST', `v2/${PARENT}/queues`, {
+    name: `${PARENT}/queues/snake`,
+    retry_config: { max_attempts: 3, min_backoff: '2s' },
+    rate_limits: { max_dispatches_per_second: 7 },
+  });
   t.equal(q.status, 200, JSON.stringify(q.json));
   t.equal(q.json.retryConfig.maxAttempts, 3);
   t.equal(q.json.retryConfig.minBackoff, '2s');
@@ -73,7 +79,12 @@ t.test('snake_case names are accepted everywhere and answered in camelCase', asy
   await call(emu.url, 'POST', `v2/${PARENT}/queues/snake:pause`, {});
   const at = new Date(Date.now() + 3600_000).toISOString();
   const task = await call(emu.url, 'POST', `v2/${PARENT}/queues/snake/tasks`, {
-    task: { name: `${PARENT}/queues/snake/tasks/s1`, http_request: { url: target.url, http_method: 'PUT', body: 'aGk=', oidc_token: { service_account_email: 'a@b.iam.gserviceaccount.com' } }, schedule_time: at, dispatch_deadline: '30s' },
+    task: {
+      name: `${PARENT}/queues/snake/tasks/s1`,
+      http_request: { url: target.url, http_method: 'PUT', body: 'aGk=', oidc_token: { service_account_email: 'a@b.iam.gserviceaccount.com' } },
+      schedule_time: at,
+      dispatch_deadline: '30s',
+    },
     response_view: 'FULL',
   });
   t.equal(task.status, 200, JSON.stringify(task.json));
@@ -113,7 +124,10 @@ t.test('v2beta3 is served beside v2 with its own shapes over the same queues', a
 
   const pull = await call(emu.url, 'POST', `v2beta3/${PARENT}/queues`, { name: `${PARENT}/queues/pullq`, type: 'PULL' });
   t.equal(pull.json.type, 'PULL');
-  const pt = await call(emu.url, 'POST', `v2beta3/${PARENT}/queues/pullq/tasks`, { task: { pullMessage: { payload: 'cGF5bG9hZA==', tag: 'red' } }, responseView: 'FULL' });
+  const pt = await call(emu.url, 'POST', `v2beta3/${PARENT}/queues/pullq/tasks`, {
+    task: { pullMessage: { payload: 'cGF5bG9hZA==', tag: 'red' } },
+    responseView: 'FULL',
+  });
   t.equal(pt.status, 200, JSON.stringify(pt.json));
   t.same(pt.json.pullMessage, { payload: 'cGF5bG9hZA==', tag: 'red' });
   const wrong = await call(emu.url, 'POST', `v2beta3/${PARENT}/queues/pullq/tasks`, { task: { httpRequest: { url: target.url } } });

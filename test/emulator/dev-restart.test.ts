@@ -1,12 +1,13 @@
 // `executor dev` as a real process: its emulator state survives a restart (a
 // task scheduled before the restart runs after it), `--fresh` starts empty;
 // and the emulator's settings in loadConfig.
-import t from 'tap';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { api, waitFor } from './helpers.ts';
@@ -45,7 +46,9 @@ t.test('a restart of executor dev keeps a scheduled task, which then runs; --fre
   t.teardown(() => stop(first));
   const body = Buffer.from(JSON.stringify({ type: 'echo', data: { kept: true } })).toString('base64');
   const scheduleTime = new Date(Date.now() + 3000).toISOString();
-  const made = await api(emulator, 'POST', `${PARENT}/queues/incoming/tasks`, { task: { name: `${PARENT}/queues/incoming/tasks/survivor`, scheduleTime, httpRequest: { url: `${worker}/tasks`, body } } });
+  const made = await api(emulator, 'POST', `${PARENT}/queues/incoming/tasks`, {
+    task: { name: `${PARENT}/queues/incoming/tasks/survivor`, scheduleTime, httpRequest: { url: `${worker}/tasks`, body } },
+  });
   t.equal(made.status, 200, JSON.stringify(made.json));
   await stop(first);
 
@@ -53,12 +56,17 @@ t.test('a restart of executor dev keeps a scheduled task, which then runs; --fre
   t.teardown(() => stop(second));
   const listed = await api(emulator, 'GET', `${PARENT}/queues/incoming/tasks`);
   const names = (listed.json.tasks ?? []).map((x: { name: string }) => x.name);
-  const ran = async () => ((await (await fetch(`${worker}/v1/notifications?id=survivor&type=executor.task.succeeded`)).json()) as { notifications: unknown[] }).notifications.length > 0;
+  const ran = async () =>
+    ((await (await fetch(`${worker}/v1/notifications?id=survivor&type=executor.task.succeeded`)).json()) as { notifications: unknown[] }).notifications.length >
+    0;
   // Either still waiting for its time, or (on a slow machine) already run by the new process.
   t.ok(names.includes(`${PARENT}/queues/incoming/tasks/survivor`) || (await ran()), 'the task is back after the restart');
   let done = false;
   await waitFor(() => {
-    void ran().then((r) => (done = r), () => {});
+    void ran().then(
+      (r) => (done = r),
+      () => {},
+    );
     return done;
   }, 30_000);
   t.ok(done, 'the task scheduled before the restart ran after it');
@@ -85,9 +93,19 @@ t.test('executor dev with a state file that is not one stops with one line namin
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const state = join(dir, 'state.json');
   writeFileSync(state, 'not json');
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', LOG_LEVEL: 'silent', PORT: String(await freePort()), EMULATOR_PORT: String(await freePort()), EMULATOR_STATE: state };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'silent',
+    PORT: String(await freePort()),
+    EMULATOR_PORT: String(await freePort()),
+    EMULATOR_STATE: state,
+  };
   const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
-    execFile(process.execPath, [BIN, 'dev'], { env, timeout: 90_000 }, (err, _out, stderr) => resolve({ code: err ? Number((err as { code?: unknown }).code) : 0, stderr })),
+    execFile(process.execPath, [BIN, 'dev'], { env, timeout: 90_000 }, (err, _out, stderr) =>
+      resolve({ code: err ? Number((err as { code?: unknown }).code) : 0, stderr }),
+    ),
   );
   t.equal(r.code, 2);
   const lines = r.stderr.split('\n').filter(Boolean);

@@ -1,13 +1,17 @@
 // Dispatch fidelity against a local target, with a manual clock: no sleeps.
 import t, { type Test } from 'tap';
 import { ManualClock } from '../../src/emulator/clock.ts';
-import { startEmulator, type RunningEmulator } from '../../src/emulator/index.ts';
-import { api, PARENT, startTarget, waitFor, type Reply, type Target } from './helpers.ts';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/index.ts';
+import { api, PARENT, type Reply, startTarget, type Target, waitFor } from './helpers.ts';
 
 // Whole seconds near real time: OIDC tokens carry this clock's iat/exp and are verified against real time.
 const START = Math.floor(Date.now() / 1000) * 1000;
 
-async function setup(t: Test, reply?: (p: unknown, n: number) => Reply, retry: Record<string, unknown> = { minBackoff: '1s', maxBackoff: '60s', maxDoublings: 16, maxAttempts: 100 }) {
+async function setup(
+  t: Test,
+  reply?: (p: unknown, n: number) => Reply,
+  retry: Record<string, unknown> = { minBackoff: '1s', maxBackoff: '60s', maxDoublings: 16, maxAttempts: 100 },
+) {
   const clock = new ManualClock(START);
   const emu = await startEmulator({ clock, logger: false });
   const target = await startTarget(reply);
@@ -33,7 +37,10 @@ async function createTask(emu: RunningEmulator, target: Target, task: Record<str
 t.test('503 then 404 then 200 gives the recorded header sequence, then the task is gone and its name taken', async (t) => {
   const statuses = [503, 404, 200];
   const { emu, target, step } = await setup(t, (_p, n) => ({ status: statuses[n] ?? 200 }));
-  await createTask(emu, target, { name: `${PARENT}/queues/q/tasks/t1`, httpRequest: { url: `${target.url}/work`, body: Buffer.from('{"a":1}').toString('base64') } });
+  await createTask(emu, target, {
+    name: `${PARENT}/queues/q/tasks/t1`,
+    httpRequest: { url: `${target.url}/work`, body: Buffer.from('{"a":1}').toString('base64') },
+  });
   t.equal(target.pushes.length, 1, 'first attempt right away');
   await step(1000);
   t.equal(target.pushes.length, 2, 'second attempt after minBackoff');
@@ -41,7 +48,11 @@ t.test('503 then 404 then 200 gives the recorded header sequence, then the task 
   t.equal(target.pushes.length, 2, 'not before the doubled backoff');
   await step(1);
   t.equal(target.pushes.length, 3);
-  const table = target.pushes.map((p) => [p.headers['x-cloudtasks-taskretrycount'], p.headers['x-cloudtasks-taskexecutioncount'], p.headers['x-cloudtasks-taskpreviousresponse']]);
+  const table = target.pushes.map((p) => [
+    p.headers['x-cloudtasks-taskretrycount'],
+    p.headers['x-cloudtasks-taskexecutioncount'],
+    p.headers['x-cloudtasks-taskpreviousresponse'],
+  ]);
   t.same(table, [
     ['0', '0', undefined],
     ['1', '0', '503'],
@@ -150,10 +161,16 @@ t.test('a paused queue holds tasks; resume releases them; run dispatches even wh
   t.equal(run.status, 200);
   t.equal(run.json.dispatchCount, 1);
   await emu.idle();
-  t.same(target.pushes.map((p) => p.headers['x-cloudtasks-taskname']), ['a']);
+  t.same(
+    target.pushes.map((p) => p.headers['x-cloudtasks-taskname']),
+    ['a'],
+  );
   t.equal((await api(emu.url, 'POST', `${PARENT}/queues/q:resume`, {})).json.state, 'RUNNING');
   await emu.idle();
-  t.same(target.pushes.map((p) => p.headers['x-cloudtasks-taskname']), ['a', 'b']);
+  t.same(
+    target.pushes.map((p) => p.headers['x-cloudtasks-taskname']),
+    ['a', 'b'],
+  );
 });
 
 t.test('a future scheduleTime waits; its ETA header is that time', async (t) => {
@@ -174,7 +191,10 @@ t.test('the rate limit holds under a burst of 1,000 tasks', async (t) => {
   const creates = [];
   for (let i = 0; i < 1000; i++) creates.push(api(emu.url, 'POST', `${PARENT}/queues/q/tasks`, { task: { httpRequest: { url: target.url } } }));
   const results = await Promise.all(creates);
-  t.ok(results.every((r) => r.status === 200), 'all created');
+  t.ok(
+    results.every((r) => r.status === 200),
+    'all created',
+  );
   await emu.idle();
   const perSecond: number[] = [];
   for (let s = 0; s < 10; s++) {
@@ -199,7 +219,14 @@ t.test('maxConcurrentDispatches caps pushes awaiting a response', async (t) => {
 
 t.test('headers the task sets are sent; a task without Content-Type gets none', async (t) => {
   const { emu, target } = await setup(t);
-  await createTask(emu, target, { httpRequest: { url: `${target.url}/x?y=1`, httpMethod: 'PUT', headers: { 'X-Custom': 'v', 'Content-Type': 'text/plain', 'User-Agent': 'mine' }, body: Buffer.from('hi').toString('base64url') } });
+  await createTask(emu, target, {
+    httpRequest: {
+      url: `${target.url}/x?y=1`,
+      httpMethod: 'PUT',
+      headers: { 'X-Custom': 'v', 'Content-Type': 'text/plain', 'User-Agent': 'mine' },
+      body: Buffer.from('hi').toString('base64url'),
+    },
+  });
   await createTask(emu, target, { httpRequest: { url: `${target.url}/y`, httpMethod: 2 } });
   const [put, get] = target.pushes;
   t.equal(put.method, 'PUT');
@@ -215,8 +242,19 @@ t.test('headers the task sets are sent; a task without Content-Type gets none', 
 t.test('an OIDC token signed by the emulator rides on the push, audience defaulting to the URL', async (t) => {
   const { emu, target } = await setup(t);
   const { OAuth2Client } = await import('google-auth-library');
-  await createTask(emu, target, { httpRequest: { url: `${target.url}/secure?a=b`, headers: { Authorization: 'Bearer user-set' }, oidcToken: { serviceAccountEmail: 'invoker@test-project.iam.gserviceaccount.com' } } });
-  await createTask(emu, target, { httpRequest: { url: `${target.url}/secure`, oidcToken: { serviceAccountEmail: 'invoker@test-project.iam.gserviceaccount.com', audience: 'https://worker.example' } } });
+  await createTask(emu, target, {
+    httpRequest: {
+      url: `${target.url}/secure?a=b`,
+      headers: { Authorization: 'Bearer user-set' },
+      oidcToken: { serviceAccountEmail: 'invoker@test-project.iam.gserviceaccount.com' },
+    },
+  });
+  await createTask(emu, target, {
+    httpRequest: {
+      url: `${target.url}/secure`,
+      oidcToken: { serviceAccountEmail: 'invoker@test-project.iam.gserviceaccount.com', audience: 'https://worker.example' },
+    },
+  });
   const client = new OAuth2Client();
   const certs = (await (await fetch(`${emu.url}/oauth2/v1/certs`)).json()) as Record<string, string>;
   for (const [push, audience] of [

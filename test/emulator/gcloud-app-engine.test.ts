@@ -26,7 +26,18 @@ t.test('create-app-engine-task reaches the local app with the App Engine headers
   ]);
   ok(t, a, 'create aeq');
   ok(t, b, 'create routed');
-  const made = await gcloud.run('tasks', 'create-app-engine-task', 'ae1', '--queue=aeq', LOC, '--relative-uri=/work', '--routing=service:jobs', '--header=X-A: 1', '--body-content=hello', '--method=PUT');
+  const made = await gcloud.run(
+    'tasks',
+    'create-app-engine-task',
+    'ae1',
+    '--queue=aeq',
+    LOC,
+    '--relative-uri=/work',
+    '--routing=service:jobs',
+    '--header=X-A: 1',
+    '--body-content=hello',
+    '--method=PUT',
+  );
   ok(t, made, 'create-app-engine-task');
   await waitFor(() => target.pushes.some((p) => p.headers['x-appengine-taskname'] === 'ae1'), 20_000);
   const p = target.pushes.find((x) => x.headers['x-appengine-taskname'] === 'ae1')!;

@@ -38,10 +38,19 @@ export async function gcloudFor(emulatorUrl: string, project = 'test-project'): 
   writeFileSync(
     join(config, 'configurations', 'config_default'),
     [
-      '[core]', `project = ${project}`, 'disable_usage_reporting = true', '',
-      '[auth]', 'disable_credentials = true', '',
-      '[api_endpoint_overrides]', `cloudtasks = ${emulatorUrl}/`, '',
-      '[component_manager]', 'disable_update_check = true', '',
+      '[core]',
+      `project = ${project}`,
+      'disable_usage_reporting = true',
+      '',
+      '[auth]',
+      'disable_credentials = true',
+      '',
+      '[api_endpoint_overrides]',
+      `cloudtasks = ${emulatorUrl}/`,
+      '',
+      '[component_manager]',
+      'disable_update_check = true',
+      '',
     ].join('\n'),
   );
   const run = (...args: string[]) => exec([...args, '--quiet'], env);

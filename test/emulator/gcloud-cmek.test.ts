@@ -22,7 +22,11 @@ t.test('cmek-config update, describe and clear; locations list and describe', as
     ok(t, await gcloud.run('tasks', 'cmek-config', 'update', LOC, `--kms-key-name=${key}`), 'cmek-config update');
     t.equal(((await gcloud.json('tasks', 'cmek-config', 'describe', LOC)) as Record<string, any>).kmsKey, key);
     ok(t, await gcloud.run('tasks', 'cmek-config', 'update', LOC, '--clear-kms-key'), 'clear');
-    t.same((await api(emu.url, 'GET', 'projects/test-project/locations/us-central1/cmekConfig')).json, { name: 'projects/test-project/locations/us-central1/cmekConfig' }, 'cleared');
+    t.same(
+      (await api(emu.url, 'GET', 'projects/test-project/locations/us-central1/cmekConfig')).json,
+      { name: 'projects/test-project/locations/us-central1/cmekConfig' },
+      'cleared',
+    );
   };
   const locations = async () => {
     const [locs, loc] = await Promise.all([gcloud.json('tasks', 'locations', 'list'), gcloud.json('tasks', 'locations', 'describe', 'us-central1')]);

@@ -22,7 +22,11 @@ const ok = (t: Test, r: { code: number; stderr: string }, what: string) => t.equ
 
 t.test('queue HTTP overrides on create and update redirect tasks; tasks buffer', async (t) => {
   const created = await gcloud.run(
-    'tasks', 'queues', 'create', 'ovq', LOC,
+    'tasks',
+    'queues',
+    'create',
+    'ovq',
+    LOC,
     `--http-uri-override=scheme:http,host:127.0.0.1,port:${port},path:/over,query:q=1,mode:always`,
     '--http-method-override=PUT',
     '--http-header-override=X-Q: 1',
@@ -31,7 +35,14 @@ t.test('queue HTTP overrides on create and update redirect tasks; tasks buffer',
   );
   ok(t, created, 'create with overrides');
   const q = (await gcloud.json('tasks', 'queues', 'describe', 'ovq', LOC)) as Record<string, any>;
-  t.same(q.httpTarget.uriOverride, { scheme: 'HTTP', host: '127.0.0.1', port, pathOverride: { path: '/over' }, queryOverride: { queryParams: 'q=1' }, uriOverrideEnforceMode: 'ALWAYS' });
+  t.same(q.httpTarget.uriOverride, {
+    scheme: 'HTTP',
+    host: '127.0.0.1',
+    port,
+    pathOverride: { path: '/over' },
+    queryOverride: { queryParams: 'q=1' },
+    uriOverrideEnforceMode: 'ALWAYS',
+  });
   t.equal(q.httpTarget.httpMethod, 'PUT');
   t.same(q.httpTarget.headerOverrides, [{ header: { key: 'X-Q', value: '1' } }]);
   t.same(q.httpTarget.oidcToken, { serviceAccountEmail: 'queue@test-project.iam.gserviceaccount.com', audience: 'https://aud.example' });
@@ -44,7 +55,21 @@ t.test('queue HTTP overrides on create and update redirect tasks; tasks buffer',
   t.equal(h1.headers['x-q'], '1');
   t.match(String(h1.headers.authorization), /^Bearer ey/);
 
-  ok(t, await gcloud.run('tasks', 'queues', 'update', 'ovq', LOC, `--http-uri-override=scheme:http,host:127.0.0.1,port:${port},path:/two`, '--clear-http-method-override', '--clear-http-oidc-service-account-email-override', '--clear-http-oidc-token-audience-override'), 'update overrides');
+  ok(
+    t,
+    await gcloud.run(
+      'tasks',
+      'queues',
+      'update',
+      'ovq',
+      LOC,
+      `--http-uri-override=scheme:http,host:127.0.0.1,port:${port},path:/two`,
+      '--clear-http-method-override',
+      '--clear-http-oidc-service-account-email-override',
+      '--clear-http-oidc-token-audience-override',
+    ),
+    'update overrides',
+  );
   const q2 = (await gcloud.json('tasks', 'queues', 'describe', 'ovq', LOC)) as Record<string, any>;
   t.equal(q2.httpTarget.uriOverride.pathOverride.path, '/two');
   t.equal(q2.httpTarget.httpMethod, undefined, 'method override cleared');
@@ -58,6 +83,8 @@ t.test('queue HTTP overrides on create and update redirect tasks; tasks buffer',
   ok(t, named, 'buffer with a task id');
   ok(t, unnamed, 'buffer without one');
   await waitFor(() => target.pushes.filter((p) => p.url === '/two').length === 2, 20_000);
-  t.ok(target.pushes.some((p) => p.url === '/two' && p.headers['x-cloudtasks-taskname'] === 'buf1'), 'the buffered task ran at the queue URL');
+  t.ok(
+    target.pushes.some((p) => p.url === '/two' && p.headers['x-cloudtasks-taskname'] === 'buf1'),
+    'the buffered task ran at the queue URL',
+  );
 });
-

@@ -22,7 +22,20 @@ t.test('gcloud tasks create-http-task, list, describe, run and delete', async (t
   await api(emu.url, 'POST', `${PARENT}/queues/tq:pause`, {});
   const at = new Date(Date.now() + 3600_000);
   at.setMilliseconds(0);
-  const made = await gcloud.run('tasks', 'create-http-task', 't1', '--queue=tq', LOC, `--url=${target.url}/hook`, '--method=PUT', '--header=X-A: 1', '--body-content=???>>>', `--schedule-time=${at.toISOString()}`, '--oidc-service-account-email=invoker@test-project.iam.gserviceaccount.com', '--oidc-token-audience=https://worker.example');
+  const made = await gcloud.run(
+    'tasks',
+    'create-http-task',
+    't1',
+    '--queue=tq',
+    LOC,
+    `--url=${target.url}/hook`,
+    '--method=PUT',
+    '--header=X-A: 1',
+    '--body-content=???>>>',
+    `--schedule-time=${at.toISOString()}`,
+    '--oidc-service-account-email=invoker@test-project.iam.gserviceaccount.com',
+    '--oidc-token-audience=https://worker.example',
+  );
   t.equal(made.code, 0, made.stderr);
   t.equal((await gcloud.run('tasks', 'create-http-task', '--queue=tq', LOC, `--url=${target.url}/other`)).code, 0, 'unnamed task');
 

@@ -15,7 +15,19 @@ t.teardown(async () => {
 });
 
 t.test('gcloud tasks queues create, describe, update, list, pause, resume, purge and delete', async (t) => {
-  const created = await gcloud.run('tasks', 'queues', 'create', 'gq', LOC, '--max-attempts=5', '--min-backoff=1s', '--max-doublings=2', '--max-retry-duration=60s', '--max-dispatches-per-second=3', '--max-concurrent-dispatches=7');
+  const created = await gcloud.run(
+    'tasks',
+    'queues',
+    'create',
+    'gq',
+    LOC,
+    '--max-attempts=5',
+    '--min-backoff=1s',
+    '--max-doublings=2',
+    '--max-retry-duration=60s',
+    '--max-dispatches-per-second=3',
+    '--max-concurrent-dispatches=7',
+  );
   t.equal(created.code, 0, created.stderr);
   const q = (await gcloud.json('tasks', 'queues', 'describe', 'gq', LOC)) as Record<string, any>;
   t.equal(q.name, `${PARENT}/queues/gq`);

@@ -1,8 +1,9 @@
 // The official @google-cloud/tasks client in REST mode, v2 and v2beta3:
 // Google's App Engine quickstart shape, httpTarget, IAM, CMEK and locations.
-import t from 'tap';
+
 import { v2, v2beta3 } from '@google-cloud/tasks';
 import { GoogleAuth, PassThroughClient } from 'google-auth-library';
+import t from 'tap';
 import { startEmulator } from '../../src/emulator/index.ts';
 import { PARENT, startTarget, waitFor } from './helpers.ts';
 
@@ -25,7 +26,7 @@ t.teardown(async () => {
   await target.close();
 });
 
-t.test('v2: an App Engine task as in Google\'s quickstart reaches the local app; IAM; locations', async (t) => {
+t.test("v2: an App Engine task as in Google's quickstart reaches the local app; IAM; locations", async (t) => {
   t.equal(await c2.getProjectId(), 'test-project');
   const parent = c2.queuePath('test-project', 'us-central1', 'quick');
   await c2.createQueue({ parent: PARENT, queue: { name: parent } });
@@ -45,8 +46,14 @@ t.test('v2: an App Engine task as in Google\'s quickstart reaches the local app;
 
   const [empty] = await c2.getIamPolicy({ resource: parent });
   t.equal(Buffer.from(empty.etag as Uint8Array).toString('base64'), 'ACAB');
-  const [set] = await c2.setIamPolicy({ resource: parent, policy: { bindings: [{ role: 'roles/cloudtasks.enqueuer', members: ['user:a@example.com'] }], etag: empty.etag } });
-  t.same(set.bindings?.map((b) => b.role), ['roles/cloudtasks.enqueuer']);
+  const [set] = await c2.setIamPolicy({
+    resource: parent,
+    policy: { bindings: [{ role: 'roles/cloudtasks.enqueuer', members: ['user:a@example.com'] }], etag: empty.etag },
+  });
+  t.same(
+    set.bindings?.map((b) => b.role),
+    ['roles/cloudtasks.enqueuer'],
+  );
   await t.rejects(c2.setIamPolicy({ resource: parent, policy: { bindings: [], etag: empty.etag } }), { code: 10 }, 'ABORTED on a stale etag');
   const [perms] = await c2.testIamPermissions({ resource: parent, permissions: ['cloudtasks.tasks.create', 'cloudtasks.queues.get'] });
   t.same(perms.permissions, ['cloudtasks.tasks.create', 'cloudtasks.queues.get']);
@@ -66,7 +73,10 @@ t.test('v2beta3: queue type, appEngineHttpQueue, httpTarget, pull tasks, CMEK', 
     queue: {
       name,
       appEngineHttpQueue: { appEngineRoutingOverride: { service: 'jobs' } },
-      httpTarget: { uriOverride: { scheme: 'HTTP', host: '127.0.0.1', port, pathOverride: { path: '/beta-target' } }, headerOverrides: [{ header: { key: 'X-B', value: '3' } }] },
+      httpTarget: {
+        uriOverride: { scheme: 'HTTP', host: '127.0.0.1', port, pathOverride: { path: '/beta-target' } },
+        headerOverrides: [{ header: { key: 'X-B', value: '3' } }],
+      },
     },
   });
   t.equal(q.type, 'PUSH');
@@ -76,7 +86,14 @@ t.test('v2beta3: queue type, appEngineHttpQueue, httpTarget, pull tasks, CMEK', 
   // The Cloud Functions tutorial's task shape.
   await c3.createTask({
     parent: name,
-    task: { httpRequest: { httpMethod: 'POST', url: 'https://example.invalid/fn', headers: { 'Content-Type': 'application/json' }, body: Buffer.from('{"x":1}').toString('base64') } },
+    task: {
+      httpRequest: {
+        httpMethod: 'POST',
+        url: 'https://example.invalid/fn',
+        headers: { 'Content-Type': 'application/json' },
+        body: Buffer.from('{"x":1}').toString('base64'),
+      },
+    },
   });
   await waitFor(() => target.pushes.some((p) => p.url === '/beta-target'), 20_000);
   const p = target.pushes.find((x) => x.url === '/beta-target')!;

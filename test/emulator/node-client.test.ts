@@ -1,14 +1,21 @@
 // The official @google-cloud/tasks client in REST (fallback) mode, over plain HTTP.
-import t from 'tap';
+
 import { CloudTasksClient } from '@google-cloud/tasks';
 import { PassThroughClient } from 'google-auth-library';
+import t from 'tap';
 import { startEmulator } from '../../src/emulator/index.ts';
 import { PARENT, startTarget, waitFor } from './helpers.ts';
 
 t.test('the official client manages queues and tasks and sees errors as gax codes', async (t) => {
   const emu = await startEmulator({ logger: false });
   const target = await startTarget((_p, n) => ({ status: n === 0 ? 500 : 200 }));
-  const client = new CloudTasksClient({ fallback: true, apiEndpoint: '127.0.0.1', port: emu.port, protocol: 'http', auth: new PassThroughClient() } as unknown as ConstructorParameters<typeof CloudTasksClient>[0]);
+  const client = new CloudTasksClient({
+    fallback: true,
+    apiEndpoint: '127.0.0.1',
+    port: emu.port,
+    protocol: 'http',
+    auth: new PassThroughClient(),
+  } as unknown as ConstructorParameters<typeof CloudTasksClient>[0]);
   t.teardown(async () => {
     await client.close();
     await emu.close();
@@ -26,7 +33,10 @@ t.test('the official client manages queues and tasks and sees errors as gax code
   await t.rejects(client.createQueue({ parent: PARENT, queue: { name: queueName } }), { code: 6 }, 'ALREADY_EXISTS is gax code 6');
   await t.rejects(client.getQueue({ name: `${PARENT}/queues/missing` }), { code: 5 }, 'NOT_FOUND is gax code 5');
 
-  const [updated] = await client.updateQueue({ queue: { name: queueName, rateLimits: { maxDispatchesPerSecond: 5 } }, updateMask: { paths: ['rate_limits.max_dispatches_per_second'] } });
+  const [updated] = await client.updateQueue({
+    queue: { name: queueName, rateLimits: { maxDispatchesPerSecond: 5 } },
+    updateMask: { paths: ['rate_limits.max_dispatches_per_second'] },
+  });
   t.equal(updated.rateLimits?.maxDispatchesPerSecond, 5);
   t.equal(updated.retryConfig?.maxAttempts, 5, 'fields outside the mask kept');
 
@@ -37,7 +47,13 @@ t.test('the official client manages queues and tasks and sees errors as gax code
     parent: queueName,
     task: {
       name: `${queueName}/tasks/first`,
-      httpRequest: { url: `${target.url}/push`, httpMethod: 'PUT', body: Buffer.from('hello'), headers: { 'X-K': 'v' }, oidcToken: { serviceAccountEmail: 'sa@test-project.iam.gserviceaccount.com' } },
+      httpRequest: {
+        url: `${target.url}/push`,
+        httpMethod: 'PUT',
+        body: Buffer.from('hello'),
+        headers: { 'X-K': 'v' },
+        oidcToken: { serviceAccountEmail: 'sa@test-project.iam.gserviceaccount.com' },
+      },
       dispatchDeadline: { seconds: 30 },
     },
     responseView: 'FULL',

@@ -1,12 +1,12 @@
-import t, { type Test } from 'tap';
+import { createPublicKey, verify } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createPublicKey, verify } from 'node:crypto';
 import Fastify from 'fastify';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
-import { createOidcIssuer, oidcIssuerRoutes, subjectFor, type OidcIssuer } from '../../src/emulator/oidc-issuer.ts';
+import t, { type Test } from 'tap';
 import { createOidcVerifier } from '../../src/auth/oidc-verifier.ts';
+import { createOidcIssuer, type OidcIssuer, oidcIssuerRoutes, subjectFor } from '../../src/emulator/oidc-issuer.ts';
 
 function decode(token: string): { header: Record<string, unknown>; payload: Record<string, unknown>; parts: string[] } {
   const parts = token.split('.');
@@ -131,7 +131,9 @@ t.test('the metadata identity call needs Metadata-Flavor: Google and returns a t
   t.equal(payload.aud, 'https://svc.test/tasks');
   t.equal(payload.iss, url);
 
-  const named = await fetch(`${url}/computeMetadata/v1/instance/service-accounts/ops@p.iam.gserviceaccount.com/identity?audience=x&format=full`, { headers: { 'Metadata-Flavor': 'Google' } });
+  const named = await fetch(`${url}/computeMetadata/v1/instance/service-accounts/ops@p.iam.gserviceaccount.com/identity?audience=x&format=full`, {
+    headers: { 'Metadata-Flavor': 'Google' },
+  });
   t.equal(decode(await named.text()).payload.email, 'ops@p.iam.gserviceaccount.com');
 
   const noAudience = await fetch(`${url}/computeMetadata/v1/instance/service-accounts/default/identity`, { headers: { 'Metadata-Flavor': 'Google' } });
@@ -143,7 +145,15 @@ t.test('the metadata identity call needs Metadata-Flavor: Google and returns a t
 t.test('GoogleAuth().getIdTokenClient works against the issuer with GCE_METADATA_HOST', async (t) => {
   const { url } = await serveIssuer(t);
   const emptyConfig = await mkdtemp(join(tmpdir(), 'executor-gcloud-'));
-  const names = ['GCE_METADATA_HOST', 'GCE_METADATA_IP', 'CLOUDSDK_CONFIG', 'GOOGLE_APPLICATION_CREDENTIALS', 'google_application_credentials', 'GOOGLE_CLOUD_PROJECT', 'METADATA_SERVER_DETECTION'];
+  const names = [
+    'GCE_METADATA_HOST',
+    'GCE_METADATA_IP',
+    'CLOUDSDK_CONFIG',
+    'GOOGLE_APPLICATION_CREDENTIALS',
+    'google_application_credentials',
+    'GOOGLE_CLOUD_PROJECT',
+    'METADATA_SERVER_DETECTION',
+  ];
   const saved = Object.fromEntries(names.map((n) => [n, process.env[n]]));
   t.teardown(async () => {
     for (const n of names) {

@@ -1,10 +1,11 @@
 // EMULATOR_STATE: queues, tasks, tombstones and IAM policies survive a restart;
 // --fresh starts empty; a file that is not ours stops start-up and is kept.
-import t from 'tap';
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmulator, StateFileError } from '../../src/emulator/index.ts';
+import t from 'tap';
+import { StateFileError, startEmulator } from '../../src/emulator/index.ts';
 import { api, PARENT, startTarget, waitFor } from './helpers.ts';
 
 function stateDir(t: { teardown(fn: () => void): void }): string {
@@ -21,12 +22,20 @@ t.test('a restart keeps queues, a scheduled task (which then runs), tombstones a
   await api(first.url, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/kept`, retryConfig: { maxAttempts: 4 } });
   const at = new Date(Date.now() + 1500).toISOString();
   const made = await api(first.url, 'POST', `${PARENT}/queues/kept/tasks`, {
-    task: { name: `${PARENT}/queues/kept/tasks/later`, scheduleTime: at, httpRequest: { url: `${target.url}/later`, body: Buffer.from('kept body').toString('base64') } },
+    task: {
+      name: `${PARENT}/queues/kept/tasks/later`,
+      scheduleTime: at,
+      httpRequest: { url: `${target.url}/later`, body: Buffer.from('kept body').toString('base64') },
+    },
   });
   t.equal(made.status, 200);
-  await api(first.url, 'POST', `${PARENT}/queues/kept/tasks`, { task: { name: `${PARENT}/queues/kept/tasks/gone`, scheduleTime: at, httpRequest: { url: target.url } } });
+  await api(first.url, 'POST', `${PARENT}/queues/kept/tasks`, {
+    task: { name: `${PARENT}/queues/kept/tasks/gone`, scheduleTime: at, httpRequest: { url: target.url } },
+  });
   await api(first.url, 'DELETE', `${PARENT}/queues/kept/tasks/gone`);
-  const policy = await api(first.url, 'POST', `${PARENT}/queues/kept:setIamPolicy`, { policy: { bindings: [{ role: 'roles/cloudtasks.viewer', members: ['user:a@example.com'] }] } });
+  const policy = await api(first.url, 'POST', `${PARENT}/queues/kept:setIamPolicy`, {
+    policy: { bindings: [{ role: 'roles/cloudtasks.viewer', members: ['user:a@example.com'] }] },
+  });
   await first.close();
   t.equal(target.pushes.length, 0, 'nothing ran before the restart');
   t.match(readFileSync(statePath, 'utf8'), /"later"/, 'written to the file');
@@ -38,7 +47,9 @@ t.test('a restart keeps queues, a scheduled task (which then runs), tombstones a
   const task = await api(second.url, 'GET', `${PARENT}/queues/kept/tasks/later?responseView=FULL`);
   t.equal(task.json.scheduleTime, at);
   t.equal(Buffer.from(task.json.httpRequest.body, 'base64').toString(), 'kept body');
-  const reuse = await api(second.url, 'POST', `${PARENT}/queues/kept/tasks`, { task: { name: `${PARENT}/queues/kept/tasks/gone`, httpRequest: { url: target.url } } });
+  const reuse = await api(second.url, 'POST', `${PARENT}/queues/kept/tasks`, {
+    task: { name: `${PARENT}/queues/kept/tasks/gone`, httpRequest: { url: target.url } },
+  });
   t.equal(reuse.json.error.status, 'ALREADY_EXISTS', 'the tombstone survived');
   t.same((await api(second.url, 'POST', `${PARENT}/queues/kept:getIamPolicy`, {})).json, policy.json);
   await waitFor(() => target.pushes.length === 1, 20_000);

@@ -77,10 +77,16 @@ t.test('queues list in pages and enums come back as numbers when the client asks
   for (const id of ['a', 'b', 'c']) await api(emu.url, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/${id}` });
   await api(emu.url, 'POST', `projects/other/locations/us-central1/queues`, { name: `projects/other/locations/us-central1/queues/z` });
   const p1 = await api(emu.url, 'GET', `${PARENT}/queues?pageSize=2&$alt=json%3Benum-encoding=int`);
-  t.same(p1.json.queues.map((q: { name: string }) => q.name.split('/').pop()), ['a', 'b']);
+  t.same(
+    p1.json.queues.map((q: { name: string }) => q.name.split('/').pop()),
+    ['a', 'b'],
+  );
   t.equal(p1.json.queues[0].state, 1, 'RUNNING as a number');
   const p2 = await api(emu.url, 'GET', `${PARENT}/queues?pageSize=2&pageToken=${p1.json.nextPageToken}`);
-  t.same(p2.json.queues.map((q: { name: string }) => q.name.split('/').pop()), ['c']);
+  t.same(
+    p2.json.queues.map((q: { name: string }) => q.name.split('/').pop()),
+    ['c'],
+  );
   t.equal(p2.json.nextPageToken, undefined);
   t.equal(p2.json.queues[0].state, 'RUNNING');
 });
@@ -106,7 +112,10 @@ t.test('tasks: named and unnamed, BASIC and FULL views, list paging, delete with
   await api(emu.url, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/q1` });
   await api(emu.url, 'POST', `${PARENT}/queues/q1:pause`, {});
   const body = Buffer.from('payload').toString('base64');
-  const named = await api(emu.url, 'POST', `${PARENT}/queues/q1/tasks`, { task: { name: `${PARENT}/queues/q1/tasks/n1`, httpRequest: { url: target.url, body } }, responseView: 'FULL' });
+  const named = await api(emu.url, 'POST', `${PARENT}/queues/q1/tasks`, {
+    task: { name: `${PARENT}/queues/q1/tasks/n1`, httpRequest: { url: target.url, body } },
+    responseView: 'FULL',
+  });
   t.equal(named.json.name, `${PARENT}/queues/q1/tasks/n1`);
   t.equal(named.json.httpRequest.body, body);
   t.equal(named.json.httpRequest.httpMethod, 'POST', 'POST by default');
@@ -151,7 +160,11 @@ t.test('task validation: size, schedule horizon, body methods, ids and deadlines
   t.equal((await create({ name: `projects/x/locations/y/queues/z/tasks/a` })).json.error.status, 'INVALID_ARGUMENT');
   t.equal((await create({ dispatchDeadline: '5s' })).json.error.status, 'INVALID_ARGUMENT');
   t.equal((await create({ httpRequest: { url: 'ftp://x' } })).json.error.status, 'INVALID_ARGUMENT');
-  t.equal((await api(emu.url, 'POST', `${PARENT}/queues/q1/tasks`, { task: { appEngineHttpRequest: { relativeUri: '/' } } })).json.error.status, 'FAILED_PRECONDITION', 'App Engine task without EMULATOR_APP_ENGINE_URL');
+  t.equal(
+    (await api(emu.url, 'POST', `${PARENT}/queues/q1/tasks`, { task: { appEngineHttpRequest: { relativeUri: '/' } } })).json.error.status,
+    'FAILED_PRECONDITION',
+    'App Engine task without EMULATOR_APP_ENGINE_URL',
+  );
 });
 
 t.test('the emulator is an OIDC issuer at its own base URL', async (t) => {

@@ -1,7 +1,14 @@
 import t from 'tap';
-import { backoffMs, retriesExhausted, retryAfterMs, type RetryPolicy } from '../../src/emulator/retry-policy.ts';
+import { backoffMs, type RetryPolicy, retriesExhausted, retryAfterMs } from '../../src/emulator/retry-policy.ts';
 
-const policy = (p: Partial<RetryPolicy> = {}): RetryPolicy => ({ maxAttempts: 100, maxRetryDurationMs: 0, minBackoffMs: 10_000, maxBackoffMs: 300_000, maxDoublings: 3, ...p });
+const policy = (p: Partial<RetryPolicy> = {}): RetryPolicy => ({
+  maxAttempts: 100,
+  maxRetryDurationMs: 0,
+  minBackoffMs: 10_000,
+  maxBackoffMs: 300_000,
+  maxDoublings: 3,
+  ...p,
+});
 
 t.test('backoff doubles maxDoublings times, then grows linearly, capped at maxBackoff', async (t) => {
   const gaps = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffMs(policy(), n) / 1000);

@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap';
 import { ManualClock } from '../../src/emulator/clock.ts';
 import { startEmulator } from '../../src/emulator/index.ts';
-import { api, PARENT, startTarget, waitFor, type Reply, type RecordedPush } from './helpers.ts';
+import { api, PARENT, type RecordedPush, type Reply, startTarget, waitFor } from './helpers.ts';
 
 async function setup(t: Test, reply?: (p: RecordedPush, n: number) => Reply) {
   const target = await startTarget(reply);
@@ -21,7 +21,12 @@ t.test('an App Engine task reaches the local app with the App Engine task header
   const created = await api(emu.url, 'POST', `${PARENT}/queues/ae/tasks`, {
     task: {
       name: `${PARENT}/queues/ae/tasks/ae1`,
-      appEngineHttpRequest: { relativeUri: '/work?x=1', body: Buffer.from('payload').toString('base64'), headers: { 'User-Agent': 'mine', 'X-AppEngine-QueueName': 'forged' }, appEngineRouting: { service: 'jobs', version: 'v1' } },
+      appEngineHttpRequest: {
+        relativeUri: '/work?x=1',
+        body: Buffer.from('payload').toString('base64'),
+        headers: { 'User-Agent': 'mine', 'X-AppEngine-QueueName': 'forged' },
+        appEngineRouting: { service: 'jobs', version: 'v1' },
+      },
     },
   });
   t.equal(created.status, 200, JSON.stringify(created.json));
@@ -87,12 +92,21 @@ t.test('a queue httpTarget rewrites the URL, method, headers and identity of its
   });
   t.equal(created.status, 200, JSON.stringify(created.json));
   t.same(created.json.httpTarget, {
-    uriOverride: { scheme: 'HTTP', host: '127.0.0.1', port, pathOverride: { path: '/redirected' }, queryOverride: { queryParams: 'a=1' }, uriOverrideEnforceMode: 'ALWAYS' },
+    uriOverride: {
+      scheme: 'HTTP',
+      host: '127.0.0.1',
+      port,
+      pathOverride: { path: '/redirected' },
+      queryOverride: { queryParams: 'a=1' },
+      uriOverrideEnforceMode: 'ALWAYS',
+    },
     httpMethod: 'PUT',
     headerOverrides: [{ header: { key: 'X-Team', value: 'blue' } }],
     oidcToken: { serviceAccountEmail: 'queue@test-project.iam.gserviceaccount.com', audience: 'https://aud.example' },
   });
-  const task = await api(emu.url, 'POST', `${PARENT}/queues/ov/tasks`, { task: { httpRequest: { url: 'https://nowhere.invalid:9/orig?b=2', body: 'Ym9keQ==', headers: { 'x-team': 'red', 'X-Keep': 'k' } } } });
+  const task = await api(emu.url, 'POST', `${PARENT}/queues/ov/tasks`, {
+    task: { httpRequest: { url: 'https://nowhere.invalid:9/orig?b=2', body: 'Ym9keQ==', headers: { 'x-team': 'red', 'X-Keep': 'k' } } },
+  });
   t.equal(task.json.httpRequest.url, 'https://nowhere.invalid:9/orig?b=2', 'the task keeps its own URL');
   await emu.idle();
   await waitFor(() => target.pushes.length === 1);
@@ -118,7 +132,13 @@ t.test('a queue httpTarget rewrites the URL, method, headers and identity of its
   await api(emu.url, 'POST', `${PARENT}/queues/ov/tasks`, { task: { httpRequest: { url: `http://127.0.0.1:${port}/own` } } });
   await emu.idle();
   await waitFor(() => target.pushes.length === 3);
-  t.same(target.pushes.slice(1).map((x) => x.url).sort(), ['/filled', '/own'].sort());
+  t.same(
+    target.pushes
+      .slice(1)
+      .map((x) => x.url)
+      .sort(),
+    ['/filled', '/own'].sort(),
+  );
 });
 
 t.test('BufferTask makes a task from the queue httpTarget and an HttpBody', async (t) => {
@@ -127,14 +147,19 @@ t.test('BufferTask makes a task from the queue httpTarget and an HttpBody', asyn
   const refused = await api(emu.url, 'POST', `${PARENT}/queues/plain/tasks/b0:buffer`, {});
   t.equal(refused.json.error.status, 'FAILED_PRECONDITION', 'no httpTarget, no buffer');
   const u = new URL(target.url);
-  await api(emu.url, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/buf`, httpTarget: { uriOverride: { scheme: 'HTTP', host: u.hostname, port: u.port, pathOverride: { path: '/buffered' } } } });
+  await api(emu.url, 'POST', `${PARENT}/queues`, {
+    name: `${PARENT}/queues/buf`,
+    httpTarget: { uriOverride: { scheme: 'HTTP', host: u.hostname, port: u.port, pathOverride: { path: '/buffered' } } },
+  });
   await api(emu.url, 'POST', `${PARENT}/queues/buf:pause`, {});
-  const named = await api(emu.url, 'POST', `${PARENT}/queues/buf/tasks/b1:buffer`, { body: { contentType: 'application/json', data: Buffer.from('{"a":1}').toString('base64') } });
+  const named = await api(emu.url, 'POST', `${PARENT}/queues/buf/tasks/b1:buffer`, {
+    body: { contentType: 'application/json', data: Buffer.from('{"a":1}').toString('base64') },
+  });
   t.equal(named.status, 200, JSON.stringify(named.json));
   t.equal(named.json.task.name, `${PARENT}/queues/buf/tasks/b1`);
   t.equal(named.json.task.httpRequest.url, `http://${u.hostname}:${u.port}/buffered`);
   const unnamed = await api(emu.url, 'POST', `${PARENT}/queues/buf/tasks/:buffer`, {});
-  t.equal(unnamed.status, 200, 'gcloud\'s empty task id');
+  t.equal(unnamed.status, 200, "gcloud's empty task id");
   const typo = await api(emu.url, 'POST', `${PARENT}/queues/buf/tasks/b2:buffer`, { body: { contentTyp: 'x' } });
   t.equal(typo.json.error.message, 'Invalid JSON payload received. Unknown name "contentTyp" at \'body\': Cannot find field.');
   await api(emu.url, 'POST', `${PARENT}/queues/buf:resume`, {});
@@ -149,17 +174,30 @@ t.test('BufferTask makes a task from the queue httpTarget and an HttpBody', asyn
 t.test('oauthToken (task or queue) pushes a placeholder bearer token naming the account and scope', async (t) => {
   const { emu, target } = await setup(t);
   await api(emu.url, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/oa` });
-  await api(emu.url, 'POST', `${PARENT}/queues/oa/tasks`, { task: { name: `${PARENT}/queues/oa/tasks/own`, httpRequest: { url: target.url, headers: { Authorization: 'Bearer mine' }, oauthToken: { serviceAccountEmail: 'task@p.iam.gserviceaccount.com' } } } });
+  await api(emu.url, 'POST', `${PARENT}/queues/oa/tasks`, {
+    task: {
+      name: `${PARENT}/queues/oa/tasks/own`,
+      httpRequest: { url: target.url, headers: { Authorization: 'Bearer mine' }, oauthToken: { serviceAccountEmail: 'task@p.iam.gserviceaccount.com' } },
+    },
+  });
   await emu.idle();
   await waitFor(() => target.pushes.length === 1);
   const decode = (h: unknown) => JSON.parse(Buffer.from(String(h).replace(/^Bearer emulator-oauth\./, ''), 'base64url').toString());
   t.match(String(target.pushes[0]!.headers.authorization), /^Bearer emulator-oauth\./);
   t.same(decode(target.pushes[0]!.headers.authorization), { email: 'task@p.iam.gserviceaccount.com', scope: 'https://www.googleapis.com/auth/cloud-platform' });
-  await api(emu.url, 'PATCH', `${PARENT}/queues/oa?updateMask=httpTarget.oauthToken`, { httpTarget: { oauthToken: { serviceAccountEmail: 'queue@p.iam.gserviceaccount.com', scope: 'https://example.com/scope' } } });
-  await api(emu.url, 'POST', `${PARENT}/queues/oa/tasks`, { task: { httpRequest: { url: target.url, oidcToken: { serviceAccountEmail: 'task@p.iam.gserviceaccount.com' } } } });
+  await api(emu.url, 'PATCH', `${PARENT}/queues/oa?updateMask=httpTarget.oauthToken`, {
+    httpTarget: { oauthToken: { serviceAccountEmail: 'queue@p.iam.gserviceaccount.com', scope: 'https://example.com/scope' } },
+  });
+  await api(emu.url, 'POST', `${PARENT}/queues/oa/tasks`, {
+    task: { httpRequest: { url: target.url, oidcToken: { serviceAccountEmail: 'task@p.iam.gserviceaccount.com' } } },
+  });
   await emu.idle();
   await waitFor(() => target.pushes.length === 2);
-  t.same(decode(target.pushes[1]!.headers.authorization), { email: 'queue@p.iam.gserviceaccount.com', scope: 'https://example.com/scope' }, 'the queue identity replaces the task OIDC token');
+  t.same(
+    decode(target.pushes[1]!.headers.authorization),
+    { email: 'queue@p.iam.gserviceaccount.com', scope: 'https://example.com/scope' },
+    'the queue identity replaces the task OIDC token',
+  );
 });
 
 t.test('a uriOverride that only clears the path is kept and applied', async (t) => {

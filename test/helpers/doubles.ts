@@ -1,6 +1,6 @@
 // Test doubles that record calls. Test code, not product code: the real
 // backends are tested against real local servers in their own suites.
-import type { CreateTaskInput, CreatedTask, Job, JobContext, JobResult, Notifier, NotifyTarget, QueueInfo, TaskQueue } from '../../src/interfaces.ts';
+import type { CreatedTask, CreateTaskInput, Job, JobContext, JobResult, Notifier, NotifyTarget, QueueInfo, TaskQueue } from '../../src/interfaces.ts';
 import type { CloudEvent } from '../../src/schemas/index.ts';
 
 export class RecordingQueue implements TaskQueue {

@@ -1,10 +1,10 @@
-import t from 'tap';
 import { spawn } from 'node:child_process';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startGcloudEmulator, groupAlive } from './gcloud-emulator.ts';
+import t from 'tap';
+import { groupAlive, startGcloudEmulator } from './gcloud-emulator.ts';
 
 const helper = fileURLToPath(new URL('./gcloud-emulator.ts', import.meta.url));
 
@@ -31,7 +31,11 @@ t.test('the Pub/Sub emulator starts on a free port, serves its API, and stop() l
   const emu = await startGcloudEmulator('pubsub', { project: 'p' });
   t.teardown(() => emu.stop());
   t.match(emu.host, /^127\.0\.0\.1:\d+$/);
-  t.equal(await answers(`http://${emu.host}/v1/projects/p/topics/topic-one`, { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } }), 200, 'creates a topic');
+  t.equal(
+    await answers(`http://${emu.host}/v1/projects/p/topics/topic-one`, { method: 'PUT', body: '{}', headers: { 'content-type': 'application/json' } }),
+    200,
+    'creates a topic',
+  );
   t.ok(groupAlive(emu.pgid), 'process group alive while running');
   await emu.stop();
   t.notOk(groupAlive(emu.pgid), 'no process of the group is left (java included)');
@@ -42,7 +46,11 @@ t.test('the Firestore emulator starts on a free port, serves its API, and stop()
   const emu = await startGcloudEmulator('firestore', { project: 'p' });
   t.teardown(() => emu.stop());
   const doc = `http://${emu.host}/v1/projects/p/databases/(default)/documents/c/d1`;
-  t.equal(await answers(doc, { method: 'PATCH', body: JSON.stringify({ fields: { a: { stringValue: 'x' } } }), headers: { 'content-type': 'application/json' } }), 200, 'writes a document');
+  t.equal(
+    await answers(doc, { method: 'PATCH', body: JSON.stringify({ fields: { a: { stringValue: 'x' } } }), headers: { 'content-type': 'application/json' } }),
+    200,
+    'writes a document',
+  );
   t.equal(await answers(doc), 200, 'reads it back');
   await emu.stop();
   t.notOk(groupAlive(emu.pgid), 'no process of the group is left (java included)');

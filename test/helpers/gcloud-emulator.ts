@@ -40,7 +40,7 @@ const MAX_OUTPUT = 20_000;
 
 export async function startGcloudEmulator(
   kind: EmulatorKind,
-  opts: { project?: string; timeoutMs?: number; /** gcloud executable. */ gcloud?: string } = {},
+  opts: { project?: string; timeoutMs?: number /** gcloud executable. */; gcloud?: string } = {},
 ): Promise<RunningEmulator> {
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
@@ -133,7 +133,13 @@ async function waitUntilWarm(kind: EmulatorKind, host: string, project: string, 
       ? `http://${host}/v1/projects/${project}/databases/(default)/documents/emulator-warmup/probe`
       : `http://${host}/v1/projects/${project}/topics`;
   const init: RequestInit =
-    kind === 'firestore' ? { method: 'PATCH', body: JSON.stringify({ fields: { at: { stringValue: new Date().toISOString() } } }), headers: { 'content-type': 'application/json' } } : {};
+    kind === 'firestore'
+      ? {
+          method: 'PATCH',
+          body: JSON.stringify({ fields: { at: { stringValue: new Date().toISOString() } } }),
+          headers: { 'content-type': 'application/json' },
+        }
+      : {};
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -1,13 +1,14 @@
 // A real worker process (createDeps + startServer, as `executor serve` runs
 // it) gets SIGTERM while an exec job ignores SIGTERM and has a setsid child
 // that does too: once the worker has exited, neither process is left.
-import t from 'tap';
+
 import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 
 const src = fileURLToPath(new URL('../../src/', import.meta.url));
 
@@ -61,7 +62,16 @@ t.test('SIGTERM to the worker leaves no exec process behind, setsid escapees ign
   );
   const worker = spawn(process.execPath, [script], {
     cwd: fileURLToPath(new URL('../../', import.meta.url)),
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, SHUTDOWN_GRACE: '2s', EXEC_COMMANDS: 'sh', JOBS_DIR: dir, CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:9', NOTIFY_QUEUE: '', LOG_LEVEL: 'silent' },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: dir,
+      SHUTDOWN_GRACE: '2s',
+      EXEC_COMMANDS: 'sh',
+      JOBS_DIR: dir,
+      CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:9',
+      NOTIFY_QUEUE: '',
+      LOG_LEVEL: 'silent',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => worker.once('exit', (code) => resolve(code)));
@@ -69,7 +79,10 @@ t.test('SIGTERM to the worker leaves no exec process behind, setsid escapees ign
   worker.stdout.on('data', (b: Buffer) => (out += b.toString()));
   const url = await until('the worker to listen', () => /READY (\S+)/.exec(out)?.[1]);
 
-  const reply = fetch(`${url}/tasks`, { method: 'POST', body: JSON.stringify({ id: 'stubborn', type: 'exec', args: { command: 'sh', path: 'stubborn-tree.sh', args: [pidFile] } }) }).then(
+  const reply = fetch(`${url}/tasks`, {
+    method: 'POST',
+    body: JSON.stringify({ id: 'stubborn', type: 'exec', args: { command: 'sh', path: 'stubborn-tree.sh', args: [pidFile] } }),
+  }).then(
     (r) => r.status,
     () => 0,
   );
@@ -79,7 +92,10 @@ t.test('SIGTERM to the worker leaves no exec process behind, setsid escapees ign
     return list.length >= 2 ? list : undefined;
   });
   pids.push(...both);
-  t.ok(both.every((pid) => !gone(pid)), 'both run before the SIGTERM');
+  t.ok(
+    both.every((pid) => !gone(pid)),
+    'both run before the SIGTERM',
+  );
 
   worker.kill('SIGTERM');
   t.equal(await exited, 0, 'the worker exits cleanly');

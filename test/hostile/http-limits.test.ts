@@ -1,16 +1,17 @@
 // Over a real HTTP server (inject skips Node's header parser): headers up to
 // 64 KiB, any Content-Type, Pub/Sub messages up to 10 MB, and bodies over the
 // limit recorded by hash and acknowledged.
-import t from 'tap';
-import pino from 'pino';
-import { request } from 'node:http';
+
 import { createHash } from 'node:crypto';
+import { request } from 'node:http';
+import pino from 'pino';
+import t from 'tap';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
-import { createRegistry } from '../../src/jobs/registry.ts';
-import { builtinJobs } from '../../src/jobs/index.ts';
 import { systemClock } from '../../src/interfaces.ts';
+import { builtinJobs } from '../../src/jobs/index.ts';
+import { createRegistry } from '../../src/jobs/registry.ts';
+import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
 import { TASK_BODY_LIMIT } from '../../src/limits.ts';
 import { RecordingNotifier } from '../helpers/doubles.ts';
 
@@ -28,11 +29,14 @@ t.teardown(() => built.app.close());
 
 function post(path: string, body: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-length': String(body.length), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-length': String(body.length), ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -52,7 +56,11 @@ t.test('odd Content-Types reach the delivery over HTTP', async (t) => {
     const res = await post('/tasks', envelope(), { 'content-type': ct });
     t.equal(res.status, 200, JSON.stringify(ct));
     t.equal(JSON.parse(res.body).outcome, 'succeeded', `${JSON.stringify(ct)} ran the job`);
-    const ps = await post('/pubsub', Buffer.from(JSON.stringify({ message: { data: envelope().toString('base64'), messageId: `ct${ct.length}${ct.charCodeAt(0) || 0}` } })), { 'content-type': ct });
+    const ps = await post(
+      '/pubsub',
+      Buffer.from(JSON.stringify({ message: { data: envelope().toString('base64'), messageId: `ct${ct.length}${ct.charCodeAt(0) || 0}` } })),
+      { 'content-type': ct },
+    );
     t.equal(ps.status, 200, `/pubsub ${JSON.stringify(ct)}`);
   }
 });
@@ -70,7 +78,9 @@ t.test('a body over the /tasks limit is recorded under its task name, by hash, a
 
 t.test('a 10 MB Pub/Sub message (a 13.4 MB push body) runs its job', async (t) => {
   const env = Buffer.from(JSON.stringify({ type: 'echo', data: 'd'.repeat(10_000_000 - 40) }));
-  const push = Buffer.from(JSON.stringify({ message: { data: env.toString('base64'), messageId: 'ten-mb' }, subscription: 'projects/p/subscriptions/incoming-push' }));
+  const push = Buffer.from(
+    JSON.stringify({ message: { data: env.toString('base64'), messageId: 'ten-mb' }, subscription: 'projects/p/subscriptions/incoming-push' }),
+  );
   t.ok(push.length > 13_000_000);
   const res = await post('/pubsub', push, { 'content-type': 'application/json' });
   t.equal(res.status, 200);
@@ -79,9 +89,19 @@ t.test('a 10 MB Pub/Sub message (a 13.4 MB push body) runs its job', async (t) =
 
 t.test('a push over 64 KiB of headers is refused by Node (431) before the service sees it', async (t) => {
   // Node answers 431 and closes; the client may see the close before the reply.
-  const res = await post('/tasks', envelope(), { 'x-custom': 'h'.repeat(70 * 1024) }).catch((err: NodeJS.ErrnoException) => ({ status: 0, body: err.code ?? '' }));
+  const res = await post('/tasks', envelope(), { 'x-custom': 'h'.repeat(70 * 1024) }).catch((err: NodeJS.ErrnoException) => ({
+    status: 0,
+    body: err.code ?? '',
+  }));
   t.ok(res.status === 431 || /ECONNRESET|EPIPE/.test(res.body), `refused: ${res.status} ${res.body}`);
   t.equal(await ledger.get('none'), undefined);
-  const health = await new Promise<number>((resolve, reject) => request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (r) => { r.resume(); resolve(r.statusCode ?? 0); }).on('error', reject).end());
+  const health = await new Promise<number>((resolve, reject) =>
+    request({ host: '127.0.0.1', port, path: '/healthz', agent: false }, (r) => {
+      r.resume();
+      resolve(r.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end(),
+  );
   t.equal(health, 200, 'the server is healthy afterwards');
 });

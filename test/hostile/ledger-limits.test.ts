@@ -1,15 +1,16 @@
 // Per ledger (memory and the Firestore emulator): 500-character ids work on
 // every /v1 route, and a job's huge error and result are cut, never a failed
 // write (Firestore refuses entities over 1 MiB).
-import t, { type Test } from 'tap';
+
 import pino from 'pino';
+import t, { type Test } from 'tap';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
-import { createFirestoreLedger, lineageDocId } from '../../src/ledger/firestore-ledger.ts';
-import { createRegistry } from '../../src/jobs/registry.ts';
+import { type AttemptLedger, systemClock } from '../../src/interfaces.ts';
 import { builtinJobs } from '../../src/jobs/index.ts';
-import { systemClock, type AttemptLedger } from '../../src/interfaces.ts';
+import { createRegistry } from '../../src/jobs/registry.ts';
+import { createFirestoreLedger, lineageDocId } from '../../src/ledger/firestore-ledger.ts';
+import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
 import { MAX_RECORD_BYTES } from '../../src/limits.ts';
 import { RecordingNotifier, RecordingQueue, scriptedJob } from '../helpers/doubles.ts';
 import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
@@ -92,7 +93,10 @@ t.test('firestore document ids: reserved, dotted, slashed and very long ids are 
   for (const id of ['__x__', '.', '..', 'a/b', 'x'.repeat(1001), 'é'.repeat(2000)]) {
     const doc = lineageDocId(id);
     t.not(doc, id, `${id.slice(0, 10)} encoded`);
-    t.ok(Buffer.byteLength(doc) <= 1500 && !doc.includes('/') && doc !== '.' && doc !== '..' && !/^__.*__$/.test(doc), `${doc.slice(0, 12)}… is a legal document id`);
+    t.ok(
+      Buffer.byteLength(doc) <= 1500 && !doc.includes('/') && doc !== '.' && doc !== '..' && !/^__.*__$/.test(doc),
+      `${doc.slice(0, 12)}… is a legal document id`,
+    );
   }
   t.not(lineageDocId('é'.repeat(2000)), lineageDocId('é'.repeat(2001)), 'hashed ids stay distinct');
   const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix: `docids${process.pid}` });

@@ -15,14 +15,18 @@ const emulator = await startGcloudEmulator('firestore', { project: PROJECT });
 t.teardown(() => emulator.stop());
 process.env.FIRESTORE_EMULATOR_HOST = emulator.host;
 
-t.test('every bad push is answered 200, recorded and ended, redelivered without 5xx; the app stays healthy (Firestore ledger)', { timeout: 600_000 }, async (t) => {
-  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix: `replay${process.pid}` });
-  t.teardown(() => ledger.close());
-  const report = await replayCorpus(ledger, { concurrency: 8 });
-  t.same(report.failures, [], 'no case failed');
-  t.ok(report.sent >= 500, `${report.sent} pushes sent`);
-  t.ok(report.outcomes.failed! > 200 && report.outcomes.succeeded! > 50, `outcomes ${JSON.stringify(report.outcomes)}`);
-  t.ok(report.healthy, 'healthy afterwards');
-  t.notOk(report.polluted, 'no prototype polluted');
-  t.comment(`slowest: ${JSON.stringify(report.slowest)}`);
-});
+t.test(
+  'every bad push is answered 200, recorded and ended, redelivered without 5xx; the app stays healthy (Firestore ledger)',
+  { timeout: 600_000 },
+  async (t) => {
+    const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix: `replay${process.pid}` });
+    t.teardown(() => ledger.close());
+    const report = await replayCorpus(ledger, { concurrency: 8 });
+    t.same(report.failures, [], 'no case failed');
+    t.ok(report.sent >= 500, `${report.sent} pushes sent`);
+    t.ok(report.outcomes.failed! > 200 && report.outcomes.succeeded! > 50, `outcomes ${JSON.stringify(report.outcomes)}`);
+    t.ok(report.healthy, 'healthy afterwards');
+    t.notOk(report.polluted, 'no prototype polluted');
+    t.comment(`slowest: ${JSON.stringify(report.slowest)}`);
+  },
+);

@@ -6,12 +6,12 @@
 import pino from 'pino';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createRegistry } from '../../src/jobs/registry.ts';
+import { type AttemptLedger, systemClock } from '../../src/interfaces.ts';
 import { builtinJobs } from '../../src/jobs/index.ts';
-import { systemClock, type AttemptLedger } from '../../src/interfaces.ts';
+import { createRegistry } from '../../src/jobs/registry.ts';
 import { MAX_RECORD_BYTES } from '../../src/limits.ts';
+import { type BadInputCase, caseBytes, loadCorpus } from '../fixtures/bad-input/case.ts';
 import { RecordingNotifier } from '../helpers/doubles.ts';
-import { caseBytes, loadCorpus, type BadInputCase } from '../fixtures/bad-input/case.ts';
 
 export interface ReplayFailure {
   route: string;
@@ -33,13 +33,25 @@ export interface ReplayReport {
 
 const ENDED = new Set(['succeeded', 'failed']);
 
-export async function replayCorpus(ledger: AttemptLedger, opts: { corpus?: BadInputCase[]; /** Cases in flight at once. */ concurrency?: number } = {}): Promise<ReplayReport> {
+export async function replayCorpus(
+  ledger: AttemptLedger,
+  opts: { corpus?: BadInputCase[] /** Cases in flight at once. */; concurrency?: number } = {},
+): Promise<ReplayReport> {
   const corpus = opts.corpus ?? loadCorpus();
   const config = loadConfig({ CHAIN: 'incoming:3#incoming-push', NOTIFY_ON: 'all', GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l' }, 'dev');
   const notifier = new RecordingNotifier();
   const registry = createRegistry(builtinJobs({ httpAllow: [], execCommands: [] }));
   const built = buildApp(config, { ledger, notifier, registry, clock: systemClock, logger: pino({ level: 'silent' }) });
-  const report: ReplayReport = { sent: 0, failures: [], outcomes: {}, healthy: false, polluted: false, largestRecordBytes: 0, largestEventBytes: 0, slowest: [] };
+  const report: ReplayReport = {
+    sent: 0,
+    failures: [],
+    outcomes: {},
+    healthy: false,
+    polluted: false,
+    largestRecordBytes: 0,
+    largestEventBytes: 0,
+    slowest: [],
+  };
   const fail = (route: string, name: string, problem: string) => report.failures.push({ route, name, problem });
   try {
     const one = async (c: BadInputCase, i: number) => {
@@ -52,7 +64,9 @@ export async function replayCorpus(ledger: AttemptLedger, opts: { corpus?: BadIn
           headers['x-cloudtasks-taskname'] = `case-${i}`;
         }
         if (route === '/pubsub' && c.kind === 'task') {
-          payload = Buffer.from(JSON.stringify({ message: { data: bytes.toString('base64'), messageId: `case-${i}` }, subscription: 'projects/p/subscriptions/incoming-push' }));
+          payload = Buffer.from(
+            JSON.stringify({ message: { data: bytes.toString('base64'), messageId: `case-${i}` }, subscription: 'projects/p/subscriptions/incoming-push' }),
+          );
         }
         const send = () => built.app.inject({ method: 'POST', url: route, headers, payload });
         report.sent++;

@@ -1,8 +1,9 @@
 // The composite indexes GET /v1/tasks needs, declared twice (firestore.indexes.json
 // for the Firebase CLI, Terraform for infra/): both must hold the same set.
-import t from 'tap';
+
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 

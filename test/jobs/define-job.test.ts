@@ -1,7 +1,7 @@
-import t from 'tap';
 import { Type } from '@sinclair/typebox';
+import t from 'tap';
 import { defineJob } from '../../src/jobs/define-job.ts';
-import { ArgNotSet, DataNotSet, InvalidTask, WrongArgType, WrongDataType, PermanentError } from '../../src/jobs/errors.ts';
+import { ArgNotSet, DataNotSet, InvalidTask, PermanentError, WrongArgType, WrongDataType } from '../../src/jobs/errors.ts';
 import { jobContext } from './context.ts';
 
 const greet = defineJob({

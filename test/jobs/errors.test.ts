@@ -2,8 +2,8 @@
 // by class identity: a JOBS_MODULE that resolved its own copy of the package
 // throws JobErrors of another class.
 import t from 'tap';
-import { JOB_ERROR_BRAND, JobError, PermanentError, RetryableError, isJobError, retryAfterOf, toErrorInfo } from '../../src/jobs/errors.ts';
 import { BlobRefRefused } from '../../src/blobs/local-blob-store.ts';
+import { isJobError, JOB_ERROR_BRAND, JobError, PermanentError, RetryableError, retryAfterOf, toErrorInfo } from '../../src/jobs/errors.ts';
 import { LineageNotFound } from '../../src/ledger/lineage-not-found.ts';
 import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
 import { harness } from '../delivery/app-harness.ts';

@@ -1,10 +1,10 @@
-import t, { type Test } from 'tap';
-import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execJob, type ExecJobOptions, type ExecOutput } from '../../src/jobs/exec-job.ts';
+import t, { type Test } from 'tap';
 import type { JobContext } from '../../src/interfaces.ts';
+import { type ExecJobOptions, type ExecOutput, execJob } from '../../src/jobs/exec-job.ts';
 import { jobContext } from './context.ts';
 
 const SCRIPTS: Record<string, string> = {
@@ -15,13 +15,16 @@ const SCRIPTS: Record<string, string> = {
   'big.sh': 'i=0\nwhile [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done\necho last',
   'env.sh': 'echo "A=$A SECRET=${EXECUTOR_TEST_SECRET:-none} HOME_SET=${HOME:+yes}"',
   'sub/nested.sh': 'echo nested',
-  'stubborn.sh': "trap '' TERM\necho \"pid $$\"\nwhile :; do sleep 0.05; done",
+  'stubborn.sh': 'trap \'\' TERM\necho "pid $$"\nwhile :; do sleep 0.05; done',
   'daemon.sh': 'sleep 30 &\necho "child $!"\nexit 0',
   // A child that leaves the process group (setsid) and outlives its parent at once.
-  'setsid.sh': 'setsid sh -c \'echo $$ > "$1"; exec sleep 1000\' sh "$1" >/dev/null 2>&1 &\nwhile [ ! -s "$1" ]; do sleep 0.01; done\necho "escaped $(cat "$1")"\nexit 0',
+  'setsid.sh':
+    'setsid sh -c \'echo $$ > "$1"; exec sleep 1000\' sh "$1" >/dev/null 2>&1 &\nwhile [ ! -s "$1" ]; do sleep 0.01; done\necho "escaped $(cat "$1")"\nexit 0',
   // The same, and the parent keeps running (for abort), ignoring SIGTERM like its escapee.
-  'setsid-stubborn.sh': "trap '' TERM\nsetsid sh -c 'trap \"\" TERM; echo $$ > \"$1\"; while :; do sleep 0.05; done' sh \"$1\" >/dev/null 2>&1 &\nwhile [ ! -s \"$1\" ]; do sleep 0.01; done\necho \"escaped $(cat \"$1\")\"\nwhile :; do sleep 0.05; done",
-  'loaders.sh': 'echo "NODE_OPTIONS=${NODE_OPTIONS:-unset} BASH_ENV=${BASH_ENV:-unset} ENV=${ENV:-unset} GCONV_PATH=${GCONV_PATH:-unset} PERL5OPT=${PERL5OPT:-unset} TZ=${TZ:-unset}"',
+  'setsid-stubborn.sh':
+    'trap \'\' TERM\nsetsid sh -c \'trap "" TERM; echo $$ > "$1"; while :; do sleep 0.05; done\' sh "$1" >/dev/null 2>&1 &\nwhile [ ! -s "$1" ]; do sleep 0.01; done\necho "escaped $(cat "$1")"\nwhile :; do sleep 0.05; done',
+  'loaders.sh':
+    'echo "NODE_OPTIONS=${NODE_OPTIONS:-unset} BASH_ENV=${BASH_ENV:-unset} ENV=${ENV:-unset} GCONV_PATH=${GCONV_PATH:-unset} PERL5OPT=${PERL5OPT:-unset} TZ=${TZ:-unset}"',
 };
 
 async function jobsDir(t: Test) {
@@ -259,12 +262,24 @@ t.test('on abort, a setsid child that ignores SIGTERM is SIGKILLed with its scri
 
 t.test('loader and interpreter variables never reach the child, from EXEC_ENV_PASS or the job', async (t) => {
   const { dir } = await jobsDir(t);
-  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TZ: 'UTC', NODE_OPTIONS: '--require /tmp/x.js', BASH_ENV: '/tmp/x', ENV: '/tmp/x', GCONV_PATH: '/tmp', PERL5OPT: '-Mx' };
+  const env = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    TZ: 'UTC',
+    NODE_OPTIONS: '--require /tmp/x.js',
+    BASH_ENV: '/tmp/x',
+    ENV: '/tmp/x',
+    GCONV_PATH: '/tmp',
+    PERL5OPT: '-Mx',
+  };
   const r = await run({ commands: ['sh'], jobsDir: dir, env }, { command: 'sh', path: 'loaders.sh' });
   // tap's process tracker adds its own NODE_OPTIONS to every spawn in a test: only ours must be absent.
   t.notMatch(r.stdout ?? '', /x\.js/, 'the configured NODE_OPTIONS is not passed');
   t.match(r.stdout ?? '', / BASH_ENV=unset ENV=unset GCONV_PATH=unset PERL5OPT=unset TZ=UTC\n$/, 'the others are unset; listed TZ passes');
   for (const name of ['NODE_OPTIONS', 'BASH_ENV', 'ENV', 'GCONV_PATH', 'PERL5OPT', 'PYTHONSTARTUP', 'LD_LIBRARY_PATH', 'EXECUTOR_EXEC_RUN']) {
-    await t.rejects(run({ commands: ['sh'], jobsDir: dir }, { command: 'sh', path: 'loaders.sh', env: { [name]: 'x' } }), { code: 'WrongArgType', permanent: true }, name);
+    await t.rejects(
+      run({ commands: ['sh'], jobsDir: dir }, { command: 'sh', path: 'loaders.sh', env: { [name]: 'x' } }),
+      { code: 'WrongArgType', permanent: true },
+      name,
+    );
   }
 });

@@ -1,8 +1,8 @@
-import t, { type Test } from 'tap';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { httpJob, parseRetryAfter, type HttpJobOptions } from '../../src/jobs/http-job.ts';
+import t, { type Test } from 'tap';
 import type { JobResult } from '../../src/interfaces.ts';
+import { type HttpJobOptions, httpJob, parseRetryAfter } from '../../src/jobs/http-job.ts';
 import { jobContext } from './context.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -137,7 +137,11 @@ t.test('the metadata server and link-local addresses are refused even when liste
     'http://[::ffff:169.254.169.254]/',
     'http://2852039166/', // 169.254.169.254 as one number
   ]) {
-    await t.rejects(call({ allow: [...allow, '[::ffff:a9fe:a9fe]', '169.254.169.254:80'], fetchImpl }, { url }), { code: 'HostNotAllowed', permanent: true }, url);
+    await t.rejects(
+      call({ allow: [...allow, '[::ffff:a9fe:a9fe]', '169.254.169.254:80'], fetchImpl }, { url }),
+      { code: 'HostNotAllowed', permanent: true },
+      url,
+    );
   }
   t.equal(fetched, 0);
 });

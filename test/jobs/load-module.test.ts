@@ -1,8 +1,8 @@
-import t, { type Test } from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import t, { type Test } from 'tap';
 import { loadJobsModule } from '../../src/jobs/load-module.ts';
 import { jobContext } from './context.ts';
 
@@ -25,7 +25,10 @@ t.test('a .mjs module exporting `jobs` loads, and its jobs run', async (t) => {
     ];`,
   );
   const factories = await loadJobsModule(file);
-  t.same(factories.map((f) => f.type), ['twice']);
+  t.same(
+    factories.map((f) => f.type),
+    ['twice'],
+  );
   t.same(await factories[0].make().run(21, jobContext()), { state: 'succeeded', result: 42 });
 });
 

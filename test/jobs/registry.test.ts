@@ -1,7 +1,7 @@
 import t from 'tap';
-import { createRegistry } from '../../src/jobs/registry.ts';
 import { defineJob } from '../../src/jobs/define-job.ts';
 import { UnknownJobType } from '../../src/jobs/errors.ts';
+import { createRegistry } from '../../src/jobs/registry.ts';
 
 const a = defineJob({ type: 'a', run: async () => 'a' });
 const b = defineJob({ type: 'b', run: async () => 'b' });

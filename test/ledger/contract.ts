@@ -57,9 +57,7 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
       createdAt: new Date(T0).toISOString(),
       updatedAt: new Date(T0).toISOString(),
     });
-    t.same(res.record.history, [
-      { tier: 0, attempt: 3, queue: 'incoming', taskName: 'task-1', outcome: 'running', startedAt: new Date(T0).toISOString() },
-    ]);
+    t.same(res.record.history, [{ tier: 0, attempt: 3, queue: 'incoming', taskName: 'task-1', outcome: 'running', startedAt: new Date(T0).toISOString() }]);
     t.same(await ledger.get('lineage-1'), res.record, 'get returns what begin stored');
   });
 
@@ -79,7 +77,14 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     const rec = await ledger.get('lineage-1');
     t.same(rec?.attempts, { '0': 3 });
     t.equal(rec?.state, 'retrying');
-    t.same(rec?.history.map((h) => [h.attempt, h.outcome]), [[1, 'retry'], [2, 'retry'], [3, 'retry']]);
+    t.same(
+      rec?.history.map((h) => [h.attempt, h.outcome]),
+      [
+        [1, 'retry'],
+        [2, 'retry'],
+        [3, 'retry'],
+      ],
+    );
   });
 
   withLedger('a header attempt ahead of the ledger wins', async (t, ledger) => {
@@ -92,7 +97,10 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
   withLedger('50 concurrent begins on one lineage get 50 distinct attempts 1..50', async (t, ledger) => {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => ledger.begin(beginInput({ taskName: `task-${i}` }))));
     const attempts = results.map((r) => (r.duplicate ? -1 : r.attempt)).sort((a, b) => a - b);
-    t.same(attempts, Array.from({ length: 50 }, (_, i) => i + 1));
+    t.same(
+      attempts,
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     t.same((await ledger.get('lineage-1'))?.attempts, { '0': 50 });
   });
 
@@ -131,7 +139,13 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     t.equal(res.duplicate, false);
     t.equal(res.duplicate ? -1 : res.attempt, 1);
     t.match(res.record, { state: 'running', tier: 1, queue: 'incoming-2', maxAttempts: 5, attempts: { '0': 3, '1': 1 } });
-    t.same(res.record.history.map((h) => [h.tier, h.attempt, h.outcome]), [[0, 3, 'forwarded'], [1, 1, 'running']]);
+    t.same(
+      res.record.history.map((h) => [h.tier, h.attempt, h.outcome]),
+      [
+        [0, 3, 'forwarded'],
+        [1, 1, 'running'],
+      ],
+    );
   });
 
   withLedger('a higher tier seen first moves the lineage on even if the forward was not recorded', async (t, ledger) => {
@@ -149,7 +163,14 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
   });
 
   withLedger('finish maps each outcome to the lineage state', async (t, ledger) => {
-    const expected = { retry: 'retrying', throttled: 'throttled', aborted: 'retrying', forwarded: 'forwarded', succeeded: 'succeeded', failed: 'failed' } as const;
+    const expected = {
+      retry: 'retrying',
+      throttled: 'throttled',
+      aborted: 'retrying',
+      forwarded: 'forwarded',
+      succeeded: 'succeeded',
+      failed: 'failed',
+    } as const;
     let n = 0;
     for (const [outcome, state] of Object.entries(expected)) {
       const id = `lineage-${++n}`;
@@ -188,7 +209,10 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     const rec = await ledger.finish(finishInput({ attempt: 2, outcome: 'succeeded', result: 42 }));
     t.equal(rec.error, undefined);
     t.equal(rec.result, 42);
-    t.same(rec.history.map((h) => h.error?.code), ['Boom', undefined]);
+    t.same(
+      rec.history.map((h) => h.error?.code),
+      ['Boom', undefined],
+    );
   });
 
   withLedger('an ended lineage never changes state', async (t, ledger) => {
@@ -218,11 +242,22 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
   withLedger('history keeps only the newest maxHistory entries', async (t, ledger) => {
     for (let i = 1; i <= 8; i++) await ledger.begin(beginInput({ now: T0 + i }));
     const rec = await ledger.get('lineage-1');
-    t.same(rec?.history.map((h) => h.attempt), [4, 5, 6, 7, 8]);
+    t.same(
+      rec?.history.map((h) => h.attempt),
+      [4, 5, 6, 7, 8],
+    );
     t.same(rec?.attempts, { '0': 8 }, 'the count is not bounded by the history');
     const fin = await ledger.finish(finishInput({ attempt: 2, outcome: 'retry' }));
     t.equal(fin.history.length, 5, 'finishing a trimmed attempt keeps the bound');
-    t.same(fin.history.at(-1), { tier: 0, attempt: 2, queue: 'incoming', taskName: '', outcome: 'retry', startedAt: new Date(T0 + 1000).toISOString(), finishedAt: new Date(T0 + 1000).toISOString() });
+    t.same(fin.history.at(-1), {
+      tier: 0,
+      attempt: 2,
+      queue: 'incoming',
+      taskName: '',
+      outcome: 'retry',
+      startedAt: new Date(T0 + 1000).toISOString(),
+      finishedAt: new Date(T0 + 1000).toISOString(),
+    });
   });
 
   withLedger('get of an unknown lineage is undefined', async (t, ledger) => {
@@ -324,7 +359,10 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     const next = await ledger.begin(beginInput({ lease: lease('c'), now: T0 + 2000 + LEASE }));
     t.equal(next.duplicate ? -1 : next.attempt, 3);
     t.equal(next.record.crashes, 1);
-    t.match(next.record.history.find((h) => h.attempt === 2), { outcome: 'crashed', error: { code: 'JobCrashed' } });
+    t.match(
+      next.record.history.find((h) => h.attempt === 2),
+      { outcome: 'crashed', error: { code: 'JobCrashed' } },
+    );
     t.equal(next.record.lease?.holder, 'c');
   });
 
@@ -337,7 +375,10 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     const next = await ledger.begin(beginInput({ lease: lease('c'), now: T0 + LEASE }));
     t.equal(next.duplicate ? -1 : next.attempt, 2);
     t.equal(next.record.crashes ?? 0, 0, 'the attempt had finished: no crash');
-    t.same(next.record.history.map((h) => h.outcome), ['retry', 'running']);
+    t.same(
+      next.record.history.map((h) => h.outcome),
+      ['retry', 'running'],
+    );
   });
 
   withLedger('a throttled finish gives the attempt back and discounts the header', async (t, ledger) => {
@@ -356,9 +397,16 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     await ledger.begin(beginInput({ now: T0 + 1 })); // a second attempt, no lease
     const rec = await ledger.finish(finishInput({ holder: 'a', outcome: 'succeeded', owed: [owed('lineage-1/notify/succeeded')] }));
     t.equal(rec.state, 'succeeded');
-    t.same((await ledger.listDeadLetters('lineage-1')).map((l) => l.key), ['lineage-1/notify/succeeded']);
+    t.same(
+      (await ledger.listDeadLetters('lineage-1')).map((l) => l.key),
+      ['lineage-1/notify/succeeded'],
+    );
     await ledger.finish(finishInput({ attempt: 2, outcome: 'failed', owed: [owed('lineage-1/notify/failed')] }));
-    t.same((await ledger.listDeadLetters('lineage-1')).map((l) => l.key), ['lineage-1/notify/succeeded'], 'the ended lineage owes nothing more');
+    t.same(
+      (await ledger.listDeadLetters('lineage-1')).map((l) => l.key),
+      ['lineage-1/notify/succeeded'],
+      'the ended lineage owes nothing more',
+    );
   });
 
   withLedger('a cancelled job owes its cancelled notification on the lineage its cancel ended', async (t, ledger) => {
@@ -368,7 +416,10 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     const rec = await ledger.finish(finishInput({ holder: 'a', outcome: 'cancelled', owed: [owed] }));
     t.equal(rec.state, 'cancelled');
     t.equal(rec.lease, undefined);
-    t.same((await ledger.listDeadLetters('lineage-1')).map((l) => l.key), ['lineage-1/notify/cancelled']);
+    t.same(
+      (await ledger.listDeadLetters('lineage-1')).map((l) => l.key),
+      ['lineage-1/notify/cancelled'],
+    );
   });
 
   withLedger('a named lease is held by one holder until it expires', async (t, ledger) => {

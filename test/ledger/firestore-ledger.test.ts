@@ -1,14 +1,14 @@
-import t from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Firestore, Timestamp } from '@google-cloud/firestore';
+import t from 'tap';
 import { createFirestoreLedger, deadLetterDocId, lineageDocId } from '../../src/ledger/firestore-ledger.ts';
-import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
 import { freePort } from '../helpers/free-port.ts';
-import { ledgerContract, beginInput, finishInput, T0, TTL_MS } from './contract.ts';
+import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
+import { beginInput, finishInput, ledgerContract, T0, TTL_MS } from './contract.ts';
 
 const PROJECT = 'ledger-test';
 const emulator = await startGcloudEmulator('firestore', { project: PROJECT });

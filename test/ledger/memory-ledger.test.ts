@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
-import { ledgerContract, beginInput, finishInput, T0, TTL_MS } from './contract.ts';
+import { beginInput, finishInput, ledgerContract, T0, TTL_MS } from './contract.ts';
 
 ledgerContract(t, 'memory ledger', async () => {
   const ledger = createMemoryLedger({ ttlMs: TTL_MS, maxHistory: 5, clock: { now: () => T0 } });
@@ -72,9 +72,18 @@ t.test('maxRecords holds even when no record has finished', async (t) => {
 t.test('dead letters are bounded, oldest dropped first', async (t) => {
   const ledger = createMemoryLedger({ maxDeadLetters: 3 });
   for (let i = 0; i < 5; i++) {
-    await ledger.putDeadLetter({ key: `l/forward/${i}`, lineageId: 'l', kind: 'forward', error: { code: 'E', message: 'e', permanent: false }, createdAt: new Date(T0 + i).toISOString() });
+    await ledger.putDeadLetter({
+      key: `l/forward/${i}`,
+      lineageId: 'l',
+      kind: 'forward',
+      error: { code: 'E', message: 'e', permanent: false },
+      createdAt: new Date(T0 + i).toISOString(),
+    });
   }
-  t.same((await ledger.listDeadLetters()).map((l) => l.key), ['l/forward/2', 'l/forward/3', 'l/forward/4']);
+  t.same(
+    (await ledger.listDeadLetters()).map((l) => l.key),
+    ['l/forward/2', 'l/forward/3', 'l/forward/4'],
+  );
 });
 
 t.test('a closed memory ledger refuses work', async (t) => {

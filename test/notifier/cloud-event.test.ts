@@ -1,7 +1,7 @@
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import t from 'tap';
 import { buildCloudEvent, eventKind } from '../../src/notifier/cloud-event.ts';
 import { CloudEventSchema, EVENT_TYPES, type NotificationData } from '../../src/schemas/index.ts';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
 
 const check = TypeCompiler.Compile(CloudEventSchema);
 const data: NotificationData = {

@@ -1,10 +1,10 @@
 // The Cloud Tasks notifier: one task per event on the notifier queue of the
 // project's emulator, pushing the structured CloudEvent to a local receiver.
 import t from 'tap';
-import { createCloudTasksNotifier, notificationTaskName } from '../../src/notifier/cloud-tasks-notifier.ts';
+import type { CreatedTask, CreateTaskInput, TaskQueue } from '../../src/interfaces.ts';
 import { buildCloudEvent } from '../../src/notifier/cloud-event.ts';
+import { createCloudTasksNotifier, notificationTaskName } from '../../src/notifier/cloud-tasks-notifier.ts';
 import { TASK_ID_PATTERN } from '../../src/queues/tier-names.ts';
-import type { CreateTaskInput, CreatedTask, TaskQueue } from '../../src/interfaces.ts';
 import type { EventKind } from '../../src/schemas/index.ts';
 import { startQueueHarness } from '../queues/receiver.ts';
 
@@ -82,7 +82,12 @@ t.test('without any URL the send fails with a clear error', async (t) => {
 
 t.test('with an invoker service account the task carries an OIDC token for the URL', async (t) => {
   const q = recordingQueue();
-  const notifier = createCloudTasksNotifier({ queue: q, queueName: 'notifier', defaultUrl: 'https://cb.example/x', serviceAccountEmail: 'inv@p.iam.gserviceaccount.com' });
+  const notifier = createCloudTasksNotifier({
+    queue: q,
+    queueName: 'notifier',
+    defaultUrl: 'https://cb.example/x',
+    serviceAccountEmail: 'inv@p.iam.gserviceaccount.com',
+  });
   await notifier.send(event('lin-5', 'forwarded'), {});
   t.same(q.inputs[0]!.oidc, { serviceAccountEmail: 'inv@p.iam.gserviceaccount.com', audience: 'https://cb.example/x' });
   t.equal(q.inputs[0]!.queue, 'notifier');

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { filterNotifier, fanoutNotifier } from '../../src/notifier/filter.ts';
 import { buildCloudEvent } from '../../src/notifier/cloud-event.ts';
+import { fanoutNotifier, filterNotifier } from '../../src/notifier/filter.ts';
 import type { EventKind } from '../../src/schemas/index.ts';
 import { recordingNotifier } from './recording-notifier.ts';
 
@@ -53,10 +53,12 @@ t.test('fanoutNotifier tries all notifiers, then throws when one failed', async 
 t.test('fanoutNotifier reports every failure when several fail', async (t) => {
   const a = recordingNotifier(new Error('one'));
   const b = recordingNotifier(new Error('two'));
-  const err = await fanoutNotifier([a, b]).send(event('failed'), {}).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+  const err = await fanoutNotifier([a, b])
+    .send(event('failed'), {})
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   t.ok(err instanceof AggregateError);
   t.match((err as Error).message, /one.*two/);
 });

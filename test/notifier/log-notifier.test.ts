@@ -1,8 +1,8 @@
-import t from 'tap';
-import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import { createLogNotifier } from '../../src/notifier/log-notifier.ts';
+import { pino } from 'pino';
+import t from 'tap';
 import { buildCloudEvent } from '../../src/notifier/cloud-event.ts';
+import { createLogNotifier } from '../../src/notifier/log-notifier.ts';
 
 t.test('the log notifier logs ids, type, state and error code but never the result or error message', async (t) => {
   const lines: string[] = [];

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { createNotificationSink } from '../../src/notifier/memory-sink.ts';
 import { buildCloudEvent } from '../../src/notifier/cloud-event.ts';
+import { createNotificationSink } from '../../src/notifier/memory-sink.ts';
 import { EVENT_TYPES, type EventKind } from '../../src/schemas/index.ts';
 
 const event = (id: string, kind: EventKind) =>

@@ -1,11 +1,12 @@
 // The Pub/Sub notifier against the gcloud Pub/Sub emulator: binary-mode
 // CloudEvents, and attributes a subscription filter can select on.
+
+import { type Message, PubSub, type Subscription } from '@google-cloud/pubsub';
 import t from 'tap';
-import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
-import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
-import { createPubSubNotifier, toPubSubMessage } from '../../src/notifier/pubsub-notifier.ts';
 import { buildCloudEvent } from '../../src/notifier/cloud-event.ts';
+import { createPubSubNotifier, toPubSubMessage } from '../../src/notifier/pubsub-notifier.ts';
 import { EVENT_TYPES, type EventKind } from '../../src/schemas/index.ts';
+import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
 
 const PROJECT = 'test-project';
 const emu = await startGcloudEmulator('pubsub', { project: PROJECT });

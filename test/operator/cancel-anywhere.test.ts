@@ -1,17 +1,18 @@
 // Cancel reaches a job on another instance: two workers share the Firestore
 // emulator (as Cloud Run instances share Firestore); the cancel goes to the
 // one that does not run the job, and the job's processes are gone after it.
-import t from 'tap';
-import pino from 'pino';
+
 import { readFileSync } from 'node:fs';
-import { loadConfig } from '../../src/config.ts';
+import pino from 'pino';
+import t from 'tap';
 import { buildApp } from '../../src/app.ts';
-import { createFirestoreLedger } from '../../src/ledger/index.ts';
-import { builtinJobs, createRegistry } from '../../src/jobs/index.ts';
-import { createOutputHub } from '../../src/output/output-hub.ts';
-import { memoryChunkStore } from '../../src/output/chunk-store.ts';
 import { OperatorClient } from '../../src/client/index.ts';
+import { loadConfig } from '../../src/config.ts';
 import { systemClock } from '../../src/interfaces.ts';
+import { builtinJobs, createRegistry } from '../../src/jobs/index.ts';
+import { createFirestoreLedger } from '../../src/ledger/index.ts';
+import { memoryChunkStore } from '../../src/output/chunk-store.ts';
+import { createOutputHub } from '../../src/output/output-hub.ts';
 import { RecordingNotifier } from '../helpers/doubles.ts';
 import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
 

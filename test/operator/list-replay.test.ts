@@ -1,10 +1,11 @@
 // GET /v1/tasks and POST /v1/tasks/:id:replay end to end on `executor dev`:
 // real emulator pushes, the SDK's OperatorClient as the caller.
-import t from 'tap';
-import pino from 'pino';
+
 import { fileURLToPath } from 'node:url';
-import { startDev, type DevStack } from '../../src/dev.ts';
+import pino from 'pino';
+import t from 'tap';
 import { Executor, OperatorError } from '../../src/client/index.ts';
+import { type DevStack, startDev } from '../../src/dev.ts';
 import { freePort } from '../helpers/free-port.ts';
 
 const JOBS = fileURLToPath(new URL('../fixtures/tier-jobs.mjs', import.meta.url));
@@ -56,15 +57,31 @@ t.test('list shows every run newest first, pages through them and filters by sta
     await ended(exe, id); // one after the other, so createdAt orders them
   }
   const page1 = await exe.operator.list({ pageSize: 3 });
-  t.same(page1.tasks.map((x) => x.id), ['run-d', 'run-c', 'run-b'], 'newest first');
+  t.same(
+    page1.tasks.map((x) => x.id),
+    ['run-d', 'run-c', 'run-b'],
+    'newest first',
+  );
   t.ok(page1.nextPageToken, 'a token for the next page');
   const page2 = await exe.operator.list({ pageSize: 3, pageToken: page1.nextPageToken! });
-  t.same(page2.tasks.map((x) => x.id), ['run-a']);
+  t.same(
+    page2.tasks.map((x) => x.id),
+    ['run-a'],
+  );
   t.equal(page2.nextPageToken, undefined, 'the last page has no token');
   t.match(page1.tasks[1], { id: 'run-c', type: 'tiered', state: 'failed', tier: 1, queue: 'incoming-2', attempts: 2, error: { code: 'NotYet' } });
-  t.same((await exe.operator.list({ state: 'failed' })).tasks.map((x) => x.id), ['run-c']);
-  t.same((await exe.operator.list({ type: 'echo' })).tasks.map((x) => x.id), ['run-d', 'run-b', 'run-a']);
-  t.same((await exe.operator.list({ queue: 'incoming-2' })).tasks.map((x) => x.id), ['run-c']);
+  t.same(
+    (await exe.operator.list({ state: 'failed' })).tasks.map((x) => x.id),
+    ['run-c'],
+  );
+  t.same(
+    (await exe.operator.list({ type: 'echo' })).tasks.map((x) => x.id),
+    ['run-d', 'run-b', 'run-a'],
+  );
+  t.same(
+    (await exe.operator.list({ queue: 'incoming-2' })).tasks.map((x) => x.id),
+    ['run-c'],
+  );
   t.same((await exe.operator.list({ since: new Date(Date.now() + 60_000) })).tasks, [], 'nothing created in the future');
 
   const badToken = await exe.operator.list({ pageToken: 'garbage' }).catch((e: unknown) => e);

@@ -1,18 +1,22 @@
 // GET /metrics from prom-client: deliveries by outcome/queue/tier/type, job and
 // delivery histograms, running jobs, dead letters pending, ledger latency.
-import t from 'tap';
+
 import pino from 'pino';
-import { loadConfig } from '../../src/config.ts';
+import t from 'tap';
 import { buildApp } from '../../src/app.ts';
-import { createMemoryLedger } from '../../src/ledger/index.ts';
-import { builtinJobs, createRegistry } from '../../src/jobs/index.ts';
-import { createOutputHub } from '../../src/output/output-hub.ts';
-import { memoryChunkStore } from '../../src/output/chunk-store.ts';
+import { loadConfig } from '../../src/config.ts';
 import { systemClock } from '../../src/interfaces.ts';
+import { builtinJobs, createRegistry } from '../../src/jobs/index.ts';
+import { createMemoryLedger } from '../../src/ledger/index.ts';
+import { memoryChunkStore } from '../../src/output/chunk-store.ts';
+import { createOutputHub } from '../../src/output/output-hub.ts';
 import { RecordingNotifier, RecordingQueue } from '../helpers/doubles.ts';
 
 t.test('/metrics reports deliveries, durations, running jobs, dead letters and ledger latency', async (t) => {
-  const config = loadConfig({ CHAIN: 'incoming:1,incoming-2:1', SERVICE_URL: 'http://worker.test', NOTIFY_ON: 'all', GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l' }, 'dev');
+  const config = loadConfig(
+    { CHAIN: 'incoming:1,incoming-2:1', SERVICE_URL: 'http://worker.test', NOTIFY_ON: 'all', GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l' },
+    'dev',
+  );
   const ledger = createMemoryLedger();
   const logger = pino({ level: 'silent' });
   const notifier = new RecordingNotifier();
@@ -37,7 +41,13 @@ t.test('/metrics reports deliveries, durations, running jobs, dead letters and l
   t.equal((await push('m-ok', { type: 'echo', data: 1 }, { 'x-cloudtasks-tasketa': String((Date.now() - 2000) / 1000) })).statusCode, 200);
   t.equal((await push('m-ok-2', { type: 'echo', data: 2 })).statusCode, 200);
   t.equal((await push('m-bad', { type: 'echo', args: { fail: 'permanent' } })).statusCode, 200);
-  await ledger.putDeadLetter({ key: 'm-bad/notify/failed', lineageId: 'm-bad', kind: 'notify', error: { code: 'E', message: 'e', permanent: false }, createdAt: new Date().toISOString() });
+  await ledger.putDeadLetter({
+    key: 'm-bad/notify/failed',
+    lineageId: 'm-bad',
+    kind: 'notify',
+    error: { code: 'E', message: 'e', permanent: false },
+    createdAt: new Date().toISOString(),
+  });
 
   const res = await built.app.inject({ method: 'GET', url: '/metrics' });
   t.equal(res.statusCode, 200);

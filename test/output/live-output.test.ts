@@ -1,21 +1,22 @@
 // Live output from two app instances that share a ledger and a blob folder,
 // as two Cloud Run instances share Firestore and a bucket: the instance
 // running the job and the other one both stream its output while it runs.
-import t from 'tap';
-import pino from 'pino';
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config.ts';
+import pino from 'pino';
+import t from 'tap';
 import { buildApp } from '../../src/app.ts';
-import { createMemoryLedger } from '../../src/ledger/index.ts';
 import { createLocalBlobStore } from '../../src/blobs/local-blob-store.ts';
-import { builtinJobs, createRegistry, defineJob } from '../../src/jobs/index.ts';
-import { createOutputHub } from '../../src/output/output-hub.ts';
-import { blobChunkStore } from '../../src/output/chunk-store.ts';
-import { blobRefOf } from '../../src/output/blob-ref.ts';
 import { OperatorClient, type OutputEvent } from '../../src/client/index.ts';
-import { systemClock, type AttemptLedger } from '../../src/interfaces.ts';
+import { loadConfig } from '../../src/config.ts';
+import { type AttemptLedger, systemClock } from '../../src/interfaces.ts';
+import { builtinJobs, createRegistry, defineJob } from '../../src/jobs/index.ts';
+import { createMemoryLedger } from '../../src/ledger/index.ts';
+import { blobRefOf } from '../../src/output/blob-ref.ts';
+import { blobChunkStore } from '../../src/output/chunk-store.ts';
+import { createOutputHub } from '../../src/output/output-hub.ts';
 import { RecordingNotifier } from '../helpers/doubles.ts';
 
 const progressJob = defineJob({
@@ -101,8 +102,16 @@ t.test('exec output streams while the job runs, from the running instance and fr
   t.equal(await onA.done, 'succeeded', 'the stream ends with the final state');
   t.equal(await onB.done, 'succeeded');
   const expected = Array.from({ length: 20 }, (_, i) => `line ${i + 1}`);
-  t.same(onA.lines.map((l) => l.line).filter((l) => !l.startsWith('---')), expected, 'the running instance sent every line, in order');
-  t.same(onB.lines.map((l) => l.line).filter((l) => !l.startsWith('---')), expected, 'the other instance sent every line, in order');
+  t.same(
+    onA.lines.map((l) => l.line).filter((l) => !l.startsWith('---')),
+    expected,
+    'the running instance sent every line, in order',
+  );
+  t.same(
+    onB.lines.map((l) => l.line).filter((l) => !l.startsWith('---')),
+    expected,
+    'the other instance sent every line, in order',
+  );
   t.ok(onA.lines[0]!.at < finished.at, 'the first line reached the running instance’s follower before the job ended');
   t.ok(onB.lines[0]!.at < finished.at, 'the first line reached the other instance’s follower before the job ended');
   t.match(onB.events[0], { event: 'attempt', data: { tier: 0, attempt: 1, queue: 'incoming' } });
@@ -146,7 +155,10 @@ t.test('ctx.log lines and setStatus text show in the output, the record and the 
   const stream = follow(b.operator, 'prog-1');
   t.equal((await pushed).status, 200);
   await stream.done;
-  t.ok(stream.events.some((e) => e.event === 'status' && e.data.statusText === 'halfway there'), 'the stream carries the status text');
+  t.ok(
+    stream.events.some((e) => e.event === 'status' && e.data.statusText === 'halfway there'),
+    'the stream carries the status text',
+  );
   const text = await b.operator.logs('prog-1');
   t.match(text, /INFO working \{"step":1\}\nWARN almost done\n/);
 });

@@ -1,9 +1,9 @@
-import t from 'tap';
 import pino from 'pino';
-import { createOutputHub } from '../../src/output/output-hub.ts';
-import { chunkKey, memoryChunkStore, type ChunkStore } from '../../src/output/chunk-store.ts';
-import { createMemoryLedger } from '../../src/ledger/index.ts';
+import t from 'tap';
 import { systemClock } from '../../src/interfaces.ts';
+import { createMemoryLedger } from '../../src/ledger/index.ts';
+import { type ChunkStore, chunkKey, memoryChunkStore } from '../../src/output/chunk-store.ts';
+import { createOutputHub } from '../../src/output/output-hub.ts';
 
 const CREATED = '2026-11-24T00:00:00.000Z';
 

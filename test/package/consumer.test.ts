@@ -4,12 +4,13 @@
 // compiled under an ordinary nodenext tsconfig, `executor dev` from the
 // installed bin with a JOBS_MODULE of the project's own, and the README's
 // install, SDK and emulator-client examples run as pasted.
-import t from 'tap';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
+
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 import { freePort } from '../helpers/free-port.ts';
 
 // Installing a tarball with the Google clients takes a while on a busy machine.
@@ -32,7 +33,12 @@ function run(cmd: string, args: string[], opts: { cwd: string; env?: Record<stri
     execFile(
       cmd,
       args,
-      { cwd: opts.cwd, env: { ...process.env, PATH, npm_config_update_notifier: 'false', ...opts.env }, timeout: opts.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd: opts.cwd,
+        env: { ...process.env, PATH, npm_config_update_notifier: 'false', ...opts.env },
+        timeout: opts.timeoutMs ?? 600_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) || 1 : 0, stdout, stderr }),
     );
   });
@@ -44,7 +50,7 @@ function readmeBlock(section: string, lang: string, marker: string): string {
   if (from < 0) throw new Error(`README has no section "${section}"`);
   const next = README.indexOf('\n## ', from + 4);
   const text = README.slice(from, next < 0 ? undefined : next);
-  const block = [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!).find((b) => b.includes(marker));
+  const block = [...text.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]!).find((b) => b.includes(marker));
   if (!block) throw new Error(`README section "${section}" has no ${lang} block with ${marker}`);
   return block;
 }
@@ -74,7 +80,7 @@ t.test('npm pack ships dist and bin only', async (t) => {
   t.ok(paths.includes('dist/index.js') && paths.includes('dist/index.d.ts'), 'the root entry, compiled, with types');
   t.ok(paths.includes('dist/client/index.js') && paths.includes('dist/client/index.d.ts'), 'the client entry, compiled, with types');
   t.ok(paths.includes('bin/executor.js'));
-  const stray = paths.filter((p) => !/^(dist\/|bin\/|package\.json$|README\.md$|LICENSE$)/.test(p) || p.endsWith('.ts') && !p.endsWith('.d.ts'));
+  const stray = paths.filter((p) => !/^(dist\/|bin\/|package\.json$|README\.md$|LICENSE$)/.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')));
   t.same(stray, [], 'no sources, tests, infra or bench');
 });
 
@@ -129,9 +135,18 @@ export default [shout, ...readmeJobs];
   t.teardown(() => {
     dev.kill('SIGTERM');
   });
-  await waitFor('executor dev from the installed bin', () => (devOut.includes('executor dev is running') ? true : dev.exitCode !== null ? (() => { throw new Error(`dev exited: ${devOut}`); })() : undefined));
+  await waitFor('executor dev from the installed bin', () =>
+    devOut.includes('executor dev is running')
+      ? true
+      : dev.exitCode !== null
+        ? (() => {
+            throw new Error(`dev exited: ${devOut}`);
+          })()
+        : undefined,
+  );
   const serviceUrl = `http://127.0.0.1:${port}`;
-  const ports = (s: string) => s.replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`).replaceAll('127.0.0.1:8123', `127.0.0.1:${emulatorPort}`).replaceAll(': 8123,', `: ${emulatorPort},`);
+  const ports = (s: string) =>
+    s.replaceAll('127.0.0.1:8080', `127.0.0.1:${port}`).replaceAll('127.0.0.1:8123', `127.0.0.1:${emulatorPort}`).replaceAll(': 8123,', `: ${emulatorPort},`);
 
   t.test('the banner names the blob folder and every variable the CLI needs', async (t) => {
     const line = devOut.split('\n').find((l) => l.trim().startsWith('export CLOUD_TASKS_EMULATOR_HOST='));
@@ -166,7 +181,14 @@ export default [shout, ...readmeJobs];
     );
     writeFileSync(
       join(app, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'nodenext', target: 'es2022', strict: true, outDir: 'out', rootDir: 'ts', types: [], skipLibCheck: false }, include: ['ts'] }, null, 2),
+      JSON.stringify(
+        {
+          compilerOptions: { module: 'nodenext', target: 'es2022', strict: true, outDir: 'out', rootDir: 'ts', types: [], skipLibCheck: false },
+          include: ['ts'],
+        },
+        null,
+        2,
+      ),
     );
     const tsc = await run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.'], { cwd: app, timeoutMs: 300_000 });
     t.equal(tsc.code, 0, `tsc compiles against the package's .d.ts\n${tsc.stdout}${tsc.stderr}`);
@@ -176,7 +198,7 @@ export default [shout, ...readmeJobs];
     t.equal(r.stdout.trim(), 'succeeded {"data":{"hello":"world"},"args":{}}');
   });
 
-  t.test('(c) the project\'s JOBS_MODULE (JavaScript and the README\'s TypeScript) runs in executor dev', async (t) => {
+  t.test("(c) the project's JOBS_MODULE (JavaScript and the README's TypeScript) runs in executor dev", async (t) => {
     const env = { CLOUD_TASKS_EMULATOR_HOST: `127.0.0.1:${emulatorPort}`, SERVICE_URL: serviceUrl, BLOB_DIR: blobDir };
     const shout = await run('npx', [pkg.name, 'enqueue', '--type', 'shout', '--args', '{"word":"hi"}', '--watch', '--json'], { cwd: app, env });
     t.equal(shout.code, 0, shout.stderr);
@@ -186,7 +208,11 @@ export default [shout, ...readmeJobs];
     const refused = await run('npx', [pkg.name, 'enqueue', '--type', 'shout', '--args', '{"word":"never"}', '--watch', '--json'], { cwd: app, env });
     t.equal(refused.code, 1, 'a PermanentError from the project fails the task (exit 1)');
     t.equal(JSON.parse(refused.stdout.trim().split('\n').at(-1)!).error?.code, 'PermanentError');
-    const resize = await run('npx', [pkg.name, 'enqueue', '--type', 'resize-image', '--args', '{"bucket":"b","object":"cat.png","width":200}', '--watch', '--json'], { cwd: app, env });
+    const resize = await run(
+      'npx',
+      [pkg.name, 'enqueue', '--type', 'resize-image', '--args', '{"bucket":"b","object":"cat.png","width":200}', '--watch', '--json'],
+      { cwd: app, env },
+    );
     t.equal(resize.code, 0, resize.stderr);
     t.same(JSON.parse(resize.stdout.trim().split('\n').at(-1)!).result, { resized: 'cat.png@200' });
   });
@@ -197,7 +223,10 @@ export default [shout, ...readmeJobs];
       .split('\n')
       .map((l) => l.replace(/\s+#.*$/, '').trim())
       .filter((l) => l && !l.startsWith('#') && !l.startsWith('npm install') && !/ dev$/.test(l));
-    t.ok(lines.some((l) => l.includes(' enqueue ')), 'the block enqueues');
+    t.ok(
+      lines.some((l) => l.includes(' enqueue ')),
+      'the block enqueues',
+    );
     const script = ports(lines.join('\n')).replaceAll('/tmp/cloud-tasks-executor/blobs', blobDir);
     const r = await run('bash', ['-euo', 'pipefail', '-c', script], { cwd: app });
     t.equal(r.code, 0, r.stderr);

@@ -1,11 +1,12 @@
 // `executor pull` as a real process: SIGKILL mid-job then a restart, and SIGTERM drain.
-import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
-import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
+import t from 'tap';
 import { freePort } from '../helpers/free-port.ts';
-import { PROJECT, chainEnv, collectNotifications, createChain, names, pullEnv, until } from './pull-stack.ts';
+import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
+import { chainEnv, collectNotifications, createChain, names, PROJECT, pullEnv, until } from './pull-stack.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));
 // Starts the Java emulator and (here) real processes, and waits for Pub/Sub
@@ -63,7 +64,10 @@ t.test('SIGKILL mid-job, then a restart: the message is delivered again and the 
   await until('the job running in the first process', async () => (await stateOf(first.url, 'killed-1')) === 'running');
   first.proc.kill('SIGKILL');
   t.equal(await first.exited, null, 'killed');
-  t.notOk(notes.events.find((e) => e.subject === 'killed-1'), 'the first process never finished it');
+  t.notOk(
+    notes.events.find((e) => e.subject === 'killed-1'),
+    'the first process never finished it',
+  );
   const second = await startChild(env);
   t.teardown(async () => {
     second.proc.kill('SIGTERM');

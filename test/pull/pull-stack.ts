@@ -1,12 +1,12 @@
 // Pull-mode test harness: topics and subscriptions on the Pub/Sub emulator,
 // an in-process `executor pull` (or a child process), and a collector of the
 // notifications published to NOTIFY_TOPIC.
-import { PubSub, type Message } from '@google-cloud/pubsub';
+import type { Message, PubSub } from '@google-cloud/pubsub';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.ts';
-import { createDeps } from '../../src/server.ts';
-import { startPull, type RunningPull } from '../../src/pull/index.ts';
 import type { CloudEvent, JobRegistry } from '../../src/interfaces.ts';
+import { type RunningPull, startPull } from '../../src/pull/index.ts';
+import { createDeps } from '../../src/server.ts';
 
 export const PROJECT = 'pull-test';
 

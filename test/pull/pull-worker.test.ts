@@ -1,9 +1,9 @@
-import t from 'tap';
-import { PubSub } from '@google-cloud/pubsub';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
+import { PubSub } from '@google-cloud/pubsub';
+import t from 'tap';
 import { createRegistry, defineJob, echoJob } from '../../src/jobs/index.ts';
-import { PROJECT, chainEnv, collectNotifications, createChain, names, pullEnv, startInProcess, until } from './pull-stack.ts';
+import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
+import { chainEnv, collectNotifications, createChain, names, PROJECT, pullEnv, startInProcess, until } from './pull-stack.ts';
 
 // Starts the Java emulator and (here) real processes, and waits for Pub/Sub
 // redeliveries: on a busy 2-core machine that outlasts tap's default per file.
@@ -95,8 +95,14 @@ t.test('SIGTERM-like stop drains: a running job finishes and its message is acke
   t.equal(stats.acked, 1, 'the running job was acked');
   t.equal(stats.nacked, 1, 'the waiting message was nacked, not run');
   await until('drain-1 succeeded notification', () => notes.events.find((e) => e.subject === 'drain-1' && e.type === 'executor.task.succeeded'));
-  t.notOk(notes.events.find((e) => e.subject === 'drain-1' && e.type === 'executor.task.failed'), 'not aborted');
-  t.notOk(notes.events.find((e) => e.subject === 'drain-2'), 'the waiting message never ran here');
+  t.notOk(
+    notes.events.find((e) => e.subject === 'drain-1' && e.type === 'executor.task.failed'),
+    'not aborted',
+  );
+  t.notOk(
+    notes.events.find((e) => e.subject === 'drain-2'),
+    'the waiting message never ran here',
+  );
 });
 
 t.test('attempts count Pub/Sub deliveryAttempt (dead-letter policy) as well as the ledger', async (t) => {

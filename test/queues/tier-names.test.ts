@@ -1,5 +1,5 @@
 import t from 'tap';
-import { nextTierTaskName, taskIdFor, TASK_ID_PATTERN } from '../../src/queues/tier-names.ts';
+import { nextTierTaskName, TASK_ID_PATTERN, taskIdFor } from '../../src/queues/tier-names.ts';
 
 t.test('a short lineage id gives `<id>-t<tier>`', async (t) => {
   t.equal(nextTierTaskName('order-42', 1), 'order-42-t1');

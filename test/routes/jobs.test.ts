@@ -1,17 +1,21 @@
 // GET /v1/jobs/:id and POST /v1/jobs/:id/cancel over the memory ledger, with
 // recording doubles for the queue and the notifier.
-import t from 'tap';
+
 import pino from 'pino';
+import t from 'tap';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
-import { createRegistry } from '../../src/jobs/registry.ts';
-import { echoJob } from '../../src/jobs/echo-job.ts';
 import { systemClock } from '../../src/interfaces.ts';
+import { echoJob } from '../../src/jobs/echo-job.ts';
+import { createRegistry } from '../../src/jobs/registry.ts';
+import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
 import { RecordingNotifier, RecordingQueue } from '../helpers/doubles.ts';
 
 function setup(t: { teardown(fn: () => unknown): void }) {
-  const config = loadConfig({ CHAIN: 'incoming:2,incoming-2:2', SERVICE_URL: 'http://worker.test', NOTIFY_ON: 'all', GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l' }, 'dev');
+  const config = loadConfig(
+    { CHAIN: 'incoming:2,incoming-2:2', SERVICE_URL: 'http://worker.test', NOTIFY_ON: 'all', GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l' },
+    'dev',
+  );
   const queue = new RecordingQueue();
   const notifier = new RecordingNotifier();
   const ledger = createMemoryLedger({});
@@ -41,7 +45,10 @@ t.test('GET /v1/jobs/:id lists every task with its state and errors; the last en
   await s.push(task('j1', 3, 0));
   const mid = (await s.built.app.inject({ method: 'GET', url: '/v1/jobs/j1' })).json();
   t.same(mid.counts, { succeeded: 1, pending: 2 }, 'size known from a task: the others are pending');
-  t.same(mid.tasks.map((x: { name?: string }) => x.name), ['n0', undefined, undefined]);
+  t.same(
+    mid.tasks.map((x: { name?: string }) => x.name),
+    ['n0', undefined, undefined],
+  );
   await s.push(task('j1', 3, 1, { args: { fail: 'permanent' } }));
   t.equal(s.notifier.events.filter((e) => e.event.type === 'executor.job.completed').length, 0, 'not before the last task');
   await s.push(task('j1', 3, 2));
@@ -56,7 +63,13 @@ t.test('GET /v1/jobs/:id lists every task with its state and errors; the last en
   const events = s.notifier.events.filter((e) => e.event.type === 'executor.job.completed');
   t.equal(events.length, 1, 'exactly one executor.job.completed');
   t.equal(events[0]!.event.id, 'j1/completed');
-  t.match(events[0]!.event.data, { id: 'j1', size: 3, counts: { succeeded: 2, failed: 1, cancelled: 0 }, tasksInError: ['j1-1'], labels: { business: 'acme' } });
+  t.match(events[0]!.event.data, {
+    id: 'j1',
+    size: 3,
+    counts: { succeeded: 2, failed: 1, cancelled: 0 },
+    tasksInError: ['j1-1'],
+    labels: { business: 'acme' },
+  });
 });
 
 t.test('POST /v1/jobs/:id/cancel cancels tasks no worker has seen: their later delivery runs nothing', async (t) => {

@@ -1,13 +1,14 @@
 // POST /pubsub: Pub/Sub push envelopes through the same delivery decision.
-import t from 'tap';
-import pino from 'pino';
+
 import { PubSub } from '@google-cloud/pubsub';
+import pino from 'pino';
+import t from 'tap';
 import { buildApp, type Deps } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
-import { createRegistry } from '../../src/jobs/registry.ts';
 import type { JobResult } from '../../src/interfaces.ts';
-import { RecordingNotifier, RecordingQueue, manualClock, scriptedJob } from '../helpers/doubles.ts';
+import { createRegistry } from '../../src/jobs/registry.ts';
+import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
+import { manualClock, RecordingNotifier, RecordingQueue, scriptedJob } from '../helpers/doubles.ts';
 import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
 
 function setup(t: { teardown(fn: () => unknown): void }, result: () => Promise<JobResult>) {

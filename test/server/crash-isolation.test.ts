@@ -2,12 +2,13 @@
 // whose jobs throw outside their promise, and Google backends without
 // credentials. Each misbehaviour fails only its own delivery (retryable,
 // recorded), other jobs finish, and the process keeps answering.
-import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 import { freePort } from '../helpers/free-port.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));
@@ -62,7 +63,11 @@ async function serve(t: { teardown(fn: () => unknown): void }, extra: Record<str
 t.test('a job that throws outside its promise fails only its delivery (JobCrashed, retryable); the process and other jobs carry on', async (t) => {
   const s = await serve(t, {});
   const slow = s.push('slow-1', { type: 'slow', args: { ms: 1500 } });
-  for (const [name, type] of [['crash-throw', 'timer-throw'], ['crash-reject', 'timer-reject'], ['crash-emitter', 'emitter-error']] as const) {
+  for (const [name, type] of [
+    ['crash-throw', 'timer-throw'],
+    ['crash-reject', 'timer-reject'],
+    ['crash-emitter', 'emitter-error'],
+  ] as const) {
     const res = await s.push(name, { type });
     t.equal(res.status, 503, `${type}: 503 so Cloud Tasks retries`);
     const body = await res.json();
@@ -92,8 +97,14 @@ t.test('Pub/Sub without credentials: the notification is owed (500, kept), one l
   await new Promise((r) => setTimeout(r, 2000)); // the client's stray rejections would surface by now
   t.equal(s.child.exitCode, null, 'the process is still running');
   t.equal((await fetch(`${s.url}/healthz`)).status, 200);
-  const lines = s.logs().split('\n').filter((l) => l.includes('no Google credentials'));
-  t.ok(lines.some((l) => /PUBSUB_EMULATOR_HOST/.test(l) && /"severity":"ERROR"|"level":50/.test(l)), 'a log line names what is missing');
+  const lines = s
+    .logs()
+    .split('\n')
+    .filter((l) => l.includes('no Google credentials'));
+  t.ok(
+    lines.some((l) => /PUBSUB_EMULATOR_HOST/.test(l) && /"severity":"ERROR"|"level":50/.test(l)),
+    'a log line names what is missing',
+  );
   t.equal(lines.filter((l) => /"backend":"pubsub notifier"/.test(l)).length, 1, 'said once, not per delivery');
 });
 
@@ -106,5 +117,12 @@ t.test('LEDGER=firestore without credentials: /readyz answers 503 naming what is
   t.equal(second.status, 503);
   await new Promise((r) => setTimeout(r, 2000));
   t.equal(s.child.exitCode, null, 'the process is still running');
-  t.equal(s.logs().split('\n').filter((l) => /"backend":"firestore ledger"/.test(l)).length, 1, 'one log line');
+  t.equal(
+    s
+      .logs()
+      .split('\n')
+      .filter((l) => /"backend":"firestore ledger"/.test(l)).length,
+    1,
+    'one log line',
+  );
 });

@@ -1,8 +1,9 @@
 // The real process: `executor serve` from env, SIGTERM while a job runs, and a
 // bad configuration value stopping start-up with one line.
-import t from 'tap';
+
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import t from 'tap';
 import { freePort } from '../helpers/free-port.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));

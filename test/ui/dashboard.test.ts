@@ -1,20 +1,22 @@
 // The dashboard in a real headless browser against `executor dev`: a failing
 // chain appears in the list, its page shows the tiers and errors, a finished
 // run shows its output, and Cancel stops a running one.
-import t from 'tap';
-import pino from 'pino';
+
 import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startDev, devBanner } from '../../src/dev.ts';
+import pino from 'pino';
+import t from 'tap';
 import { Executor } from '../../src/client/index.ts';
-import { freePort } from '../helpers/free-port.ts';
+import { devBanner, startDev } from '../../src/dev.ts';
 import { launchBrowser } from '../helpers/browser.ts';
+import { freePort } from '../helpers/free-port.ts';
 
 const JOBS = fileURLToPath(new URL('../fixtures/tier-jobs.mjs', import.meta.url));
 // The README's screenshots are rewritten only on request, so a test run leaves the checkout clean.
-const DOCS = process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/', import.meta.url)) : `${mkdtempSync(join(tmpdir(), 'executor-ui-shots-'))}/`;
+const DOCS =
+  process.env.UPDATE_SCREENSHOTS === '1' ? fileURLToPath(new URL('../../docs/', import.meta.url)) : `${mkdtempSync(join(tmpdir(), 'executor-ui-shots-'))}/`;
 const FAST = { minBackoff: '0.1s', maxBackoff: '0.2s', maxDoublings: 1, maxRetryDuration: '0s' };
 const WAIT = { timeout: 30_000 };
 
@@ -48,7 +50,11 @@ t.test('the dashboard lists runs live, shows a run’s tiers and output, and can
   const failedRow = page.locator('tr[data-id="ui-fails"]');
   await failedRow.waitFor(WAIT);
   await failedRow.locator('[data-state="failed"]').waitFor(WAIT);
-  t.match(await failedRow.innerText(), /tiered[\s\S]*failed[\s\S]*incoming-3 \(2\)[\s\S]*NotYet/, 'the row shows type, state, last tier and error without a reload');
+  t.match(
+    await failedRow.innerText(),
+    /tiered[\s\S]*failed[\s\S]*incoming-3 \(2\)[\s\S]*NotYet/,
+    'the row shows type, state, last tier and error without a reload',
+  );
   await page.locator('tr[data-id="ui-echo"] [data-state="succeeded"]').waitFor(WAIT);
   mkdirSync(DOCS, { recursive: true });
   await page.screenshot({ path: `${DOCS}ui-list.png` });

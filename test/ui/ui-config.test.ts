@@ -1,9 +1,9 @@
-import t from 'tap';
 import pino from 'pino';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import t from 'tap';
 import { buildApp } from '../../src/app.ts';
-import { createMemoryLedger } from '../../src/ledger/index.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 import { systemClock } from '../../src/interfaces.ts';
+import { createMemoryLedger } from '../../src/ledger/index.ts';
 
 const serveEnv = {
   GOOGLE_CLOUD_PROJECT: 'p',
@@ -29,7 +29,13 @@ t.test('UI is on in dev, off in serve unless UI=on, and a bad value names the va
 
 function app(env: Record<string, string>, mode: 'serve' | 'dev') {
   const config = loadConfig(env, mode);
-  const registry = { make: () => { throw new Error('none'); }, has: () => false, types: () => [] };
+  const registry = {
+    make: () => {
+      throw new Error('none');
+    },
+    has: () => false,
+    types: () => [],
+  };
   return buildApp(config, {
     ledger: createMemoryLedger(),
     notifier: { send: async () => {}, close: async () => {} },
