@@ -53,6 +53,7 @@ export function toSummary(r: LineageRecord): TaskSummary {
     attempts: Object.values(r.attempts ?? {}).reduce((a, b) => a + b, 0),
     ...(r.error ? { error: r.error } : {}),
     ...(r.replayOf !== undefined ? { replayOf: r.replayOf } : {}),
+    ...(r.job !== undefined ? { job: r.job } : {}),
     ...(r.statusText !== undefined ? { statusText: r.statusText } : {}),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,

@@ -2,7 +2,7 @@
 // as response schemas; the SDK's OperatorClient derives its types from them.
 import { type Static, Type } from '@sinclair/typebox';
 import { CloudEventSchema } from './cloud-event.ts';
-import { ErrorInfoSchema } from './envelope.ts';
+import { ErrorInfoSchema, JobRefSchema } from './envelope.ts';
 
 export const TASK_ID_PATTERN = '^[A-Za-z0-9_-]{1,500}$';
 
@@ -87,6 +87,8 @@ export const TaskSummarySchema = Type.Object({
   attempts: Type.Integer(),
   error: Type.Optional(ErrorInfoSchema),
   replayOf: Type.Optional(Type.String()),
+  /** The job (SDK execute) this lineage is a task of. */
+  job: Type.Optional(JobRefSchema),
   statusText: Type.Optional(Type.String()),
   createdAt: Type.String(),
   updatedAt: Type.String(),

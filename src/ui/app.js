@@ -112,7 +112,13 @@ function listPage(params) {
         'tr',
         { 'data-id': x.id },
         h('td', { class: 'muted' }, time(x.createdAt)),
-        h('td', {}, h('a', { href: `#/run/${encodeURIComponent(x.id)}` }, x.id), x.replayOf ? h('div', { class: 'muted' }, `replay of ${x.replayOf}`) : null),
+        h(
+          'td',
+          {},
+          h('a', { href: `#/run/${encodeURIComponent(x.id)}` }, x.id),
+          x.replayOf ? h('div', { class: 'muted' }, `replay of ${x.replayOf}`) : null,
+          x.job ? h('div', { class: 'muted job' }, jobText(x.job)) : null,
+        ),
         h('td', {}, x.type ?? ''),
         h('td', {}, stateBadge(x.state)),
         h('td', {}, `${x.queue ?? ''} (${x.tier})`),
@@ -232,6 +238,7 @@ function runPage(id) {
         h('dd', {}, time(r.createdAt)),
         r.finishedAt ? [h('dt', {}, 'finished'), h('dd', {}, time(r.finishedAt))] : null,
         r.replayOf ? [h('dt', {}, 'replay of'), h('dd', {}, h('a', { href: `#/run/${encodeURIComponent(r.replayOf)}` }, r.replayOf))] : null,
+        r.job ? [h('dt', {}, 'job'), h('dd', { id: 'run-job' }, jobText(r.job))] : null,
         r.statusText ? [h('dt', {}, 'status'), h('dd', { id: 'run-status-text' }, r.statusText)] : null,
         r.error ? [h('dt', {}, 'error'), h('dd', { id: 'run-error' }, errText(r.error))] : null,
       ),
@@ -283,3 +290,8 @@ function route() {
 
 window.addEventListener('hashchange', route);
 route();
+
+/** "task 3 of 20 in job J (name)": a job's task, as the list and the run page show it. */
+function jobText(job) {
+  return `task ${job.index + 1} of ${job.size} in job ${job.id}${job.name ? ` (${job.name})` : ''}`;
+}

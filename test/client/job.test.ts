@@ -93,6 +93,11 @@ t.test('a job of 20 tasks with mixed outcomes reports exactly the failing ones, 
   const status = await exe.operator.job('mixed');
   t.same(status?.counts, { succeeded: 16, failed: 4 });
   t.ok(status?.completedAt);
+  // Jobs show in the run list: each task's row names its job.
+  const listed = await exe.operator.list({ pageSize: 100 });
+  const rows = listed.tasks.filter((x) => x.job?.id === 'mixed');
+  t.equal(rows.length, 20, 'every task of the job is in the run list');
+  t.same(rows.find((x) => x.id === 'mixed-13')?.job, { id: 'mixed', size: 20, index: 13, name: 'part-13' });
 });
 
 t.test('a bad arg in task 7 fails the whole submission, naming the task, and enqueues nothing', async (t) => {

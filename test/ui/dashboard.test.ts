@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import t from 'tap';
-import { Executor } from '../../src/client/index.ts';
+import { Executor, Job } from '../../src/client/index.ts';
 import { devBanner, startDev } from '../../src/dev.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { freePort } from '../helpers/free-port.ts';
@@ -56,6 +56,10 @@ t.test('the dashboard lists runs live, shows a run’s tiers and output, and can
     'the row shows type, state, last tier and error without a reload',
   );
   await page.locator('tr[data-id="ui-echo"] [data-state="succeeded"]').waitFor(WAIT);
+  // A job's tasks are runs too, each row naming its job.
+  await exe.execute(new Job({ id: 'ui-job', tasks: [{ type: 'echo', name: 'first' }, { type: 'echo', name: 'second' }] }));
+  await page.locator('tr[data-id="ui-job-1"] [data-state="succeeded"]').waitFor(WAIT);
+  t.match(await page.locator('tr[data-id="ui-job-1"]').innerText(), /task 2 of 2 in job ui-job \(second\)/, 'the row names its job');
   mkdirSync(DOCS, { recursive: true });
   await page.screenshot({ path: `${DOCS}ui-list.png` });
   t.ok(existsSync(`${DOCS}ui-list.png`) && statSync(`${DOCS}ui-list.png`).size > 1000, 'a screenshot of the list');
@@ -71,6 +75,10 @@ t.test('the dashboard lists runs live, shows a run’s tiers and output, and can
   t.match(await page.locator('#notifications').innerText(), /executor\.task\.failed/);
   t.equal(await page.locator('#cancel').isDisabled(), true, 'a finished run cannot be cancelled');
   await page.screenshot({ path: `${DOCS}ui-run.png`, fullPage: true });
+
+  await page.goto(`${s.server.url}/ui#/run/ui-job-0`);
+  await page.locator('#run-job').waitFor(WAIT);
+  t.equal(await page.locator('#run-job').innerText(), 'task 1 of 2 in job ui-job (first)', "the run page names the run's job");
 
   // A finished run's result, and the output of a run that prints.
   await page.goto(`${s.server.url}/ui#/run/ui-echo`);
