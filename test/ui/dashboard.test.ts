@@ -57,7 +57,15 @@ t.test('the dashboard lists runs live, shows a run’s tiers and output, and can
   );
   await page.locator('tr[data-id="ui-echo"] [data-state="succeeded"]').waitFor(WAIT);
   // A job's tasks are runs too, each row naming its job.
-  await exe.execute(new Job({ id: 'ui-job', tasks: [{ type: 'echo', name: 'first' }, { type: 'echo', name: 'second' }] }));
+  await exe.execute(
+    new Job({
+      id: 'ui-job',
+      tasks: [
+        { type: 'echo', name: 'first' },
+        { type: 'echo', name: 'second' },
+      ],
+    }),
+  );
   await page.locator('tr[data-id="ui-job-1"] [data-state="succeeded"]').waitFor(WAIT);
   t.match(await page.locator('tr[data-id="ui-job-1"]').innerText(), /task 2 of 2 in job ui-job \(second\)/, 'the row names its job');
   mkdirSync(DOCS, { recursive: true });
