@@ -94,14 +94,17 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     t.same((await ledger.get('lineage-1'))?.attempts, { '0': 7 });
   });
 
-  withLedger('50 concurrent begins on one lineage get 50 distinct attempts 1..50', async (t, ledger) => {
-    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => ledger.begin(beginInput({ taskName: `task-${i}` }))));
+  // 20 contenders prove the count is atomic as well as 50 did; the Firestore
+  // emulator serialises transactions on one document and the client backs off on
+  // each conflict, so 50 cost 28 s idle and 90 s on a loaded 2-core machine.
+  withLedger('20 concurrent begins on one lineage get 20 distinct attempts 1..20', async (t, ledger) => {
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.begin(beginInput({ taskName: `task-${i}` }))));
     const attempts = results.map((r) => (r.duplicate ? -1 : r.attempt)).sort((a, b) => a - b);
     t.same(
       attempts,
-      Array.from({ length: 50 }, (_, i) => i + 1),
+      Array.from({ length: 20 }, (_, i) => i + 1),
     );
-    t.same((await ledger.get('lineage-1'))?.attempts, { '0': 50 });
+    t.same((await ledger.get('lineage-1'))?.attempts, { '0': 20 });
   });
 
   for (const ended of ['succeeded', 'failed'] as const) {

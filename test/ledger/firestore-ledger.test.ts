@@ -10,6 +10,10 @@ import { freePort } from '../helpers/free-port.ts';
 import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
 import { beginInput, finishInput, ledgerContract, T0, TTL_MS } from './contract.ts';
 
+// About 200 transactions (several contended) against the Java emulator: 25-60 s on a
+// loaded 2-core machine, so the file gets room beyond tap's 120 s default.
+t.setTimeout(300_000);
+
 const PROJECT = 'ledger-test';
 const emulator = await startGcloudEmulator('firestore', { project: PROJECT });
 t.teardown(() => emulator.stop());
