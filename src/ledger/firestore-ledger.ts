@@ -102,8 +102,14 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
 
   return {
     begin(input: BeginInput): Promise<BeginResult> {
+      // A begin can wait long on Firestore (an outage, contention, a dead
+      // client's lock: 60 s). Its lease and start are counted from the try that
+      // commits, not from the call: a lease stamped at the call could be born
+      // expired, and a second delivery would run the job beside this one.
+      const calledAt = clock.now();
       return update<BeginResult>(input.id, input.now, (current) => {
-        const { result, write } = applyBegin(current, input, rules);
+        const now = input.now + Math.max(0, clock.now() - calledAt);
+        const { result, write } = applyBegin(current, { ...input, now }, rules);
         return write ? { write, value: result } : { value: result };
       }).then((result): BeginResult => ({ ...result, record: clonePlain(result.record) }));
     },

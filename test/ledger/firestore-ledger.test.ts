@@ -39,6 +39,47 @@ t.test('concurrent begins from two separate clients count distinct attempts', as
   t.same((await a.get('lineage-1'))?.attempts, { '0': 10 });
 });
 
+t.test('a begin that waited on a locked document gets a whole lease, counted from when it was granted', async (t) => {
+  // Found by the chaos run: begins that waited out a Firestore restart and the
+  // contention after it wrote leases stamped at the call, already expired, and
+  // a second delivery ran the job beside the first (85 double runs in 2,000).
+  const collectionPrefix = freshPrefix();
+  let clockCalls = 0;
+  const waited = 30_000;
+  // The ledger's clock: the call, then every later read 30 s on (a begin that waited 30 s).
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix, clock: { now: () => (clockCalls++ === 0 ? T0 : T0 + waited) } });
+  t.teardown(() => ledger.close());
+  const LEASE = 10_000;
+  const begun = await ledger.begin(beginInput({ now: T0, lease: { holder: 'a', ms: LEASE } }));
+  t.equal(begun.duplicate ? 'duplicate' : begun.record.lease?.until, new Date(T0 + waited + LEASE).toISOString(), 'the lease runs from the grant');
+  t.equal(begun.duplicate ? 'duplicate' : begun.record.history[0]?.startedAt, new Date(T0 + waited).toISOString(), 'the attempt starts at the grant');
+});
+
+t.test('a begin held up by another transaction on its document still holds a whole lease when it returns', async (t) => {
+  const collectionPrefix = freshPrefix();
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  const db = new Firestore({ projectId: PROJECT });
+  t.teardown(() => Promise.all([ledger.close(), db.terminate()]));
+  const LEASE = 10_000;
+  // Another client reads the lineage's document in a transaction and sits on it for 6 s.
+  const ref = db.collection(`${collectionPrefix}-lineages`).doc(lineageDocId('lineage-1'));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holder = db.runTransaction(async (tx) => {
+    await tx.get(ref);
+    locked();
+    await new Promise((r) => setTimeout(r, 6000));
+  });
+  await isLocked;
+  const begun = await ledger.begin(beginInput({ now: Date.now(), lease: { holder: 'a', ms: LEASE } }));
+  const returnedAt = Date.now();
+  await holder;
+  const until = begun.duplicate ? 0 : Date.parse(begun.record.lease!.until);
+  // Stamped at the call, the lease would have lost the 6 s the begin waited;
+  // from the grant it loses only the commit's reply (up to 3 s allowed under load).
+  t.ok(until - returnedAt > LEASE - 3000, `lease left when begin returned: ${until - returnedAt} ms of ${LEASE}`);
+});
+
 t.test('two clients ending the last two tasks of a job at once: exactly one completes it', async (t) => {
   for (let round = 0; round < 5; round++) {
     const collectionPrefix = freshPrefix();
