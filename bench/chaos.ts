@@ -174,7 +174,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
     for (const q of [...QUEUES, 'notifier']) await tasks.ensureQueue(PROJECT, LOCATION, q, FAST);
 
     // --- recorder: job runs, and the notification target (fails every other call)
-    const runs = new Map<string, Array<{ pid: number; start: number; end?: number }>>();
+    const runs = new Map<string, Array<{ run: string; pid: number; start?: number; end?: number }>>();
     const notified = new Map<string, Set<string>>(); // lineage -> terminal event ids
     const notifyCalls = { accepted: 0, refused: 0 };
     let notifyCounter = 0;
@@ -201,18 +201,18 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
         return;
       }
       // `at` is the job's own clock (same machine): the recorder may read a report late.
-      const r = parse<{ id: string; pid: number; at: number }>(raw);
+      // A report may come twice (the job retries until answered): runs are keyed by their id.
+      const r = parse<{ id: string; pid: number; at: number; run: string }>(raw);
       if (!r) {
         res.writeHead(400).end();
         return;
       }
       let list = runs.get(r.id);
       if (!list) runs.set(r.id, (list = []));
-      if (req.url === '/start') list.push({ pid: r.pid, start: r.at });
-      else {
-        const open = list.find((x) => x.pid === r.pid && x.end === undefined);
-        if (open) open.end = r.at;
-      }
+      let entry = list.find((x) => x.run === r.run);
+      if (!entry) list.push((entry = { run: r.run, pid: r.pid }));
+      if (req.url === '/start') entry.start = r.at;
+      else entry.end = r.at;
       res.writeHead(200).end();
     });
     cleanups.push(() => new Promise((r) => recorder.server.close(r)));
@@ -381,7 +381,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
         firestore = await restartFirestore(firestore, gate, cleanups);
         firestoreRestartMs += Date.now() - t0;
         firestoreRestarts++;
-        log(`Firestore restarted with its data in ${firestoreRestartMs} ms`);
+        log(`Firestore restarted with its data in ${firestoreRestartMs} ms (${((Date.now() - started) / 1000).toFixed(1)}s)`);
       }
       if (i % 20 === 19) await new Promise((r) => setTimeout(r, 10));
     }
@@ -458,12 +458,33 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       }
       if (plans[id] === 'poison') poison.crashes.push(rec?.crashes ?? 0);
       // Runs of one lineage must not overlap; a run on a killed worker ends when it died.
-      const list = (runs.get(id) ?? []).map((r) => ({ ...r, end: r.end ?? deaths.find((d) => d.pid === r.pid && d.at >= r.start)?.at ?? settledAt }));
+      const list = (runs.get(id) ?? [])
+        .filter((r): r is typeof r & { start: number } => r.start !== undefined)
+        .map((r) => ({ ...r, end: r.end ?? deaths.find((d) => d.pid === r.pid && d.at >= r.start)?.at ?? settledAt }));
       list.sort((a, b) => a.start - b.start);
-      for (let k = 1; k < list.length; k++) if (list[k]!.start < list[k - 1]!.end) doubleRuns++;
+      for (let k = 1; k < list.length; k++) {
+        if (list[k]!.start >= list[k - 1]!.end) continue;
+        doubleRuns++;
+        if (debug) {
+          const at = (ms: number) => `${((ms - started) / 1000).toFixed(1)}s`;
+          log(
+            `DOUBLE RUN ${id} (${plans[id]}): ${list.map((r) => `pid ${r.pid} ${at(r.start)}-${at(r.end)}${r.end === settledAt ? '(no end)' : ''}`).join(', ')}`,
+          );
+          for (const h of rec?.history ?? [])
+            log(`  ${h.tier}/${h.attempt} ${h.outcome} ${at(Date.parse(h.startedAt))}-${h.finishedAt ? at(Date.parse(h.finishedAt)) : '?'}`);
+          for (const name of [id, `${id}-t1`, `${id}-t2`]) for (const line of trace.get(name) ?? []) log(`  ${name} proxy ${line}`);
+        }
+      }
       if (rec?.state === 'succeeded' && rec.finishedAt) {
         const done = Date.parse(rec.finishedAt);
-        runsAfterSuccess += list.filter((r) => r.start > done).length;
+        const late = list.filter((r) => r.start > done);
+        runsAfterSuccess += late.length;
+        if (debug && late.length) {
+          const at = (ms: number) => `${((ms - started) / 1000).toFixed(1)}s`;
+          log(`RUN AFTER SUCCESS ${id} (${plans[id]}) succeeded ${at(done)}: ${list.map((r) => `pid ${r.pid} ${at(r.start)}-${at(r.end)}`).join(', ')}`);
+          for (const h of rec.history)
+            log(`  ${h.tier}/${h.attempt} ${h.outcome} ${at(Date.parse(h.startedAt))}-${h.finishedAt ? at(Date.parse(h.finishedAt)) : '?'}`);
+        }
       }
     }
     return {
