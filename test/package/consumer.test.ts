@@ -80,6 +80,7 @@ t.test('npm pack ships dist and bin only', async (t) => {
   t.ok(paths.includes('dist/index.js') && paths.includes('dist/index.d.ts'), 'the root entry, compiled, with types');
   t.ok(paths.includes('dist/client/index.js') && paths.includes('dist/client/index.d.ts'), 'the client entry, compiled, with types');
   t.ok(paths.includes('bin/executor.js'));
+  t.ok(paths.includes('LICENSE'), 'the licence the package.json names ships with it');
   const stray = paths.filter((p) => !/^(dist\/|bin\/|package\.json$|README\.md$|LICENSE$)/.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')));
   t.same(stray, [], 'no sources, tests, infra or bench');
 });
