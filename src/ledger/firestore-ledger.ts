@@ -116,9 +116,11 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
 
     finish(input: FinishInput): Promise<LineageRecord> {
       const { owed, ...rest } = input;
+      // Like begin: the end is recorded when it commits, not when it was asked for.
+      const calledAt = clock.now();
       return update(input.id, input.now, (current) => {
         if (current === undefined) throw new LineageNotFound(input.id);
-        const record = applyFinish(current, rest, rules);
+        const record = applyFinish(current, { ...rest, now: input.now + Math.max(0, clock.now() - calledAt) }, rules);
         return { write: record, value: record, ...(owed && finishOwes(current, input) ? { letters: owed } : {}) };
       }).then(clonePlain);
     },

@@ -39,7 +39,7 @@ t.test('concurrent begins from two separate clients count distinct attempts', as
   t.same((await a.get('lineage-1'))?.attempts, { '0': 10 });
 });
 
-t.test('a begin that waited on a locked document gets a whole lease, counted from when it was granted', async (t) => {
+t.test('a begin or finish that waited on Firestore is stamped when it commits: a whole lease, a true end time', async (t) => {
   // Found by the chaos run: begins that waited out a Firestore restart and the
   // contention after it wrote leases stamped at the call, already expired, and
   // a second delivery ran the job beside the first (85 double runs in 2,000).
@@ -53,6 +53,11 @@ t.test('a begin that waited on a locked document gets a whole lease, counted fro
   const begun = await ledger.begin(beginInput({ now: T0, lease: { holder: 'a', ms: LEASE } }));
   t.equal(begun.duplicate ? 'duplicate' : begun.record.lease?.until, new Date(T0 + waited + LEASE).toISOString(), 'the lease runs from the grant');
   t.equal(begun.duplicate ? 'duplicate' : begun.record.history[0]?.startedAt, new Date(T0 + waited).toISOString(), 'the attempt starts at the grant');
+  // A finish that waits as long is recorded when it commits: a delivery the ledger let
+  // begin meanwhile (the lease lapsed) began before the end, not after it.
+  clockCalls = 0;
+  const ended = await ledger.finish(finishInput({ now: T0 + 1000, outcome: 'succeeded', holder: 'a' }));
+  t.equal(ended.finishedAt, new Date(T0 + 1000 + waited).toISOString(), 'the end is recorded at the commit');
 });
 
 t.test('a begin held up by another transaction on its document still holds a whole lease when it returns', async (t) => {
