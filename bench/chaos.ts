@@ -36,6 +36,8 @@ export interface ChaosReport {
   missingNotifications: number;
   doubleRuns: number;
   runsAfterSuccess: number;
+  /** Runs still going on after the success was recorded, of attempts begun before it (a lapsed lease's re-run). */
+  rerunsBeforeSuccess: number;
   poison: { tasks: number; failedAsPoison: number; crashes: number[] };
   innocentPoisoned: number;
   states: Record<string, number>;
@@ -174,7 +176,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
     for (const q of [...QUEUES, 'notifier']) await tasks.ensureQueue(PROJECT, LOCATION, q, FAST);
 
     // --- recorder: job runs, and the notification target (fails every other call)
-    const runs = new Map<string, Array<{ run: string; pid: number; start?: number; end?: number }>>();
+    const runs = new Map<string, Array<{ run: string; pid: number; tier: number; attempt: number; start?: number; end?: number }>>();
     const notified = new Map<string, Set<string>>(); // lineage -> terminal event ids
     const notifyCalls = { accepted: 0, refused: 0 };
     let notifyCounter = 0;
@@ -202,7 +204,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       }
       // `at` is the job's own clock (same machine): the recorder may read a report late.
       // A report may come twice (the job retries until answered): runs are keyed by their id.
-      const r = parse<{ id: string; pid: number; at: number; run: string }>(raw);
+      const r = parse<{ id: string; pid: number; at: number; run: string; tier: number; attempt: number }>(raw);
       if (!r) {
         res.writeHead(400).end();
         return;
@@ -210,7 +212,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       let list = runs.get(r.id);
       if (!list) runs.set(r.id, (list = []));
       let entry = list.find((x) => x.run === r.run);
-      if (!entry) list.push((entry = { run: r.run, pid: r.pid }));
+      if (!entry) list.push((entry = { run: r.run, pid: r.pid, tier: r.tier, attempt: r.attempt }));
       if (req.url === '/start') entry.start = r.at;
       else entry.end = r.at;
       res.writeHead(200).end();
@@ -371,10 +373,16 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
     log(`${ids.length} tasks (${n} + ${poisonIds.length} poison) over 2 workers, 3 tiers`);
     for (let i = 0; i < ids.length; i++) {
       await createTask(ids[i]!);
-      if (killAt.has(i) && procs[0]?.exitCode === null) {
-        procs[0].kill('SIGKILL');
-        kills++;
-        log(`SIGKILL worker 0 after ${i} tasks`);
+      if (killAt.has(i)) {
+        // Worker 0 may be restarting (the poison job kills workers too): kill it once it serves again.
+        for (const until = Date.now() + 120_000; !(alive[0] && procs[0]?.exitCode === null) && Date.now() < until; ) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        if (alive[0] && procs[0]?.exitCode === null) {
+          procs[0].kill('SIGKILL');
+          kills++;
+          log(`SIGKILL worker 0 after ${i} tasks`);
+        }
       }
       if (i === restartAt) {
         const t0 = Date.now();
@@ -441,6 +449,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
     let missingNotifications = 0;
     let doubleRuns = 0;
     let runsAfterSuccess = 0;
+    let rerunsBeforeSuccess = 0;
     let innocentPoisoned = 0;
     const poison = { tasks: poisonIds.length, failedAsPoison: 0, crashes: [] as number[] };
     for (const id of ids) {
@@ -477,7 +486,18 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       }
       if (rec?.state === 'succeeded' && rec.finishedAt) {
         const done = Date.parse(rec.finishedAt);
-        const late = list.filter((r) => r.start > done);
+        // A run of an attempt the ledger let begin before the success was recorded is the
+        // re-run a lapsed lease allows (at-least-once); one begun after it must not exist.
+        const begunAt = (r: { tier: number; attempt: number }) => rec.history.find((h) => h.tier === r.tier && h.attempt === r.attempt)?.startedAt;
+        const late = list.filter((r) => {
+          if (r.start <= done) return false;
+          const begun = begunAt(r);
+          if (begun !== undefined && Date.parse(begun) <= done) {
+            rerunsBeforeSuccess++;
+            return false;
+          }
+          return true;
+        });
         runsAfterSuccess += late.length;
         if (debug && late.length) {
           const at = (ms: number) => `${((ms - started) / 1000).toFixed(1)}s`;
@@ -495,6 +515,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       missingNotifications,
       doubleRuns,
       runsAfterSuccess,
+      rerunsBeforeSuccess,
       poison,
       innocentPoisoned,
       states,
@@ -523,6 +544,7 @@ export function formatReport(r: ChaosReport): string {
     ['missing notifications', r.missingNotifications],
     ['double runs', r.doubleRuns],
     ['runs after a recorded success', r.runsAfterSuccess],
+    ['re-runs begun before it (a lapsed lease: at-least-once)', r.rerunsBeforeSuccess],
     ['poison tasks failed as PoisonTask', `${r.poison.failedAsPoison}/${r.poison.tasks} (crashes ${r.poison.crashes.join(', ')})`],
     ['innocent lineages failed as PoisonTask', r.innocentPoisoned],
     [
