@@ -130,7 +130,9 @@ t.test('records survive a restart: written by another process, read by a new led
 
 t.test('expiresAt is stored as a Timestamp for the Firestore TTL policy', async (t) => {
   const collectionPrefix = freshPrefix();
-  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix, ttlMs: TTL_MS });
+  // The ledger's clock stands still: the stored times are exactly the inputs' (a begin or
+  // finish is stamped when it commits, counted on this clock).
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix, ttlMs: TTL_MS, clock: { now: () => T0 } });
   const raw = new Firestore({ projectId: PROJECT });
   t.teardown(async () => {
     await ledger.close();
