@@ -18,9 +18,16 @@ export interface PushResult {
   error?: string;
 }
 
+/**
+ * One keep-alive agent per scheme for every push. Idle sockets are kept up to
+ * the most a queue can have in flight: with the default 256 a queue at 1,000
+ * concurrent dispatches would close and reopen connections all the time.
+ */
+const AGENT_OPTIONS = { keepAlive: true, maxFreeSockets: 5000 };
+
 export class PushAgents {
-  readonly http = new http.Agent({ keepAlive: true });
-  readonly https = new https.Agent({ keepAlive: true });
+  readonly http = new http.Agent(AGENT_OPTIONS);
+  readonly https = new https.Agent(AGENT_OPTIONS);
 
   destroy(): void {
     this.http.destroy();
