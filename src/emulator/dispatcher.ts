@@ -136,7 +136,7 @@ export class Dispatcher {
     for (const q of [...this.#armed]) this.#arm(q, undefined);
     for (const ac of this.#controllers) ac.abort(new Error('emulator closing'));
     await Promise.allSettled([...this.#inflight]);
-    this.#agents.destroy();
+    await this.#agents.destroy();
   }
 
   #arm(q: QueueRuntime, at: number | undefined): void {

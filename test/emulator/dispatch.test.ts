@@ -342,3 +342,15 @@ t.test('EMULATOR_MAX_RATE is read as a whole number, and a bad one names the var
   t.equal(loadConfig({}, 'emulator').emulatorMaxRate, undefined);
   t.throws(() => loadConfig({ EMULATOR_MAX_RATE: 'fast' }, 'emulator'), /EMULATOR_MAX_RATE/);
 });
+
+t.test('a push carries credentials written in the task URL as Basic auth, and Content-Length 0 on a POST without a body', async (t) => {
+  const { emu, target } = await setup(t);
+  const url = new URL(`${target.url}/work`);
+  url.username = 'user';
+  url.password = 'p w';
+  await createTask(emu, target, { httpRequest: { url: url.toString() } });
+  t.equal(target.pushes.length, 1);
+  t.equal(target.pushes[0]!.headers.authorization, `Basic ${Buffer.from('user:p w').toString('base64')}`);
+  t.equal(target.pushes[0]!.headers['content-length'], '0');
+  t.equal(target.pushes[0]!.url, '/work');
+});
