@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { scopeDataRef } from '../blobs/ref-scope.ts';
 import type { AttemptLedger, BlobStore, Clock, JobRegistry, JobResult, LineageRecord, TaskEnvelope, Tier } from '../interfaces.ts';
 import { Cancelled, NoBlobStore, PoisonTask, RunTimeout, retryAfterOf, ShuttingDown, serviceError, toErrorInfo } from '../jobs/errors.ts';
+import { lazyChild } from '../logger.ts';
 import { replayFieldsOf } from '../operator/replay.ts';
 import type { OutputHub } from '../output/output-hub.ts';
 import type { ErrorInfo } from '../schemas/index.ts';
@@ -132,7 +133,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const queue = input.push.queueName ?? tierConf.queue;
     const maxAttempts = tierConf.maxAttempts;
     const type = envelope?.type ?? 'unknown';
-    let log = deps.logger.child({
+    // One child logger per delivery at most, made only when a line is written.
+    const log = lazyChild(deps.logger, {
       queue,
       task: input.push.taskName,
       tier,
@@ -171,7 +173,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     if (begun.duplicate) return duplicate(begun.record, tier, log);
     const attempt = begun.attempt;
     const final = maxAttempts !== null && attempt >= maxAttempts;
-    log = log.child({ attempt });
+    log.bind({ attempt });
     const notifyCtx = { type, queue, tier, attempt, maxAttempts };
     const target = envelope?.notify ?? begun.record.notify ?? {};
     const lineage = { id, createdAt: begun.record.createdAt, ...(begun.record.labels ? { labels: begun.record.labels } : {}) };
