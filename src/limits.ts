@@ -61,6 +61,63 @@ function jsonBytes(value: unknown): number | undefined {
   }
 }
 
+/**
+ * True when `value` surely serialises to at most `budget` bytes of JSON, by an
+ * upper bound that needs no JSON.stringify: every UTF-16 unit of a string or
+ * key counts 6 bytes (the longest escape, `\u001f`; UTF-8 needs at most 3),
+ * every number 24. False means "not sure": the caller measures exactly. It is
+ * also false for anything JSON.stringify might throw on or reshape (BigInt,
+ * toJSON, cycles or nesting past MAX_BOUND_DEPTH), so a true answer also means
+ * the value serialises. A loop with an explicit stack, stopping once over budget.
+ */
+export function surelyFitsJson(value: unknown, budget: number): boolean {
+  let bytes = 0;
+  const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 0 }];
+  while (stack.length) {
+    const { v, depth } = stack.pop()!;
+    switch (typeof v) {
+      case 'string':
+        bytes += 2 + 6 * v.length;
+        break;
+      case 'number':
+        bytes += 24;
+        break;
+      case 'boolean':
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        bytes += 5; // true/false/null, or nothing at all
+        break;
+      case 'object': {
+        if (v === null) {
+          bytes += 4;
+          break;
+        }
+        if (depth >= MAX_BOUND_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') return false;
+        if (Array.isArray(v)) {
+          bytes += 2 + v.length;
+          for (const item of v) stack.push({ v: item, depth: depth + 1 });
+        } else {
+          bytes += 2;
+          for (const key in v) {
+            if (!Object.hasOwn(v, key)) continue;
+            bytes += 4 + 6 * key.length;
+            stack.push({ v: (v as Record<string, unknown>)[key], depth: depth + 1 });
+          }
+        }
+        break;
+      }
+      default:
+        return false; // bigint
+    }
+    if (bytes > budget) return false;
+  }
+  return true;
+}
+
+/** Deeper than this, surelyFitsJson leaves the answer to JSON.stringify. */
+const MAX_BOUND_DEPTH = 32;
+
 /** What replaces a value too large (or unserialisable) to keep. */
 export function cutMarker(value: unknown, bytes: number | undefined): { truncated: true; bytes?: number; head?: string } {
   let head: string | undefined;
@@ -94,6 +151,12 @@ export function boundRecord(record: LineageRecord): LineageRecord {
     edit({ history: record.history.map((h) => (h.error ? { ...h, error: boundError(h.error) } : h)) });
     cut.add('history');
   }
+  // The common record is far below the bound: an upper estimate says so
+  // without serialising it (this runs on every ledger write).
+  if (surelyFitsJson(out, MAX_RECORD_BYTES)) {
+    if (cut.size > (record.truncated?.length ?? 0)) edit({ truncated: [...cut] });
+    return out;
+  }
   const resultBytes = out.result === undefined ? 0 : jsonBytes(out.result);
   if (resultBytes === undefined || (out.result !== undefined && (jsonBytes(out) ?? Infinity) > MAX_RECORD_BYTES)) {
     edit({ result: cutMarker(out.result, resultBytes) });
@@ -115,7 +178,7 @@ export function boundEvent(event: CloudEvent): CloudEvent {
     const error = boundError(data.error);
     if (error !== data.error) out = { ...out, data: { ...out.data, error } };
   }
-  if (out.data.result !== undefined) {
+  if (out.data.result !== undefined && !surelyFitsJson(out, MAX_RECORD_BYTES)) {
     const bytes = jsonBytes(out.data.result);
     if (bytes === undefined || (jsonBytes(out) ?? Infinity) > MAX_RECORD_BYTES) {
       out = { ...out, data: { ...out.data, result: cutMarker(out.data.result, bytes) } };
