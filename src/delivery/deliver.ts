@@ -74,8 +74,6 @@ export type OutcomeKind =
   | 'owed'; // the state is recorded, an owed effect failed transiently: retried
 
 export interface DeliveryOutcome {
-  /** HTTP status for Cloud Tasks: 2xx ends the task, anything else retries it. */
-  status: 200 | 429 | 500 | 503;
   outcome: OutcomeKind;
   id: string;
   attempt?: number;
@@ -168,7 +166,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     if (begun.busy) {
       const retryAfterSeconds = Math.min(Math.max(1, Math.ceil(begun.leaseRemainingMs / 1000)), MAX_RETRY_AFTER_SECONDS);
       log.info({ retryAfterSeconds }, 'another delivery of this lineage is running: refused, no attempt counted');
-      return { status: 429, outcome: 'busy', id, tier, retryAfterSeconds };
+      return { outcome: 'busy', id, tier, retryAfterSeconds };
     }
     if (begun.duplicate) return duplicate(begun.record, tier, log);
     const attempt = begun.attempt;
@@ -199,7 +197,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       await deps.ledger.finish({ id, tier, attempt, outcome: 'throttled', holder, now: deps.clock.now() });
       log.info({ final }, 'throttled at the concurrency limit; not counted as an attempt');
       const retryAfterSeconds = deps.throttleRetryAfterSeconds ?? 2;
-      return { status: 429, outcome: 'throttled', id, tier, retryAfterSeconds };
+      return { outcome: 'throttled', id, tier, retryAfterSeconds };
     }
 
     // 6. Run the job, isolated: whatever it throws, wherever, fails only this delivery.
@@ -262,7 +260,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         { err: { code: failure.code, message: failure.message } },
         abortedByShutdown ? 'job aborted by shutdown; Cloud Tasks retries' : 'job failed; Cloud Tasks retries',
       );
-      return { status: 503, outcome, id, attempt, tier, error: failure, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) };
+      return { outcome, id, attempt, tier, error: failure, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) };
     }
     return exhausted(failure);
 
@@ -295,7 +293,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       if (record.state !== state) {
         // Someone else ended the lineage first (a cancel): it owes the notification, not us.
         log.info({ state: record.state }, 'the lineage had already ended; nothing owed by this delivery');
-        return { status: 200, outcome: 'duplicate', id, attempt, tier };
+        return { outcome: 'duplicate', id, attempt, tier };
       }
       // Only the lineage's own payload is deleted: a signed reference may be shared.
       if (envelope?.dataRef && deps.blobs && ownPayload(envelope.dataRef, id)) {
@@ -304,8 +302,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       if (state === 'succeeded') log.info('job succeeded');
       const sent = letter ? await deps.effects.send(letter, log) : { ok: true as const };
       await deps.jobs?.lineageEnded(record, log);
-      if (!sent.ok && !sent.permanent) return { status: 500, outcome: 'owed', id, attempt, tier, ...(error ? { error } : {}) };
-      return { status: 200, outcome: state, id, attempt, tier, ...(error ? { error } : {}), ...(!sent.ok ? { deadLetters: 1 } : {}) };
+      if (!sent.ok && !sent.permanent) return { outcome: 'owed', id, attempt, tier, ...(error ? { error } : {}) };
+      return { outcome: state, id, attempt, tier, ...(error ? { error } : {}), ...(!sent.ok ? { deadLetters: 1 } : {}) };
     }
 
     /**
@@ -325,7 +323,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         const fwdError = { ...toErrorInfo(err), code: 'ForwardFailed' };
         log.error({ err: { message: fwdError.message } }, "the next tier's envelope could not be prepared; Cloud Tasks retries");
         await deps.ledger.finish({ id, tier, attempt, outcome: 'retry', error: fwdError, holder, now: deps.clock.now() });
-        return { status: 500, outcome: 'owed', id, attempt, tier, error: fwdError };
+        return { outcome: 'owed', id, attempt, tier, error: fwdError };
       }
       const nextQueue = deps.chain[tier + 1]!.queue;
       const letter = deps.effects.owedNotification('forwarded', lineage, { ...notifyCtx, error, nextQueue }, target);
@@ -341,19 +339,19 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       });
       if (record.state !== 'forwarded') {
         log.info({ state: record.state }, 'the lineage had already ended; not forwarded');
-        return { status: 200, outcome: 'duplicate', id, attempt, tier };
+        return { outcome: 'duplicate', id, attempt, tier };
       }
       let deadLetters = 0;
       const fwd = await deps.effects.send(forward, log);
-      if (!fwd.ok && !fwd.permanent) return { status: 500, outcome: 'owed', id, attempt, tier, error: fwd.error };
+      if (!fwd.ok && !fwd.permanent) return { outcome: 'owed', id, attempt, tier, error: fwd.error };
       if (!fwd.ok) deadLetters++;
       else log.info({ nextQueue }, 'attempts exhausted; forwarded to the next tier');
       if (letter) {
         const sent = await deps.effects.send(letter, log);
-        if (!sent.ok && !sent.permanent) return { status: 500, outcome: 'owed', id, attempt, tier, error };
+        if (!sent.ok && !sent.permanent) return { outcome: 'owed', id, attempt, tier, error };
         if (!sent.ok) deadLetters++;
       }
-      return { status: 200, outcome: 'forwarded', id, attempt, tier, error, ...(deadLetters ? { deadLetters } : {}) };
+      return { outcome: 'forwarded', id, attempt, tier, error, ...(deadLetters ? { deadLetters } : {}) };
     }
   }
 
@@ -366,9 +364,9 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     // Idempotent: counts the job's task if a crash came between the end and the count.
     await deps.jobs?.lineageEnded(record, log);
     const r = await deps.effects.redriveAll(record.id, log, { owedOnly: true });
-    if (r.failed > r.permanent) return { status: 500, outcome: 'owed', id: record.id, tier };
+    if (r.failed > r.permanent) return { outcome: 'owed', id: record.id, tier };
     log.info({ state: record.state, replayed: r.redriven }, 'duplicate delivery of an ended lineage: nothing runs');
-    return { status: 200, outcome: 'duplicate', id: record.id, tier, ...(r.permanent ? { deadLetters: r.permanent } : {}) };
+    return { outcome: 'duplicate', id: record.id, tier, ...(r.permanent ? { deadLetters: r.permanent } : {}) };
   }
 
   function ownPayload(ref: string, id: string): boolean {
