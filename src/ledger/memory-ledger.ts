@@ -1,8 +1,9 @@
 // In-process attempt ledger: for dev mode, tests and single-instance
 // deployments that accept losing counts on restart. Each operation reads and
 // writes its record with no await in between, which makes it atomic per key
-// on Node's single thread. Records are cloned in and out so callers never
-// share mutable state with the store.
+// on Node's single thread. What callers pass in is copied once and frozen,
+// and stored records are frozen: they are returned as they are, without a
+// clone, and a caller cannot change the store through them (frozen.ts).
 
 import type {
   AttemptLedger,
@@ -20,6 +21,7 @@ import type {
 import { systemClock } from '../interfaces.ts';
 import { boundRecord } from '../limits.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
+import { deepFreeze, frozenCopy } from './frozen.ts';
 import { applyJobTaskEnd } from './job-rules.ts';
 import { LineageNotFound } from './lineage-not-found.ts';
 import { applyBegin, applyCancel, applyFinish, DEFAULT_MAX_HISTORY, DEFAULT_TTL_MS, finishOwes, isExpired, type LineageRules } from './lineage-rules.ts';
@@ -131,7 +133,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
 
   function storeLetter(letter: DeadLetter): void {
     deadLetters.delete(letter.key); // re-insert: Map order stays oldest-first
-    deadLetters.set(letter.key, structuredClone(letter));
+    deadLetters.set(letter.key, frozenCopy(letter));
     // Oldest go first when an outage floods the store; the log still has them.
     while (deadLetters.size > maxDeadLetters) deadLetters.delete(deadLetters.keys().next().value!);
   }
@@ -143,12 +145,14 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       assertOpen();
       maybePrune(clock.now());
       const current = live(input.id, input.now);
-      // The rules build a new record from `current` and the (cloned) input, so
-      // the result can be stored as is; only what leaves the store is cloned.
-      const { result, write } = applyBegin(current, structuredClone(input), rules);
-      if (write) records.set(input.id, boundRecord(write));
+      // The rules build a new record from `current` (frozen) and the frozen
+      // copy of the input; freezing it walks only its new parts.
+      const { result, write } = applyBegin(current, frozenCopy(input), rules);
+      if (!write) return result;
+      const record = deepFreeze(boundRecord(write));
+      records.set(input.id, record);
       if (current === undefined) enforceBound(input.now);
-      return { ...result, record: structuredClone(write ? boundRecord(result.record) : result.record) };
+      return { ...result, record };
     },
 
     async finish(input: FinishInput): Promise<LineageRecord> {
@@ -157,17 +161,17 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(input.id, input.now);
       if (current === undefined) throw new LineageNotFound(input.id);
       const { owed, ...rest } = input;
-      const record = boundRecord(applyFinish(current, structuredClone(rest), rules));
+      const record = deepFreeze(boundRecord(applyFinish(current, frozenCopy(rest), rules)));
       // One synchronous step: the state and what it owes land together.
       if (owed && finishOwes(current, input)) for (const letter of owed) storeLetter(letter);
       records.set(input.id, record);
-      return structuredClone(record);
+      return record;
     },
 
     async get(id: string): Promise<LineageRecord | undefined> {
       assertOpen();
       const record = live(id, clock.now());
-      return record === undefined ? undefined : structuredClone(record);
+      return record;
     },
 
     async list(query: ListQuery): Promise<ListPage> {
@@ -178,7 +182,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const page = hits.slice(0, query.pageSize);
       const last = page[page.length - 1];
       return {
-        records: structuredClone(page),
+        records: page,
         ...(hits.length > page.length && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}),
       };
     },
@@ -186,7 +190,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     async setStatusText(id: string, text: string, now: number): Promise<void> {
       assertOpen();
       const current = live(id, now);
-      if (current !== undefined) records.set(id, { ...current, statusText: text });
+      if (current !== undefined) records.set(id, Object.freeze({ ...current, statusText: String(text) }));
     },
 
     async cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined> {
@@ -194,34 +198,35 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(id, now);
       if (current === undefined) {
         if (!neverRun) return undefined;
-        const record = cancelledBeforeRun(id, now, rules.ttlMs, neverRun);
+        const record = deepFreeze(cancelledBeforeRun(id, now, rules.ttlMs, frozenCopy(neverRun)));
         records.set(id, record);
         enforceBound(now);
-        return structuredClone(record);
+        return record;
       }
-      const record = boundRecord(applyCancel(current, now, rules));
+      const record = deepFreeze(boundRecord(applyCancel(current, now, rules)));
       records.set(id, record);
-      return structuredClone(record);
+      return record;
     },
 
     async jobTaskEnded(input: JobTaskEndInput): Promise<{ record: JobRecord; completed: boolean }> {
       assertOpen();
       let current = jobs.get(input.job);
       if (current?.expiresAt !== undefined && Date.parse(current.expiresAt) <= input.now) current = undefined;
-      const result = applyJobTaskEnd(current, input, rules.ttlMs);
+      const result = applyJobTaskEnd(current, frozenCopy(input), rules.ttlMs);
+      const record = deepFreeze(result.record);
       if (result.write) {
         jobs.delete(input.job); // re-insert: Map order stays least-recently-updated first
-        jobs.set(input.job, result.write);
+        jobs.set(input.job, record);
         while (jobs.size > maxRecords) jobs.delete(jobs.keys().next().value!);
       }
-      return { record: structuredClone(result.record), completed: result.completed };
+      return { record, completed: result.completed };
     },
 
     async getJob(id: string): Promise<JobRecord | undefined> {
       assertOpen();
       const job = jobs.get(id);
       if (job === undefined || (job.expiresAt !== undefined && Date.parse(job.expiresAt) <= clock.now())) return undefined;
-      return structuredClone(job);
+      return job;
     },
 
     async putDeadLetter(letter: DeadLetter): Promise<void> {
@@ -232,7 +237,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     async listDeadLetters(lineageId?: string): Promise<DeadLetter[]> {
       assertOpen();
       const letters = [...deadLetters.values()].filter((l) => lineageId === undefined || l.lineageId === lineageId);
-      return structuredClone(letters).sort(byCreatedThenKey);
+      return letters.sort(byCreatedThenKey);
     },
 
     async removeDeadLetter(key: string): Promise<void> {

@@ -110,3 +110,15 @@ t.test('the first eviction of a finished lineage before its TTL is logged once, 
   t.equal(warnings.length, 2, 'evicting unfinished lineages is warned once too');
   t.match(warnings[1], { msg: /unfinished lineages/ });
 });
+
+t.test('records are handed out as stored, frozen all the way down, not cloned', async (t) => {
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, clock: { now: () => T0 } });
+  const begun = await ledger.begin(beginInput({ source: { type: 'echo', data: { deep: { list: [1] } } }, labels: { a: 'b' } }));
+  const got = await ledger.get('lineage-1');
+  t.equal(got, begun.record, 'get returns the very record begin stored');
+  const frozen = (v: unknown): boolean => typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v as object).every(frozen));
+  t.ok(frozen(got), 'every object in the record is frozen');
+  const done = await ledger.finish(finishInput({ outcome: 'succeeded', result: { r: [{ x: 1 }] } }));
+  t.ok(frozen(done), 'the finished record too');
+  t.equal(done.source, got?.source, 'unchanged parts are shared between versions, not copied');
+});
