@@ -68,51 +68,50 @@ function jsonBytes(value: unknown): number | undefined {
  * every number 24. False means "not sure": the caller measures exactly. It is
  * also false for anything JSON.stringify might throw on or reshape (BigInt,
  * toJSON, cycles or nesting past MAX_BOUND_DEPTH), so a true answer also means
- * the value serialises. A loop with an explicit stack, stopping once over budget.
+ * the value serialises. Allocates nothing; stops once over budget.
  */
 export function surelyFitsJson(value: unknown, budget: number): boolean {
-  let bytes = 0;
-  const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 0 }];
-  while (stack.length) {
-    const { v, depth } = stack.pop()!;
-    switch (typeof v) {
-      case 'string':
-        bytes += 2 + 6 * v.length;
-        break;
-      case 'number':
-        bytes += 24;
-        break;
-      case 'boolean':
-      case 'undefined':
-      case 'function':
-      case 'symbol':
-        bytes += 5; // true/false/null, or nothing at all
-        break;
-      case 'object': {
-        if (v === null) {
-          bytes += 4;
-          break;
+  const bytes = boundedJsonBytes(value, budget, 0);
+  return bytes >= 0 && bytes <= budget;
+}
+
+/** The upper bound of surelyFitsJson, or -1 for "not sure" (over budget included). Recursion stops at MAX_BOUND_DEPTH. */
+function boundedJsonBytes(v: unknown, budget: number, depth: number): number {
+  switch (typeof v) {
+    case 'string':
+      return 2 + 6 * v.length;
+    case 'number':
+      return 24;
+    case 'boolean':
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return 5; // true/false/null, or nothing at all
+    case 'object': {
+      if (v === null) return 4;
+      if (depth >= MAX_BOUND_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') return -1;
+      let bytes = 2;
+      if (Array.isArray(v)) {
+        for (const item of v) {
+          const n = boundedJsonBytes(item, budget - bytes, depth + 1);
+          if (n < 0) return -1;
+          bytes += n + 1;
+          if (bytes > budget) return -1;
         }
-        if (depth >= MAX_BOUND_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') return false;
-        if (Array.isArray(v)) {
-          bytes += 2 + v.length;
-          for (const item of v) stack.push({ v: item, depth: depth + 1 });
-        } else {
-          bytes += 2;
-          for (const key in v) {
-            if (!Object.hasOwn(v, key)) continue;
-            bytes += 4 + 6 * key.length;
-            stack.push({ v: (v as Record<string, unknown>)[key], depth: depth + 1 });
-          }
-        }
-        break;
+        return bytes;
       }
-      default:
-        return false; // bigint
+      for (const key in v) {
+        if (!Object.hasOwn(v, key)) continue;
+        const n = boundedJsonBytes((v as Record<string, unknown>)[key], budget - bytes, depth + 1);
+        if (n < 0) return -1;
+        bytes += n + 4 + 6 * key.length;
+        if (bytes > budget) return -1;
+      }
+      return bytes;
     }
-    if (bytes > budget) return false;
+    default:
+      return -1; // bigint
   }
-  return true;
 }
 
 /** Deeper than this, surelyFitsJson leaves the answer to JSON.stringify. */
