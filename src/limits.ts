@@ -75,6 +75,14 @@ export function surelyFitsJson(value: unknown, budget: number): boolean {
   return bytes >= 0 && bytes <= budget;
 }
 
+/**
+ * Bounds of deeply frozen objects (the memory ledger freezes what it stores,
+ * and a new record shares the unchanged, frozen parts of the previous one):
+ * they cannot change, so each is walked once. An object is cached only when
+ * it is frozen and so is everything under it.
+ */
+const frozenBounds = new WeakMap<object, number>();
+
 /** The upper bound of surelyFitsJson, or -1 for "not sure" (over budget included). Recursion stops at MAX_BOUND_DEPTH. */
 function boundedJsonBytes(v: unknown, budget: number, depth: number): number {
   switch (typeof v) {
@@ -89,24 +97,31 @@ function boundedJsonBytes(v: unknown, budget: number, depth: number): number {
       return 5; // true/false/null, or nothing at all
     case 'object': {
       if (v === null) return 4;
+      const known = frozenBounds.get(v);
+      if (known !== undefined) return known;
       if (depth >= MAX_BOUND_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') return -1;
       let bytes = 2;
+      let deepFrozen = Object.isFrozen(v);
       if (Array.isArray(v)) {
         for (const item of v) {
           const n = boundedJsonBytes(item, budget - bytes, depth + 1);
           if (n < 0) return -1;
+          if (deepFrozen && typeof item === 'object' && item !== null && !frozenBounds.has(item)) deepFrozen = false;
           bytes += n + 1;
           if (bytes > budget) return -1;
         }
-        return bytes;
+      } else {
+        for (const key in v) {
+          if (!Object.hasOwn(v, key)) continue;
+          const item = (v as Record<string, unknown>)[key];
+          const n = boundedJsonBytes(item, budget - bytes, depth + 1);
+          if (n < 0) return -1;
+          if (deepFrozen && typeof item === 'object' && item !== null && !frozenBounds.has(item)) deepFrozen = false;
+          bytes += n + 4 + 6 * key.length;
+          if (bytes > budget) return -1;
+        }
       }
-      for (const key in v) {
-        if (!Object.hasOwn(v, key)) continue;
-        const n = boundedJsonBytes((v as Record<string, unknown>)[key], budget - bytes, depth + 1);
-        if (n < 0) return -1;
-        bytes += n + 4 + 6 * key.length;
-        if (bytes > budget) return -1;
-      }
+      if (deepFrozen) frozenBounds.set(v, bytes);
       return bytes;
     }
     default:

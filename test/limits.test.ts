@@ -120,3 +120,14 @@ t.test('a record over the bound only by its escapes is still cut (the estimate i
   const ascii = record({ result: 'a'.repeat(100_000) });
   t.equal(boundRecord(ascii), ascii, 'a 100 KB result over the estimate but under the bound is kept as is');
 });
+
+t.test('surelyFitsJson remembers only what cannot change: a frozen object over a mutable one is walked again', async (t) => {
+  const inner = { text: 'a' };
+  const outer = Object.freeze({ inner });
+  t.ok(surelyFitsJson(outer, 1024));
+  inner.text = 'a'.repeat(1000); // 6,000 bytes by the estimate
+  t.notOk(surelyFitsJson(outer, 1024), 'the grown inner object is seen');
+  const deep = Object.freeze({ inner: Object.freeze({ text: 'b'.repeat(100) }) });
+  t.ok(surelyFitsJson(deep, 1024));
+  t.notOk(surelyFitsJson(deep, 100), 'a remembered bound still answers against a smaller budget');
+});
