@@ -61,77 +61,6 @@ function jsonBytes(value: unknown): number | undefined {
   }
 }
 
-/**
- * True when `value` surely serialises to at most `budget` bytes of JSON, by an
- * upper bound that needs no JSON.stringify: every UTF-16 unit of a string or
- * key counts 6 bytes (the longest escape, `\u001f`; UTF-8 needs at most 3),
- * every number 24. False means "not sure": the caller measures exactly. It is
- * also false for anything JSON.stringify might throw on or reshape (BigInt,
- * toJSON, cycles or nesting past MAX_BOUND_DEPTH), so a true answer also means
- * the value serialises. Allocates nothing; stops once over budget.
- */
-export function surelyFitsJson(value: unknown, budget: number): boolean {
-  const bytes = boundedJsonBytes(value, budget, 0);
-  return bytes >= 0 && bytes <= budget;
-}
-
-/**
- * Bounds of deeply frozen objects (the memory ledger freezes what it stores,
- * and a new record shares the unchanged, frozen parts of the previous one):
- * they cannot change, so each is walked once. An object is cached only when
- * it is frozen and so is everything under it.
- */
-const frozenBounds = new WeakMap<object, number>();
-
-/** The upper bound of surelyFitsJson, or -1 for "not sure" (over budget included). Recursion stops at MAX_BOUND_DEPTH. */
-function boundedJsonBytes(v: unknown, budget: number, depth: number): number {
-  switch (typeof v) {
-    case 'string':
-      return 2 + 6 * v.length;
-    case 'number':
-      return 24;
-    case 'boolean':
-    case 'undefined':
-    case 'function':
-    case 'symbol':
-      return 5; // true/false/null, or nothing at all
-    case 'object': {
-      if (v === null) return 4;
-      const known = frozenBounds.get(v);
-      if (known !== undefined) return known;
-      if (depth >= MAX_BOUND_DEPTH || typeof (v as { toJSON?: unknown }).toJSON === 'function') return -1;
-      let bytes = 2;
-      let deepFrozen = Object.isFrozen(v);
-      if (Array.isArray(v)) {
-        for (const item of v) {
-          const n = boundedJsonBytes(item, budget - bytes, depth + 1);
-          if (n < 0) return -1;
-          if (deepFrozen && typeof item === 'object' && item !== null && !frozenBounds.has(item)) deepFrozen = false;
-          bytes += n + 1;
-          if (bytes > budget) return -1;
-        }
-      } else {
-        for (const key in v) {
-          if (!Object.hasOwn(v, key)) continue;
-          const item = (v as Record<string, unknown>)[key];
-          const n = boundedJsonBytes(item, budget - bytes, depth + 1);
-          if (n < 0) return -1;
-          if (deepFrozen && typeof item === 'object' && item !== null && !frozenBounds.has(item)) deepFrozen = false;
-          bytes += n + 4 + 6 * key.length;
-          if (bytes > budget) return -1;
-        }
-      }
-      if (deepFrozen) frozenBounds.set(v, bytes);
-      return bytes;
-    }
-    default:
-      return -1; // bigint
-  }
-}
-
-/** Deeper than this, surelyFitsJson leaves the answer to JSON.stringify. */
-const MAX_BOUND_DEPTH = 32;
-
 /** What replaces a value too large (or unserialisable) to keep. */
 export function cutMarker(value: unknown, bytes: number | undefined): { truncated: true; bytes?: number; head?: string } {
   let head: string | undefined;
@@ -165,9 +94,10 @@ export function boundRecord(record: LineageRecord): LineageRecord {
     edit({ history: record.history.map((h) => (h.error ? { ...h, error: boundError(h.error) } : h)) });
     cut.add('history');
   }
-  // The common record is far below the bound: an upper estimate says so
-  // without serialising it (this runs on every ledger write).
-  if (surelyFitsJson(out, MAX_RECORD_BYTES)) {
+  // The common record is far below the bound: one serialisation says so (this
+  // runs on every ledger write); only a record over it is measured part by part.
+  const whole = jsonBytes(out);
+  if (whole !== undefined && whole <= MAX_RECORD_BYTES) {
     if (cut.size > (record.truncated?.length ?? 0)) edit({ truncated: [...cut] });
     return out;
   }
@@ -192,7 +122,7 @@ export function boundEvent(event: CloudEvent): CloudEvent {
     const error = boundError(data.error);
     if (error !== data.error) out = { ...out, data: { ...out.data, error } };
   }
-  if (out.data.result !== undefined && !surelyFitsJson(out, MAX_RECORD_BYTES)) {
+  if (out.data.result !== undefined && !((jsonBytes(out) ?? Infinity) <= MAX_RECORD_BYTES)) {
     const bytes = jsonBytes(out.data.result);
     if (bytes === undefined || (jsonBytes(out) ?? Infinity) > MAX_RECORD_BYTES) {
       out = { ...out, data: { ...out.data, result: cutMarker(out.data.result, bytes) } };

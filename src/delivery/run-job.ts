@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import { scopeDataRef } from '../blobs/ref-scope.ts';
 import type { BlobStore, Job, JobRegistry, JobResult, TaskEnvelope } from '../interfaces.ts';
 import { Cancelled, NoBlobStore, RunTimeout, retryAfterOf, ShuttingDown, serviceError, toErrorInfo } from '../jobs/errors.ts';
-import { surelyFitsJson } from '../limits.ts';
 import type { OutputHub } from '../output/output-hub.ts';
 import type { ErrorInfo } from '../schemas/index.ts';
 import { runIsolated } from './crash-isolation.ts';
@@ -197,8 +196,6 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
           ? { exit: res.exit, stdout: res.stdout, stderr: res.stderr }
           : undefined;
     if (value === undefined) return {};
-    // A small result is kept inline without serialising it to find out (limits.ts).
-    if (surelyFitsJson(value, inlineLimit)) return { result: value };
     const json = JSON.stringify(value);
     if (json === undefined || Buffer.byteLength(json) <= inlineLimit) return { result: value };
     if (deps.blobs) {
