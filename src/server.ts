@@ -50,7 +50,7 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
             ttlMs: config.ledger.ttlMs,
             credentials: probe('firestore ledger', 'FIRESTORE_EMULATOR_HOST'),
           })
-        : createMemoryLedger({ ttlMs: config.ledger.ttlMs, logger }),
+        : createMemoryLedger({ ttlMs: config.ledger.ttlMs, maxBytes: config.ledger.maxBytes, logger }),
     );
 
     let queue: TaskQueue | undefined;
