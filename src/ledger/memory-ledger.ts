@@ -20,6 +20,7 @@ import type {
 } from '../interfaces.ts';
 import { systemClock } from '../interfaces.ts';
 import { boundRecord } from '../limits.ts';
+import { createRecordCompactor } from './compact-record.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
 import { deepFreeze, frozenCopy } from './frozen.ts';
 import { applyJobTaskEnd } from './job-rules.ts';
@@ -64,21 +65,6 @@ export interface MemoryLedger extends AttemptLedger {
   bytes(): number;
 }
 
-/**
- * The record as a fresh object with the same fields: a record the rules
- * built with `delete` (a cleared lease or error) is a slow dictionary-mode
- * object in V8, about twice the size; a copy with only its defined fields
- * has fast properties.
- */
-function compact(record: LineageRecord): LineageRecord {
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(record)) {
-    const value = (record as unknown as Record<string, unknown>)[key];
-    if (value !== undefined) out[key] = value;
-  }
-  return out as unknown as LineageRecord;
-}
-
 export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLedger {
   const rules: LineageRules = {
     ttlMs: options.ttlMs ?? DEFAULT_TTL_MS,
@@ -93,6 +79,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
   const pruneIntervalMs = options.pruneIntervalMs ?? 60_000;
   const clock = options.clock ?? systemClock;
   const records = new Map<string, LineageRecord>();
+  const compactor = createRecordCompactor();
   /** The sum of approxBytes of the records held (a record's share is computed again when it goes: no per-record number kept). */
   let totalBytes = 0;
   const deadLetters = new Map<string, DeadLetter>();
@@ -107,7 +94,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
 
   /** Store a record the rules built: compacted, frozen (frozen.ts) and counted. */
   function put(record: LineageRecord): LineageRecord {
-    const stored = deepFreeze(compact(record));
+    const stored = compactor.compact(record);
     const old = records.get(stored.id);
     totalBytes += approxBytes(stored) - (old === undefined ? 0 : approxBytes(old));
     records.set(stored.id, stored);

@@ -121,6 +121,15 @@ t.test('records are handed out as stored, frozen all the way down, not cloned', 
   const done = await ledger.finish(finishInput({ outcome: 'succeeded', result: { r: [{ x: 1 }] } }));
   t.ok(frozen(done), 'the finished record too');
   t.equal(done.source, got?.source, 'unchanged parts are shared between versions, not copied');
+  await ledger.begin(beginInput({ id: 'lineage-2', queue: 'incoming' }));
+  const other = await ledger.finish(finishInput({ id: 'lineage-2', outcome: 'succeeded' }));
+  t.same(other.attempts, { '0': 1 });
+  t.equal(other.attempts, done.attempts, 'equal small values are one shared frozen object across lineages');
+  t.same(
+    Object.keys(other),
+    Object.keys(other).filter((k) => (other as unknown as Record<string, unknown>)[k] !== undefined),
+    'no undefined fields stored',
+  );
 });
 
 t.test('over maxBytes the oldest finished lineages go first; running ones and ones that owe effects are never evicted for it', async (t) => {
