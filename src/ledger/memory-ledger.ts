@@ -20,6 +20,7 @@ import type {
 } from '../interfaces.ts';
 import { systemClock } from '../interfaces.ts';
 import { boundRecord } from '../limits.ts';
+import { createRecordCompactor } from './compact-record.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
 import { deepFreeze, frozenCopy } from './frozen.ts';
 import { applyJobTaskEnd } from './job-rules.ts';
@@ -27,15 +28,25 @@ import { LineageNotFound } from './lineage-not-found.ts';
 import { applyBegin, applyCancel, applyFinish, DEFAULT_MAX_HISTORY, DEFAULT_TTL_MS, finishOwes, isExpired, type LineageRules } from './lineage-rules.ts';
 import { matchesQuery, newestFirst } from './list-order.ts';
 import { cancelledBeforeRun } from './never-run.ts';
+import { approxBytes } from './record-size.ts';
 
 /** Records held at most by default (MemoryLedgerOptions.maxRecords). */
 export const DEFAULT_MAX_RECORDS = 100_000;
+/** Approximate bytes of records held at most by default (LEDGER_MAX_BYTES). */
+export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
 
 export interface MemoryLedgerOptions {
   /** How long finished records are kept (default 24 h). */
   ttlMs?: number;
   /** Upper bound on records held (default 100 000). */
   maxRecords?: number;
+  /**
+   * Upper bound on the approximate heap bytes of the records held (default
+   * 128 MiB, LEDGER_MAX_BYTES; record-size.ts): over it the oldest finished
+   * lineages with nothing owed are evicted. Running lineages and lineages with
+   * owed effects are never evicted for it.
+   */
+  maxBytes?: number;
   /** Upper bound on dead letters held (default: maxRecords). */
   maxDeadLetters?: number;
   maxHistory?: number;
@@ -50,6 +61,8 @@ export interface MemoryLedgerOptions {
 export interface MemoryLedger extends AttemptLedger {
   /** Records currently held (expired ones not yet swept included). */
   size(): number;
+  /** Approximate heap bytes of the records held (what maxBytes bounds). */
+  bytes(): number;
 }
 
 export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLedger {
@@ -58,12 +71,17 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     maxHistory: options.maxHistory ?? DEFAULT_MAX_HISTORY,
   };
   const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   let warnedEviction = false;
   let warnedRunningEviction = false;
+  let warnedOverBytes = false;
   const maxDeadLetters = options.maxDeadLetters ?? maxRecords;
   const pruneIntervalMs = options.pruneIntervalMs ?? 60_000;
   const clock = options.clock ?? systemClock;
   const records = new Map<string, LineageRecord>();
+  const compactor = createRecordCompactor();
+  /** The sum of approxBytes of the records held (a record's share is computed again when it goes: no per-record number kept). */
+  let totalBytes = 0;
   const deadLetters = new Map<string, DeadLetter>();
   // Jobs are bounded like records; a completed job expires with its tasks.
   const jobs = new Map<string, JobRecord>();
@@ -74,10 +92,26 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     if (closed) throw new Error('memory ledger is closed');
   }
 
+  /** Store a record the rules built: compacted, frozen (frozen.ts) and counted. */
+  function put(record: LineageRecord): LineageRecord {
+    const stored = compactor.compact(record);
+    const old = records.get(stored.id);
+    totalBytes += approxBytes(stored) - (old === undefined ? 0 : approxBytes(old));
+    records.set(stored.id, stored);
+    return stored;
+  }
+
+  function drop(id: string): void {
+    const old = records.get(id);
+    if (old === undefined) return;
+    totalBytes -= approxBytes(old);
+    records.delete(id);
+  }
+
   /** Drop expired records; no timer, so nothing keeps the process alive. */
   function pruneExpired(now: number): void {
     lastPrune = now;
-    for (const [id, record] of records) if (isExpired(record, now)) records.delete(id);
+    for (const [id, record] of records) if (isExpired(record, now)) drop(id);
   }
 
   function maybePrune(now: number): void {
@@ -85,32 +119,48 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
   }
 
   /**
-   * Over the bound: drop expired records, then the oldest finished ones, then
-   * (last resort, so memory stays bounded) the least recently updated. Evicts
-   * down to 90% so the O(n) scan runs once per many inserts, not per insert.
+   * Over a bound: drop expired records, then the oldest finished ones with
+   * nothing owed, then (record count only, last resort, so memory stays
+   * bounded) the least recently updated. Evicts down to 90% of the bound
+   * exceeded so the O(n) scan runs once per many inserts, not per insert.
+   * The byte bound never evicts a running lineage or one that owes effects:
+   * if only those are left, it is exceeded (and that is logged once).
    */
   function enforceBound(now: number): void {
-    if (records.size <= maxRecords) return;
+    if (records.size <= maxRecords && totalBytes <= maxBytes) return;
     pruneExpired(now);
-    const target = Math.floor(maxRecords * 0.9);
-    if (records.size <= target) return;
-    const all = [...records.values()];
-    const finished = all.filter((r) => r.finishedAt !== undefined).sort((a, b) => a.finishedAt!.localeCompare(b.finishedAt!));
+    const targetCount = records.size > maxRecords ? Math.floor(maxRecords * 0.9) : maxRecords;
+    const targetBytes = totalBytes > maxBytes ? Math.floor(maxBytes * 0.9) : maxBytes;
+    const within = () => records.size <= targetCount && totalBytes <= targetBytes;
+    if (within()) return;
+    const owing = new Set<string>();
+    for (const letter of deadLetters.values()) owing.add(letter.lineageId);
+    const finished = [...records.values()]
+      .filter((r) => r.finishedAt !== undefined && !owing.has(r.id))
+      .sort((a, b) => a.finishedAt!.localeCompare(b.finishedAt!));
     for (const r of finished) {
-      if (records.size <= target) return;
-      records.delete(r.id);
+      if (within()) return;
+      drop(r.id);
       if (!warnedEviction) {
         warnedEviction = true;
         options.logger?.warn(
-          { maxRecords, ttlMs: rules.ttlMs, evicted: r.id },
-          'memory ledger full: finished lineages are evicted before LEDGER_TTL; a redelivery of one runs its job again (use LEDGER=firestore)',
+          { maxRecords, maxBytes, ttlMs: rules.ttlMs, evicted: r.id },
+          'memory ledger full: finished lineages are evicted before LEDGER_TTL; a redelivery of one runs its job again (raise LEDGER_MAX_BYTES or use LEDGER=firestore)',
         );
       }
     }
+    if (totalBytes > maxBytes && !warnedOverBytes) {
+      warnedOverBytes = true;
+      options.logger?.warn(
+        { maxBytes, bytes: totalBytes, records: records.size },
+        'memory ledger over LEDGER_MAX_BYTES with only running lineages or lineages that owe effects left: none is evicted for it',
+      );
+    }
+    if (records.size <= targetCount) return;
     const rest = [...records.values()].sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
     for (const r of rest) {
-      if (records.size <= target) return;
-      records.delete(r.id);
+      if (records.size <= targetCount) return;
+      drop(r.id);
       if (!warnedRunningEviction) {
         warnedRunningEviction = true;
         options.logger?.warn(
@@ -125,7 +175,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     const record = records.get(id);
     if (record === undefined) return undefined;
     if (isExpired(record, now)) {
-      records.delete(id);
+      drop(id);
       return undefined;
     }
     return record;
@@ -149,8 +199,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       // copy of the input; freezing it walks only its new parts.
       const { result, write } = applyBegin(current, frozenCopy(input), rules);
       if (!write) return result;
-      const record = deepFreeze(boundRecord(write));
-      records.set(input.id, record);
+      const record = put(boundRecord(write));
       if (current === undefined) enforceBound(input.now);
       return { ...result, record };
     },
@@ -161,11 +210,10 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(input.id, input.now);
       if (current === undefined) throw new LineageNotFound(input.id);
       const { owed, ...rest } = input;
-      const record = deepFreeze(boundRecord(applyFinish(current, frozenCopy(rest), rules)));
+      const written = boundRecord(applyFinish(current, frozenCopy(rest), rules));
       // One synchronous step: the state and what it owes land together.
       if (owed && finishOwes(current, input)) for (const letter of owed) storeLetter(letter);
-      records.set(input.id, record);
-      return record;
+      return put(written);
     },
 
     async get(id: string): Promise<LineageRecord | undefined> {
@@ -190,7 +238,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     async setStatusText(id: string, text: string, now: number): Promise<void> {
       assertOpen();
       const current = live(id, now);
-      if (current !== undefined) records.set(id, Object.freeze({ ...current, statusText: String(text) }));
+      if (current !== undefined) put({ ...current, statusText: String(text) });
     },
 
     async cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined> {
@@ -198,14 +246,11 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(id, now);
       if (current === undefined) {
         if (!neverRun) return undefined;
-        const record = deepFreeze(cancelledBeforeRun(id, now, rules.ttlMs, frozenCopy(neverRun)));
-        records.set(id, record);
+        const record = put(cancelledBeforeRun(id, now, rules.ttlMs, frozenCopy(neverRun)));
         enforceBound(now);
         return record;
       }
-      const record = deepFreeze(boundRecord(applyCancel(current, now, rules)));
-      records.set(id, record);
-      return record;
+      return put(boundRecord(applyCancel(current, now, rules)));
     },
 
     async jobTaskEnded(input: JobTaskEndInput): Promise<{ record: JobRecord; completed: boolean }> {
@@ -260,10 +305,12 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     async close(): Promise<void> {
       closed = true;
       records.clear();
+      totalBytes = 0;
       deadLetters.clear();
       jobs.clear();
     },
 
     size: () => records.size,
+    bytes: () => totalBytes,
   };
 }
