@@ -34,7 +34,15 @@ if (oidc) {
   });
   const token = (await res.text()).trim();
   const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { email: string };
-  env = { ...env, AUTH: 'oidc', ALLOW_UNAUTHENTICATED: '', OIDC_AUDIENCE: audience, OIDC_INVOKERS: claims.email, OIDC_ISSUER: emulator.url, OIDC_CERTS_URL: `${emulator.url}/oauth2/v1/certs` };
+  env = {
+    ...env,
+    AUTH: 'oidc',
+    ALLOW_UNAUTHENTICATED: '',
+    OIDC_AUDIENCE: audience,
+    OIDC_INVOKERS: claims.email,
+    OIDC_ISSUER: emulator.url,
+    OIDC_CERTS_URL: `${emulator.url}/oauth2/v1/certs`,
+  };
   headers = { authorization: `Bearer ${token}` };
 }
 const bare = await startProc([join(here, 'bare-server.mjs')], {});
