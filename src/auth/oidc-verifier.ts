@@ -165,9 +165,13 @@ export function createOidcVerifier(opts: OidcVerifierOptions): OidcVerifier {
       } catch {
         return unauthenticated('token signed by an unknown key'); // a served PEM that does not parse
       }
-      if (!verifySignature('RSA-SHA256', Buffer.from(decoded.signed), key, Buffer.from(decoded.signature, 'base64url'))) {
-        return unauthenticated('bad token signature');
+      let signed: boolean;
+      try {
+        signed = verifySignature('RSA-SHA256', Buffer.from(decoded.signed), key, Buffer.from(decoded.signature, 'base64url'));
+      } catch {
+        signed = false; // a served key of another type (Ed25519 refuses the digest): not an RS256 signature
       }
+      if (!signed) return unauthenticated('bad token signature');
       const claims = checkLibraryClaims(payload, nowSeconds, audiences, issuers);
       if (claims) return unauthenticated(claims);
       const times = checkTimeClaims(payload, nowSeconds);

@@ -239,3 +239,22 @@ t.test('a token verified once is accepted again from memory only while its key i
     'its key is no longer served: not accepted from memory',
   );
 });
+
+t.test('a served key of another type refuses the token as a bad signature instead of throwing', async (t) => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const ed = generateKeyPairSync('ed25519');
+  const app = Fastify();
+  app.get('/certs', async () => ({ edkey: ed.publicKey.export({ format: 'pem', type: 'spki' }) }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  const addr = app.server.address();
+  const certsUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/certs`;
+  const verifier = createOidcVerifier({ audiences: [AUDIENCE], invokers: [INVOKER], issuers: ['http://ed.test'], certsUrl });
+  const iat = Math.floor(Date.now() / 1000);
+  const token = handSignedJwt(
+    { alg: 'RS256', kid: 'edkey', typ: 'JWT' },
+    { iss: 'http://ed.test', aud: AUDIENCE, email: INVOKER, email_verified: true, iat, exp: iat + 600 },
+    rsaKey(),
+  );
+  t.same(await verifier.verify(`Bearer ${token}`), { ok: false, status: 401, reason: 'bad token signature' });
+});
