@@ -5,13 +5,10 @@
 import { JobFailedError, JobWatchTimeoutError } from './errors.ts';
 import type { Job } from './job.ts';
 import type { OperatorClient } from './operator-client.ts';
+import { type PollOptions, pollUntil } from './poll.ts';
 
-export interface JobWatchOptions {
-  /** Between polls of GET /v1/jobs/:id; default 500 ms. */
-  intervalMs?: number;
-  /** Give up (JobWatchTimeoutError) after this long; default: wait forever. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
+/** intervalMs: between polls of GET /v1/jobs/:id; timeoutMs: give up with JobWatchTimeoutError. */
+export interface JobWatchOptions extends PollOptions {
   /** Called after each poll that changed the job's state. */
   onState?: (job: Job) => void;
 }
@@ -42,37 +39,20 @@ export class JobResult {
    */
   async watch(opts: JobWatchOptions = {}): Promise<Job> {
     if (this.error) throw this.error;
-    const interval = opts.intervalMs ?? 500;
-    const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
     let seen = this.job.states.length;
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      if (!this.job.ended()) await this.refresh();
-      if (this.job.states.length !== seen) {
-        seen = this.job.states.length;
-        opts.onState?.(this.job);
-      }
-      if (this.job.ended()) {
+    return pollUntil(
+      opts,
+      async () => {
+        if (!this.job.ended()) await this.refresh();
+        if (this.job.states.length !== seen) {
+          seen = this.job.states.length;
+          opts.onState?.(this.job);
+        }
+        if (!this.job.ended()) return undefined;
         if (this.job.currentState() === 'Succeeded') return this.job;
         throw new JobFailedError(this.job);
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new JobWatchTimeoutError(this.job, opts.timeoutMs!);
-      await sleep(Math.min(interval, left), opts.signal);
-    }
+      },
+      () => new JobWatchTimeoutError(this.job, opts.timeoutMs!),
+    );
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

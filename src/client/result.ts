@@ -4,13 +4,10 @@
 import { ENDED_STATES, type LineageRecord } from '../interfaces.ts';
 import { TaskFailedError, WatchTimeoutError } from './errors.ts';
 import type { OperatorClient, TaskStatus } from './operator-client.ts';
+import { type PollOptions, pollUntil } from './poll.ts';
 
-export interface WatchOptions {
-  /** Between status polls; default 500 ms. */
-  intervalMs?: number;
-  /** Give up (WatchTimeoutError) after this long; default: wait forever. */
-  timeoutMs?: number;
-  signal?: AbortSignal;
+/** intervalMs: between status polls; timeoutMs: give up with WatchTimeoutError. */
+export interface WatchOptions extends PollOptions {
   /** Called with each record that differs from the previous one (state, tier or attempts). */
   onProgress?: (record: TaskStatus) => void;
 }
@@ -63,42 +60,24 @@ export class Result {
    */
   async watch(opts: WatchOptions = {}): Promise<TaskStatus> {
     if (this.error) throw this.error;
-    const interval = opts.intervalMs ?? 500;
-    const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
     let last: TaskStatus | undefined;
     let lastKey = '';
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      const record = await this.#operator.status(this.id);
-      if (record) {
+    return pollUntil(
+      opts,
+      async () => {
+        const record = await this.#operator.status(this.id);
+        if (!record) return undefined;
         last = record;
         const key = `${record.state}/${record.tier}/${JSON.stringify(record.attempts)}/${record.statusText ?? ''}`;
         if (key !== lastKey) {
           lastKey = key;
           opts.onProgress?.(record);
         }
-        if ((ENDED_STATES as readonly string[]).includes(record.state)) {
-          if (record.state === 'succeeded') return record;
-          throw new TaskFailedError(record as LineageRecord);
-        }
-      }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new WatchTimeoutError(this.id, opts.timeoutMs!, last as LineageRecord | undefined);
-      await sleep(Math.min(interval, left), opts.signal);
-    }
+        if (!(ENDED_STATES as readonly string[]).includes(record.state)) return undefined;
+        if (record.state === 'succeeded') return record;
+        throw new TaskFailedError(record as LineageRecord);
+      },
+      () => new WatchTimeoutError(this.id, opts.timeoutMs!, last as LineageRecord | undefined),
+    );
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -20,11 +20,13 @@
 //
 // The host check resolves the name (all addresses) and refuses if any is
 // link-local or the metadata server, so a listed name pointed at 169.254.169.254
-// is refused. fetch resolves the name again; a DNS answer that changes in
-// between (rebinding) is a residual risk that only pinning the address in the
-// HTTP client would close.
+// is refused. The connection then resolves through the same check (undici's
+// connect `lookup`): the socket goes only to an address that was checked at
+// connect time, so a DNS answer that changes in between (rebinding) is refused
+// too, not connected to.
 
 import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP, type LookupFunction } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import type { JobResult } from '../interfaces.ts';
 import { defineJob, type JobFactory } from './define-job.ts';
@@ -50,15 +52,61 @@ export interface HttpJobOptions {
   lookup?: LookupAll;
 }
 
+/** Error code of a connection refused at connect time by the address check. */
+const FORBIDDEN_AT_CONNECT = 'EXECUTOR_FORBIDDEN_ADDRESS';
+
+/**
+ * A net `lookup` for the HTTP client that resolves through `lookup` and
+ * refuses (instead of connecting) when any address is forbidden.
+ */
+export function pinnedLookup(lookup: LookupAll): LookupFunction {
+  return (hostname, options, callback) => {
+    lookup(hostname).then(
+      (found) => {
+        const bad = found.find((a) => isForbiddenAddress(a.address));
+        if (bad || found.length === 0) {
+          const err = Object.assign(new Error(bad ? `"${hostname}" resolved to a forbidden address at connect time` : `no address for "${hostname}"`), {
+            code: bad ? FORBIDDEN_AT_CONNECT : 'ENOTFOUND',
+          });
+          (callback as (e: Error) => void)(err);
+          return;
+        }
+        const family = options.family === 'IPv6' ? 6 : options.family === 'IPv4' ? 4 : options.family;
+        const usable = found.map((a) => ({ address: a.address, family: isIP(a.address) })).filter((a) => !family || a.family === family);
+        if (usable.length === 0) {
+          (callback as (e: Error) => void)(Object.assign(new Error(`no IPv${family} address for "${hostname}"`), { code: 'ENOTFOUND' }));
+          return;
+        }
+        if (options.all) (callback as (e: null, a: typeof usable) => void)(null, usable);
+        else callback(null, usable[0]!.address, usable[0]!.family);
+      },
+      (err: unknown) => (callback as (e: Error) => void)(err as Error),
+    );
+  };
+}
+
+/** undici's fetch with an Agent that connects only to checked addresses; loaded on the first call. */
+function pinnedFetch(lookup: LookupAll): typeof fetch {
+  let ready: Promise<typeof fetch> | undefined;
+  return async (input, init) => {
+    ready ??= import('undici').then(({ Agent, fetch: undiciFetch }) => {
+      const dispatcher = new Agent({ connect: { lookup: pinnedLookup(lookup) } });
+      return ((url: Parameters<typeof fetch>[0], options?: RequestInit) =>
+        undiciFetch(url as string | URL, { ...(options as object), dispatcher } as Parameters<typeof undiciFetch>[1])) as unknown as typeof fetch;
+    });
+    return (await ready)(input, init);
+  };
+}
+
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
 
 const defaultLookup: LookupAll = (hostname) => dnsLookup(hostname, { all: true, verbatim: true });
 
 export function httpJob(opts: HttpJobOptions): JobFactory {
   const allow = opts.allow.map(parseAllowEntry);
-  const doFetch = opts.fetchImpl ?? fetch;
   const maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const lookup = opts.lookup ?? defaultLookup;
+  const doFetch = opts.fetchImpl ?? pinnedFetch(lookup);
 
   return defineJob({
     type: 'http',
@@ -83,6 +131,11 @@ export function httpJob(opts: HttpJobOptions): JobFactory {
         res = await doFetch(url, { method, headers, ...(body !== undefined ? { body } : {}), redirect: 'manual', signal: ctx.signal });
       } catch (err) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
+        if (networkReason(err) === FORBIDDEN_AT_CONNECT) {
+          throw new PermanentError(`host "${normalizeHost(url.hostname)}" is not allowed: it resolved to a link-local or metadata address when connecting`, {
+            code: 'HostNotAllowed',
+          });
+        }
         throw new RetryableError(`${method} ${where} failed: ${networkReason(err)}`, { code: 'NetworkError', cause: err });
       }
       ctx.setStatus(`${method} ${where} -> ${res.status}`);

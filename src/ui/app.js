@@ -1,11 +1,14 @@
 // The executor dashboard: plain DOM, no framework, no build step. It reads the
-// /v1 operator API of the worker that serves it, polling once a second.
+// /v1 operator API of the worker that serves it, polling once a second; a run's
+// output arrives as it is written, over Server-Sent Events.
 const view = document.getElementById('view');
 const live = document.getElementById('live');
 const STATES = ['running', 'retrying', 'throttled', 'succeeded', 'failed', 'forwarded', 'cancelled'];
 const ENDED = ['succeeded', 'failed', 'cancelled'];
 let timer;
 let generation = 0;
+/** The open output stream of the run page shown; closed when the page changes. */
+let stream;
 
 /** h('td', {class: 'x'}, child...) builds elements; strings become text nodes (never HTML). */
 function h(tag, attrs = {}, ...children) {
@@ -41,6 +44,8 @@ const errText = (e) => (e ? `${e.code}: ${e.message}` : '');
 
 function every(ms, fn) {
   clearTimeout(timer);
+  stream?.close();
+  stream = undefined;
   const mine = ++generation;
   const tick = async () => {
     try {
@@ -164,9 +169,40 @@ function timeline(record) {
   );
 }
 
+/**
+ * The run's output as it is written: GET /v1/tasks/:id/output?follow=1 sends
+ * `attempt` (a header per attempt), `output` (text) and `end` events. The box is
+ * kept across the page's once-a-second rebuilds, so text is appended, not refetched.
+ */
+function followOutput(id, box) {
+  const pre = h('pre', { id: 'output' });
+  let text = false;
+  box.replaceChildren(h('p', { class: 'muted', id: 'output' }, 'No output (yet).'));
+  const source = new EventSource(`/v1/tasks/${encodeURIComponent(id)}/output?follow=1`);
+  source.addEventListener('attempt', (e) => {
+    const a = JSON.parse(e.data);
+    pre.append(`--- ${a.queue} attempt ${a.attempt} (tier ${a.tier}) ---\n`);
+  });
+  source.addEventListener('output', (e) => {
+    pre.append(JSON.parse(e.data).text);
+    if (!text) box.replaceChildren(pre);
+    text = true;
+  });
+  // The stream ends when the run ended and all its output was sent; do not reconnect.
+  source.addEventListener('end', () => source.close());
+  // A broken connection would be retried by EventSource from the start, doubling the
+  // text: close it instead, and the next tick opens a fresh stream into a fresh box.
+  source.addEventListener('error', () => {
+    source.close();
+    if (stream === source) stream = undefined;
+  });
+  return source;
+}
+
 function runPage(id) {
   const msg = h('div');
   const body = h('div');
+  const outputBox = h('div', { id: 'output-box' });
   view.replaceChildren(h('p', {}, h('a', { href: '#/' }, '← all runs')), h('h1', {}, id), msg, body);
   const act = async (label, method, path, payload, after) => {
     const res = await api(method, path, payload);
@@ -183,8 +219,9 @@ function runPage(id) {
     }
     if (!res.ok) throw new Error(String(res.status));
     const r = res.data;
-    const [output, result, notes] = await Promise.all([
-      fetch(`/v1/tasks/${encodeURIComponent(id)}/output`).then(async (res) => ({ ok: res.ok, text: await res.text() })),
+    // Opened once the run exists (the stream answers 404 before); every() closes it on a page change.
+    stream ??= followOutput(id, outputBox);
+    const [result, notes] = await Promise.all([
       api('GET', `/v1/tasks/${encodeURIComponent(id)}/result`),
       api('GET', `/v1/notifications?id=${encodeURIComponent(id)}`),
     ]);
@@ -253,9 +290,7 @@ function runPage(id) {
           )
         : h('p', { class: 'muted' }, 'None.'),
       h('h2', {}, 'Output'),
-      output.ok && output.text.split('\n').some((l) => l && !l.startsWith('--- '))
-        ? h('pre', { id: 'output' }, output.text)
-        : h('p', { class: 'muted', id: 'output' }, 'No output (yet).'),
+      outputBox,
       h('h2', {}, 'Result'),
       result.ok
         ? h('pre', { id: 'result' }, typeof result.data === 'string' ? result.data : JSON.stringify(result.data, null, 2))

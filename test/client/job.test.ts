@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Executor, InvalidJobError, JOB_STATES, Job, JobFailedError } from '../../src/client/index.ts';
+import { Executor, InvalidJobError, JOB_STATES, Job, JobFailedError, JobWatchTimeoutError } from '../../src/client/index.ts';
 import type { DevStack } from '../../src/dev.ts';
 import { devStack } from '../cli/capture-io.ts';
 import { RecordingQueue } from '../helpers/doubles.ts';
@@ -144,6 +144,12 @@ t.test('cancel of a job with running and waiting tasks stops them all and comple
     const st = await exe.operator.job('stopme', 5);
     return (st?.counts.running ?? 0) >= 2 ? st : undefined;
   });
+  const early = await result.watch({ intervalMs: 50, timeoutMs: 300 }).catch((e: unknown) => e);
+  t.ok(early instanceof JobWatchTimeoutError, 'watch gives up after timeoutMs while tasks still run');
+  t.match((early as Error).message, /stopme had not ended after 300 ms/);
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(new Error('stop watching')), 100);
+  await t.rejects(result.watch({ intervalMs: 50, signal: ac.signal }), /stop watching/, 'an abort ends the watch with its reason');
   const out = await exe.cancel(job(result));
   t.equal(out.cancelled.length, 5, 'all five cancelled');
   t.equal(result.job.currentState(), 'Cancelled');

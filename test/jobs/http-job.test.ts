@@ -205,3 +205,32 @@ t.test('the IPv6 metadata address is refused even when listed, by literal and af
   await t.rejects(call({ allow, fetchImpl, lookup: mapped }, { url: 'http://mapped.example/' }), { code: 'HostNotAllowed', permanent: true });
   t.equal(fetched, 0, 'nothing was fetched');
 });
+
+t.test('the connection goes to the address the check resolved: a name only the checked lookup knows is reached', async (t) => {
+  let hits = 0;
+  const port = await server(t, (_req, res) => {
+    hits++;
+    res.end('ok');
+  });
+  const lookup = async (name: string) => (name === 'svc.pinned.test' ? [{ address: '127.0.0.1' }] : []);
+  const r = await call({ allow: [`svc.pinned.test:${port}`], lookup }, { url: `http://svc.pinned.test:${port}/` });
+  t.equal(r.state, 'succeeded', 'system DNS does not know the name; only the pinned lookup does');
+  t.equal(hits, 1);
+});
+
+t.test('DNS rebinding: an answer that turns to the metadata address after the check is refused at connect, nothing is sent', async (t) => {
+  let hits = 0;
+  const port = await server(t, (_req, res) => {
+    hits++;
+    res.end('ok');
+  });
+  let calls = 0;
+  const lookup = async () => (++calls === 1 ? [{ address: '127.0.0.1' }] : [{ address: '169.254.169.254' }]);
+  await t.rejects(call({ allow: [`rebind.test:${port}`], lookup }, { url: `http://rebind.test:${port}/` }), {
+    code: 'HostNotAllowed',
+    permanent: true,
+    message: /when connecting/,
+  });
+  t.ok(calls >= 2, 'the connection resolved through the checked lookup');
+  t.equal(hits, 0, 'no request reached any server');
+});

@@ -80,6 +80,7 @@ t.test('npm pack ships dist and bin only', async (t) => {
   t.ok(paths.includes('dist/index.js') && paths.includes('dist/index.d.ts'), 'the root entry, compiled, with types');
   t.ok(paths.includes('dist/client/index.js') && paths.includes('dist/client/index.d.ts'), 'the client entry, compiled, with types');
   t.ok(paths.includes('bin/executor.js'));
+  t.ok(paths.includes('LICENSE'), 'the licence the package.json names ships with it');
   const stray = paths.filter((p) => !/^(dist\/|bin\/|package\.json$|README\.md$|LICENSE$)/.test(p) || (p.endsWith('.ts') && !p.endsWith('.d.ts')));
   t.same(stray, [], 'no sources, tests, infra or bench');
 });
@@ -241,5 +242,51 @@ export default [shout, ...readmeJobs];
     const r = await run(process.execPath, ['emulator-client.mjs'], { cwd: app, timeoutMs: 120_000 });
     t.equal(r.code, 0, r.stderr);
     t.match(r.stdout.trim(), /^projects\/local-project\/locations\/us-central1\/queues\/incoming\/tasks\/\S+$/);
+  });
+
+  t.test('the installed package runs on Node 22 too: --version, executor dev and the SDK example', async (t) => {
+    // engines says >=22; the suite itself runs on the pinned Node 24. Node 22 comes
+    // from the npm registry as a plain binary package (no install scripts).
+    const nodeDir = join(work, 'node22');
+    mkdirSync(nodeDir);
+    const binPkg = `node-${process.platform}-${process.arch}`;
+    const inst = await run('npm', ['install', '--prefix', nodeDir, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `${binPkg}@22`], {
+      cwd: nodeDir,
+    });
+    t.equal(inst.code, 0, `npm install ${binPkg}@22\n${inst.stderr.slice(-2000)}`);
+    const node22 = join(nodeDir, 'node_modules', binPkg, 'bin', 'node');
+    const version = await run(node22, ['--version'], { cwd: app });
+    t.match(version.stdout.trim(), /^v22\./, 'a Node 22 binary');
+    const bin = join(app, 'node_modules', '.bin', pkg.name);
+    const v = await run(node22, [bin, '--version'], { cwd: app });
+    t.equal(v.code, 0, v.stderr);
+    t.equal(v.stdout.trim(), pkg.version);
+
+    const port22 = await freePort();
+    const emulator22 = await freePort();
+    const dev22: ChildProcess = spawn(node22, [bin, 'dev', '--fresh'], {
+      cwd: app,
+      env: { ...process.env, PATH, PORT: String(port22), EMULATOR_PORT: String(emulator22), BLOB_DIR: join(work, 'blobs22'), LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out22 = '';
+    dev22.stdout!.on('data', (c) => (out22 += c));
+    dev22.stderr!.on('data', (c) => (out22 += c));
+    t.teardown(() => {
+      dev22.kill('SIGTERM');
+    });
+    await waitFor('executor dev under Node 22', () => {
+      if (out22.includes('executor dev is running')) return true;
+      if (dev22.exitCode !== null) throw new Error(`dev under Node 22 exited: ${out22}`);
+      return undefined;
+    });
+    const script = sdk
+      .replaceAll('127.0.0.1:8080', `127.0.0.1:${port22}`)
+      .replaceAll('127.0.0.1:8123', `127.0.0.1:${emulator22}`)
+      .replaceAll(': 8123,', `: ${emulator22},`);
+    writeFileSync(join(app, 'sdk22.mjs'), script);
+    const r = await run(node22, ['sdk22.mjs'], { cwd: app, timeoutMs: 180_000 });
+    t.equal(r.code, 0, r.stderr);
+    t.equal(r.stdout.trim(), 'succeeded {"data":{"hello":"world"},"args":{}}', 'the SDK on Node 22 against executor dev on Node 22');
   });
 });

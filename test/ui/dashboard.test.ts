@@ -92,12 +92,20 @@ t.test('the dashboard lists runs live, shows a run’s tiers and output, and can
   await page.goto(`${s.server.url}/ui#/run/ui-echo`);
   await page.locator('pre#result').waitFor(WAIT);
   t.match(await page.locator('pre#result').innerText(), /hello from the dashboard/);
-  await exe.enqueue({ id: 'ui-prints', type: 'exec', args: { command: 'sh', args: ['-c', 'echo first line; sleep 1; echo second line'] } });
+  // Output arrives while the job runs, over one Server-Sent Events stream (no refetching).
+  const outputRequests: string[] = [];
+  page.on('request', (req) => {
+    if (req.url().includes('/v1/tasks/ui-prints/output')) outputRequests.push(new URL(req.url()).search);
+  });
+  await exe.enqueue({ id: 'ui-prints', type: 'exec', args: { command: 'sh', args: ['-c', 'echo first line; sleep 6; echo second line'] } });
   await page.goto(`${s.server.url}/ui#/run/ui-prints`);
-  await page.locator('pre#output').waitFor(WAIT);
+  await page.waitForFunction(() => document.querySelector('pre#output')?.textContent?.includes('first line'), undefined, WAIT);
+  t.equal((await exe.operator.status('ui-prints'))?.state, 'running', 'the first line is shown while the job still runs');
   await page.locator('#run-state [data-state="succeeded"]').waitFor(WAIT);
   await page.waitForFunction(() => document.querySelector('pre#output')?.textContent?.includes('second line'), undefined, WAIT);
-  t.match(await page.locator('pre#output').innerText(), /first line\nsecond line/);
+  t.match(await page.locator('pre#output').innerText(), /--- incoming attempt 1 \(tier 0\) ---\nfirst line\nsecond line/);
+  await new Promise((r) => setTimeout(r, 1500));
+  t.same(outputRequests, ['?follow=1'], 'one streaming request for the output, none polled');
 
   // Cancel a running job from its page.
   await exe.enqueue({ id: 'ui-sleeps', type: 'exec', args: { command: 'sleep', args: ['120'] } });
