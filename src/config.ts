@@ -29,6 +29,8 @@ export const DEFAULTS = {
   NOTIFY_QUEUE: 'notifier',
   LEDGER: 'memory',
   LEDGER_TTL: '7d',
+  /** The memory ledger's bound on the approximate bytes of the records it holds. */
+  LEDGER_MAX_BYTES: 128 * 1024 * 1024,
   FIRESTORE_COLLECTION_PREFIX: 'executor',
   OFFLOAD_THRESHOLD: 512 * 1024,
   AUTH: 'oidc',
@@ -75,6 +77,7 @@ const EnvSchema = Type.Object({
   NOTIFY_ON: Str({ default: DEFAULTS.NOTIFY_ON }),
   LEDGER: Type.Optional(Type.Union([Type.Literal('memory'), Type.Literal('firestore')])),
   LEDGER_TTL: Str({ default: DEFAULTS.LEDGER_TTL }),
+  LEDGER_MAX_BYTES: Int(1024 * 1024, 2 ** 45, DEFAULTS.LEDGER_MAX_BYTES),
   FIRESTORE_COLLECTION_PREFIX: Str({ default: DEFAULTS.FIRESTORE_COLLECTION_PREFIX }),
   BUCKET: Str(),
   BLOB_DIR: Str(),
@@ -128,7 +131,8 @@ export interface Config {
   /** Said in the start-up log when SERVICE_URL was given as the push URL (…/tasks). */
   serviceUrlNote?: string;
   notify: { queue?: string; url?: string; topic?: string; on: Set<EventKind> };
-  ledger: { kind: 'memory' | 'firestore'; ttlMs: number; collectionPrefix: string };
+  /** maxBytes: the memory ledger's LEDGER_MAX_BYTES. */
+  ledger: { kind: 'memory' | 'firestore'; ttlMs: number; collectionPrefix: string; maxBytes: number };
   blobs: {
     bucket?: string;
     dir?: string;
@@ -311,6 +315,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ledger: {
       kind: raw.LEDGER ?? DEFAULTS.LEDGER,
       ttlMs: parseDuration('LEDGER_TTL', raw.LEDGER_TTL ?? DEFAULTS.LEDGER_TTL),
+      maxBytes: raw.LEDGER_MAX_BYTES ?? DEFAULTS.LEDGER_MAX_BYTES,
       collectionPrefix: raw.FIRESTORE_COLLECTION_PREFIX ?? DEFAULTS.FIRESTORE_COLLECTION_PREFIX,
     },
     blobs: {
