@@ -4,20 +4,24 @@
 // markdown table with the machine and writes bench/results.json. Nothing here
 // asserts a time: it reports what it measured and the target it is compared to.
 
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ECHO_BODY, type Row, SERVE_ENV } from './lib/common.ts';
+import { emulatorDispatchFigure } from './lib/emulator.ts';
 import { firestoreFigure } from './lib/firestore.ts';
-import { chainFigure, emulatorDispatchFigure, inflightFigure } from './lib/flows.ts';
+import { chainFigure, inflightFigure } from './lib/flows.ts';
 import { alternate, type LoadResult, load } from './lib/load.ts';
 import { freePort, type Proc, startProc } from './lib/proc.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const quick = process.argv.includes('--quick');
+// The compiled package, as users run it (dist/, built once below), unless --src.
+const fromSource = process.argv.includes('--src');
 const only = process.argv
   .find((a) => a.startsWith('--only='))
   ?.slice('--only='.length)
@@ -80,24 +84,45 @@ async function pushFigures() {
       target: '≤ 10 ms',
       met: e.p99 <= 10,
     });
-
-    // Every executor request above finished one lineage that the memory ledger keeps.
-    await sleep(2000);
-    const after = serve.rss();
-    const perLineage = (after - idle.serve) / Math.max(1, e.requests);
-    raw.finished = { lineages: e.requests, rssAfter: after, bytesPerLineage: perLineage };
-    rows.push({
-      figure: `RSS after ${e.requests.toLocaleString('en-US')} finished echo lineages (memory ledger)`,
-      executor: `${f(mib(after), 0)} MiB (${f(perLineage, 0)} B per lineage)`,
-      baseline: `${f(mib(idle.serve), 0)} MiB idle`,
-      value: perLineage,
-      target: '≤ 1 KiB per finished lineage kept',
-      met: perLineage <= 1024,
-      note: 'RSS growth over idle divided by lineages; includes garbage not yet collected',
-    });
   } finally {
     await serve.stop();
     await bare.stop();
+  }
+}
+
+/**
+ * Bytes kept per finished lineage: a `serve` of its own, started with the
+ * inspector so a full GC can be forced from outside (the server needs no
+ * --expose-gc or debug route). A warm-up round of the same load first (JIT
+ * code, the young generation grown to its working size, buffers), then GC and
+ * a baseline, then the rounds, then GC again: the growth of RSS and of the
+ * heap in use, divided by the lineages the rounds finished.
+ */
+async function finishedFigure() {
+  const serve = await startProc([settings.executorEntry, 'serve'], SERVE_ENV, { inspect: true });
+  try {
+    const push = (durationSec: number) => load({ url: serve.url, connections: settings.connections, durationSec, body: ECHO_BODY });
+    const warm = await push(settings.durationSec);
+    await sleep(500);
+    const before = await serve.collectGarbage();
+    let lineages = 0;
+    for (let r = 0; r < settings.rounds; r++) lineages += (await push(settings.durationSec)).requests;
+    await sleep(1000);
+    const after = await serve.collectGarbage();
+    const rssPer = (after.rss - before.rss) / Math.max(1, lineages);
+    const heapPer = (after.heapUsed - before.heapUsed) / Math.max(1, lineages);
+    raw.finished = { warmup: warm.requests, lineages, before, after, rssBytesPerLineage: rssPer, heapBytesPerLineage: heapPer };
+    rows.push({
+      figure: `RSS after ${lineages.toLocaleString('en-US')} finished echo lineages (memory ledger)`,
+      executor: `${f(mib(after.rss), 0)} MiB (${f(rssPer, 0)} B RSS, ${f(heapPer, 0)} B heap per lineage)`,
+      baseline: `${f(mib(before.rss), 0)} MiB before`,
+      value: rssPer,
+      target: '≤ 1 KiB per finished lineage kept',
+      met: rssPer <= 1024,
+      note: 'growth after a forced GC (inspector) over a warmed-up baseline, divided by lineages',
+    });
+  } finally {
+    await serve.stop();
   }
 }
 
@@ -159,19 +184,47 @@ function errorsNote(r: LoadResult): string | undefined {
   return r.errors || r.non2xx ? `${r.errors} errors, ${r.non2xx} non-2xx replies` : undefined;
 }
 
+/** Newest modification time of the files under `dir` (ms). */
+function newest(dir: string): number {
+  let max = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) max = Math.max(max, statSync(join(e.parentPath, e.name)).mtimeMs);
+  }
+  return max;
+}
+
+/** npm run build once, unless dist/ is newer than every source file; then every executor process runs dist/. */
+function useDist(): void {
+  let built = 0;
+  try {
+    built = statSync(join(root, 'dist', 'cli', 'main.js')).mtimeMs;
+  } catch {
+    // never built
+  }
+  if (built === 0 || newest(join(root, 'src')) > built) {
+    console.error('bench: npm run build (dist/ is missing or older than src/)...');
+    execFileSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  // bin/executor.js runs dist/ in a checkout when told; every child inherits it.
+  process.env.EXECUTOR_FROM_DIST = '1';
+}
+
 async function main() {
   const started = Date.now();
+  if (!fromSource) useDist();
   const machine = {
     cores: cpus().length,
     cpu: cpus()[0]?.model ?? 'unknown',
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     node: process.versions.node,
     quick,
+    executor: fromSource ? 'src (type stripping)' : 'dist (compiled)',
     date: new Date().toISOString(),
   };
   console.error(`bench: ${quick ? 'quick' : 'full'} run on ${machine.cores} cores, Node ${machine.node}`);
   const figures: Array<[string, () => Promise<void>]> = [
     ['push', pushFigures],
+    ['finished', finishedFigure],
     ['oidc', oidcFigure],
     [
       'inflight',
@@ -215,7 +268,7 @@ async function main() {
     }
   }
   const lines = [
-    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}; ${quick ? 'quick' : 'full'} run, ${settings.rounds} alternating rounds of ${settings.durationSec} s per server.`,
+    `Machine: ${machine.cores} cores (${machine.cpu}), ${machine.memoryGiB} GiB, Node ${machine.node}; ${quick ? 'quick' : 'full'} run, ${settings.rounds} alternating rounds of ${settings.durationSec} s per server; executor from ${machine.executor}.`,
     '',
     '| figure | executor | baseline | ratio / value | target | met |',
     '|---|---|---|---|---|---|',

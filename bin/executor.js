@@ -2,11 +2,13 @@
 // The `executor` / `cloud-tasks-executor` command.
 // In a checkout of the repository src/ exists and runs as TypeScript through
 // Node's type stripping, so a stale dist/ there is never used. The published
-// package has no src/ and runs the compiled dist/.
+// package has no src/ and runs the compiled dist/. EXECUTOR_FROM_DIST=1 runs
+// dist/ in a checkout too (after npm run build), as an installed package does:
+// npm run bench measures that.
 import { existsSync } from 'node:fs';
 
 const source = new URL('../src/cli/main.ts', import.meta.url);
-const fromSource = existsSync(source);
+const fromSource = process.env.EXECUTOR_FROM_DIST !== '1' && existsSync(source);
 const [major, minor] = process.versions.node.split('.').map(Number);
 const tooOld = fromSource ? major < 22 || (major === 22 && minor < 18) : major < 22;
 if (tooOld) {

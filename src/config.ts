@@ -29,6 +29,8 @@ export const DEFAULTS = {
   NOTIFY_QUEUE: 'notifier',
   LEDGER: 'memory',
   LEDGER_TTL: '7d',
+  /** The memory ledger's bound on the approximate bytes of the records it holds. */
+  LEDGER_MAX_BYTES: 128 * 1024 * 1024,
   FIRESTORE_COLLECTION_PREFIX: 'executor',
   OFFLOAD_THRESHOLD: 512 * 1024,
   AUTH: 'oidc',
@@ -75,6 +77,7 @@ const EnvSchema = Type.Object({
   NOTIFY_ON: Str({ default: DEFAULTS.NOTIFY_ON }),
   LEDGER: Type.Optional(Type.Union([Type.Literal('memory'), Type.Literal('firestore')])),
   LEDGER_TTL: Str({ default: DEFAULTS.LEDGER_TTL }),
+  LEDGER_MAX_BYTES: Int(1024 * 1024, 2 ** 45, DEFAULTS.LEDGER_MAX_BYTES),
   FIRESTORE_COLLECTION_PREFIX: Str({ default: DEFAULTS.FIRESTORE_COLLECTION_PREFIX }),
   BUCKET: Str(),
   BLOB_DIR: Str(),
@@ -107,6 +110,7 @@ const EnvSchema = Type.Object({
   UI: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   EMULATOR_APP_ENGINE_URL: Str(),
   EMULATOR_STATE: Str(),
+  EMULATOR_MAX_RATE: Int(1, 1_000_000),
   LOG_LEVEL: Type.Optional(
     Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -127,7 +131,8 @@ export interface Config {
   /** Said in the start-up log when SERVICE_URL was given as the push URL (…/tasks). */
   serviceUrlNote?: string;
   notify: { queue?: string; url?: string; topic?: string; on: Set<EventKind> };
-  ledger: { kind: 'memory' | 'firestore'; ttlMs: number; collectionPrefix: string };
+  /** maxBytes: the memory ledger's LEDGER_MAX_BYTES. */
+  ledger: { kind: 'memory' | 'firestore'; ttlMs: number; collectionPrefix: string; maxBytes: number };
   blobs: {
     bucket?: string;
     dir?: string;
@@ -166,6 +171,8 @@ export interface Config {
   emulatorAppEngineUrl?: string;
   /** The emulator's state file; absent = memory only. */
   emulatorState?: string;
+  /** The highest maxDispatchesPerSecond the emulator accepts (EMULATOR_MAX_RATE); absent = Cloud Tasks' 500. */
+  emulatorMaxRate?: number;
   logLevel: string;
   /** Bytes of a job's live output kept per attempt (OUTPUT_LIMIT); then truncated with a marker. */
   outputLimitBytes: number;
@@ -308,6 +315,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ledger: {
       kind: raw.LEDGER ?? DEFAULTS.LEDGER,
       ttlMs: parseDuration('LEDGER_TTL', raw.LEDGER_TTL ?? DEFAULTS.LEDGER_TTL),
+      maxBytes: raw.LEDGER_MAX_BYTES ?? DEFAULTS.LEDGER_MAX_BYTES,
       collectionPrefix: raw.FIRESTORE_COLLECTION_PREFIX ?? DEFAULTS.FIRESTORE_COLLECTION_PREFIX,
     },
     blobs: {
@@ -374,10 +382,14 @@ function blobRefKey(value: string): string {
 const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
 
 /** The emulator's App Engine stand-in (dev: the worker itself) and its state file. */
-function emulatorTargets(mode: Mode, raw: RawEnv): { emulatorAppEngineUrl?: string; emulatorState?: string } {
+function emulatorTargets(mode: Mode, raw: RawEnv): { emulatorAppEngineUrl?: string; emulatorState?: string; emulatorMaxRate?: number } {
   const appEngine =
     optionalUrl('EMULATOR_APP_ENGINE_URL', raw.EMULATOR_APP_ENGINE_URL) ?? (mode === 'dev' ? `http://127.0.0.1:${raw.PORT ?? DEFAULTS.PORT}` : undefined);
-  return { ...(appEngine ? { emulatorAppEngineUrl: appEngine } : {}), ...(raw.EMULATOR_STATE ? { emulatorState: raw.EMULATOR_STATE } : {}) };
+  return {
+    ...(appEngine ? { emulatorAppEngineUrl: appEngine } : {}),
+    ...(raw.EMULATOR_STATE ? { emulatorState: raw.EMULATOR_STATE } : {}),
+    ...(raw.EMULATOR_MAX_RATE !== undefined ? { emulatorMaxRate: raw.EMULATOR_MAX_RATE } : {}),
+  };
 }
 
 /**

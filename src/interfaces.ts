@@ -242,7 +242,8 @@ export interface JobTaskEndInput {
 
 /**
  * The attempt ledger. Every method is atomic per lineage id; implementations
- * must pass test/ledger/contract.ts.
+ * must pass test/ledger/contract.ts. What it returns is read-only: the memory
+ * ledger hands out its stored records frozen, not copies.
  */
 export interface AttemptLedger {
   /**

@@ -94,6 +94,13 @@ export function boundRecord(record: LineageRecord): LineageRecord {
     edit({ history: record.history.map((h) => (h.error ? { ...h, error: boundError(h.error) } : h)) });
     cut.add('history');
   }
+  // The common record is far below the bound: one serialisation says so (this
+  // runs on every ledger write); only a record over it is measured part by part.
+  const whole = jsonBytes(out);
+  if (whole !== undefined && whole <= MAX_RECORD_BYTES) {
+    if (cut.size > (record.truncated?.length ?? 0)) edit({ truncated: [...cut] });
+    return out;
+  }
   const resultBytes = out.result === undefined ? 0 : jsonBytes(out.result);
   if (resultBytes === undefined || (out.result !== undefined && (jsonBytes(out) ?? Infinity) > MAX_RECORD_BYTES)) {
     edit({ result: cutMarker(out.result, resultBytes) });
@@ -115,7 +122,7 @@ export function boundEvent(event: CloudEvent): CloudEvent {
     const error = boundError(data.error);
     if (error !== data.error) out = { ...out, data: { ...out.data, error } };
   }
-  if (out.data.result !== undefined) {
+  if (out.data.result !== undefined && !((jsonBytes(out) ?? Infinity) <= MAX_RECORD_BYTES)) {
     const bytes = jsonBytes(out.data.result);
     if (bytes === undefined || (jsonBytes(out) ?? Infinity) > MAX_RECORD_BYTES) {
       out = { ...out, data: { ...out.data, result: cutMarker(out.data.result, bytes) } };

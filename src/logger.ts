@@ -110,3 +110,41 @@ export function header(headers: Record<string, string | string[] | undefined>, n
   const v = headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
+
+const LEVEL_METHODS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
+const noop = () => {};
+
+/**
+ * `parent.child(bindings)`, made only when a line is written at an enabled
+ * level (or when anything but a level method is used). A delivery at `info`
+ * that logs nothing until its last line pays for one child, not two; a line
+ * at a disabled level costs a property lookup. `bindings` may still be added
+ * to until the child is made (the attempt number, once counted).
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger & { bind(fields: Record<string, unknown>): void } {
+  let child: Logger | undefined;
+  const real = () => {
+    child ??= parent.child(bindings);
+    return child;
+  };
+  const bind = (fields: Record<string, unknown>) => {
+    if (child) child = child.child(fields);
+    else Object.assign(bindings, fields);
+  };
+  const isLevelEnabled = (level: string) => (child ?? parent).isLevelEnabled(level);
+  return new Proxy(parent, {
+    get(_target, prop) {
+      if (prop === 'bind') return bind;
+      if (typeof prop === 'string' && LEVEL_METHODS.has(prop)) {
+        if (!child && !parent.isLevelEnabled(prop)) return noop;
+        const log = real();
+        return (log[prop as 'info'] as (...a: unknown[]) => void).bind(log);
+      }
+      if (prop === 'isLevelEnabled') return isLevelEnabled;
+      if (prop === 'level') return (child ?? parent).level;
+      const log = real();
+      const value = Reflect.get(log, prop);
+      return typeof value === 'function' ? value.bind(log) : value;
+    },
+  }) as Logger & { bind(fields: Record<string, unknown>): void };
+}

@@ -15,6 +15,7 @@ import { startOutboxSweep } from './delivery/outbox-sweep.ts';
 import type { BlobStore, Notifier, TaskQueue } from './interfaces.ts';
 import { systemClock } from './interfaces.ts';
 import { builtinJobs, createRegistry, loadJobsModule } from './jobs/index.ts';
+import { lazyNotifier, lazyTaskQueue } from './lazy-backends.ts';
 import { createMemoryLedger } from './ledger/memory-ledger.ts';
 import { createLogNotifier } from './notifier/log-notifier.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
@@ -49,20 +50,23 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
             ttlMs: config.ledger.ttlMs,
             credentials: probe('firestore ledger', 'FIRESTORE_EMULATOR_HOST'),
           })
-        : createMemoryLedger({ ttlMs: config.ledger.ttlMs, logger }),
+        : createMemoryLedger({ ttlMs: config.ledger.ttlMs, maxBytes: config.ledger.maxBytes, logger }),
     );
 
     let queue: TaskQueue | undefined;
     if (config.project && config.location) {
-      const { createCloudTasksQueue } = await import('./queues/cloud-tasks-queue.ts');
+      const { project, location } = config;
+      // Made on first use (a forward, cancel, replay): a single tier that never forwards never loads the client.
       queue = own(
         'cloud-tasks',
-        createCloudTasksQueue({
-          project: config.project,
-          location: config.location,
-          ...(config.cloudTasksEmulatorHost ? { emulatorHost: config.cloudTasksEmulatorHost } : {}),
-          logger,
-        }),
+        lazyTaskQueue(async () =>
+          (await import('./queues/cloud-tasks-queue.ts')).createCloudTasksQueue({
+            project,
+            location,
+            ...(config.cloudTasksEmulatorHost ? { emulatorHost: config.cloudTasksEmulatorHost } : {}),
+            logger,
+          }),
+        ),
       );
     }
 
@@ -83,17 +87,18 @@ export async function createDeps(config: Config, logger: Logger, extra: { sink?:
         }),
       );
     }
-    // Pub/Sub is also needed for an envelope's own notify.topic; the client
-    // connects lazily, so creating it costs nothing until a topic is used.
+    // Pub/Sub is also needed for an envelope's own notify.topic; its client
+    // is imported when the first event goes to a topic.
     if (config.notify.topic || config.mode === 'serve' || config.mode === 'pull') {
-      const { createPubSubNotifier } = await import('./notifier/pubsub-notifier.ts');
       notifiers.pubsub = own(
         'notify-pubsub',
-        createPubSubNotifier({
-          ...(config.project ? { projectId: config.project } : {}),
-          defaultTopic: config.notify.topic,
-          credentials: probe('pubsub notifier', 'PUBSUB_EMULATOR_HOST'),
-        }),
+        lazyNotifier(async () =>
+          (await import('./notifier/pubsub-notifier.ts')).createPubSubNotifier({
+            ...(config.project ? { projectId: config.project } : {}),
+            defaultTopic: config.notify.topic,
+            credentials: probe('pubsub notifier', 'PUBSUB_EMULATOR_HOST'),
+          }),
+        ),
       );
     }
     const notifier = createRoutingNotifier({

@@ -87,3 +87,12 @@ t.test('an error text with lone surrogates or NUL (a job may make one) is made s
     permanent: false,
   });
 });
+
+t.test('a record over the bound only by its escapes is still cut ', async (t) => {
+  // 50,000 control characters: 50 KB as UTF-16, 300 KB as JSON escapes.
+  const out = boundRecord(record({ result: '\u0001'.repeat(50_000) }));
+  t.ok(Buffer.byteLength(JSON.stringify(out)) <= MAX_RECORD_BYTES);
+  t.match(out.result, { truncated: true });
+  const ascii = record({ result: 'a'.repeat(100_000) });
+  t.equal(boundRecord(ascii), ascii, 'a 100 KB result under the bound is kept as is');
+});

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { createLogger, traceField } from '../src/logger.ts';
+import { createLogger, lazyChild, traceField } from '../src/logger.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -73,4 +73,34 @@ createLogger({ pretty: true }).warn({ queue: 'incoming', err: { code: 'X' } }, '
   t.match(r.stdout, /queue/);
   t.throws(() => JSON.parse(r.stdout.split('\n')[0]!), 'not JSON');
   t.match(r.stdout, /"code": "X"/);
+});
+
+t.test('a lazy child writes its bindings (and those bound later), redacted, and is made only for an enabled line', async (t) => {
+  const { lines, destination } = capture();
+  const parent = createLogger({ destination, level: 'info' });
+  let children = 0;
+  const counting = new Proxy(parent, {
+    get: (target, prop) =>
+      prop === 'child'
+        ? (b: Record<string, unknown>) => {
+            children++;
+            return target.child(b);
+          }
+        : Reflect.get(target, prop, target),
+  });
+  const log = lazyChild(counting, { lineage: 'L1', token: 'secret-token' });
+  log.debug({ n: 1 }, 'not written');
+  t.equal(log.isLevelEnabled('debug'), false);
+  log.bind({ attempt: 2 });
+  t.equal(children, 0, 'no child for a disabled level, nor for isLevelEnabled or bind');
+  log.info({ n: 2 }, 'written');
+  log.warn('again');
+  t.equal(children, 1, 'one child for every line after');
+  t.equal(lines.length, 2);
+  t.match(lines[0], { lineage: 'L1', attempt: 2, n: 2, message: 'written' });
+  t.match(lines[1], { lineage: 'L1', attempt: 2, message: 'again', severity: 'WARNING' });
+  t.notMatch(JSON.stringify(lines), /secret-token/);
+  log.bind({ step: 'later' });
+  log.info('bound after the child was made');
+  t.match(lines[2], { lineage: 'L1', attempt: 2, step: 'later' });
 });

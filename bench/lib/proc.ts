@@ -11,6 +11,12 @@ export interface Proc {
   url: string;
   /** Resident set size now, in bytes (Linux /proc). */
   rss(): number;
+  /**
+   * Started with `inspect`: a full garbage collection through the inspector
+   * (HeapProfiler.collectGarbage, so the server itself needs no --expose-gc
+   * or debug route), then its heap in use and RSS.
+   */
+  collectGarbage(): Promise<{ heapUsed: number; rss: number }>;
   stop(signal?: NodeJS.Signals): Promise<void>;
   output(): string;
 }
@@ -36,16 +42,19 @@ export function rssOf(pid: number): number {
 export async function startProc(
   args: string[],
   env: Record<string, string>,
-  opts: { port?: number; readyPath?: string; timeoutMs?: number } = {},
+  opts: { port?: number; readyPath?: string; timeoutMs?: number; inspect?: boolean } = {},
 ): Promise<Proc> {
   const port = opts.port ?? (await freePort());
-  const child: ChildProcess = spawn(process.execPath, args, {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.inspect ? ['--inspect=127.0.0.1:0'] : []), ...args], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  let inspector: string | undefined;
   const keep = (b: Buffer) => {
     out = (out + b.toString()).slice(-20_000);
+    // Kept apart: the server's log lines soon push it out of `out`.
+    inspector ??= /Debugger listening on (ws:\/\/\S+)/.exec(out)?.[1];
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
@@ -74,6 +83,11 @@ export async function startProc(
     port,
     url,
     rss: () => rssOf(child.pid!),
+    collectGarbage: async () => {
+      if (!inspector) throw new Error('not started with inspect');
+      const heapUsed = await inspectorGc(inspector);
+      return { heapUsed, rss: rssOf(child.pid!) };
+    },
     output: () => out,
     stop: async (signal = 'SIGTERM') => {
       if (exited) return;
@@ -84,4 +98,35 @@ export async function startProc(
       clearTimeout(timer);
     },
   };
+}
+
+/** Collect garbage in the process behind the inspector URL `ws`; resolves with its heap in use afterwards. */
+async function inspectorGc(ws: string): Promise<number> {
+  const socket = new WebSocket(ws);
+  await new Promise<void>((resolve, reject) => {
+    socket.addEventListener('open', () => resolve(), { once: true });
+    socket.addEventListener('error', () => reject(new Error(`inspector at ${ws} refused the connection`)), { once: true });
+  });
+  let id = 0;
+  const call = (method: string, params: object = {}) =>
+    new Promise<{ result?: { result?: { value?: unknown } } }>((resolve) => {
+      const mine = ++id;
+      const onMessage = (e: MessageEvent) => {
+        const msg = JSON.parse(String(e.data)) as { id?: number };
+        if (msg.id !== mine) return;
+        socket.removeEventListener('message', onMessage);
+        resolve(msg as never);
+      };
+      socket.addEventListener('message', onMessage);
+      socket.send(JSON.stringify({ id: mine, method, params }));
+    });
+  try {
+    // Twice: the first pass can leave garbage that finalisers freed.
+    await call('HeapProfiler.collectGarbage');
+    await call('HeapProfiler.collectGarbage');
+    const res = await call('Runtime.evaluate', { expression: 'process.memoryUsage().heapUsed', returnByValue: true });
+    return Number(res.result?.result?.value ?? Number.NaN);
+  } finally {
+    socket.close();
+  }
 }

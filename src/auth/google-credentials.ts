@@ -2,7 +2,6 @@
 // inside their own promise chains (unhandled: the process would exit). The
 // backends that talk to Google ask this probe first, so a missing credential
 // becomes one clear error (and one log line) instead.
-import { GoogleAuth } from 'google-auth-library';
 import { MissingCredentials } from '../jobs/errors.ts';
 
 export interface CredentialsProbe {
@@ -22,7 +21,13 @@ export function createCredentialsProbe(opts: {
   lookup?: () => Promise<unknown>;
 }): CredentialsProbe {
   const retryMs = opts.retryMs ?? 30_000;
-  const lookup = opts.lookup ?? (() => new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient());
+  // google-auth-library is imported on the first check, not when a backend is configured.
+  const lookup =
+    opts.lookup ??
+    (async () => {
+      const { GoogleAuth } = await import('google-auth-library');
+      return new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getClient();
+    });
   let ok = false;
   let failure: { at: number; error: MissingCredentials } | undefined;
   let pending: Promise<void> | undefined;

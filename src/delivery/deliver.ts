@@ -2,18 +2,18 @@
 // code over interfaces; the routes translate HTTP in and the outcome out.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { scopeDataRef } from '../blobs/ref-scope.ts';
 import type { AttemptLedger, BlobStore, Clock, JobRegistry, JobResult, LineageRecord, TaskEnvelope, Tier } from '../interfaces.ts';
-import { Cancelled, NoBlobStore, PoisonTask, RunTimeout, retryAfterOf, ShuttingDown, serviceError, toErrorInfo } from '../jobs/errors.ts';
+import { PoisonTask, toErrorInfo } from '../jobs/errors.ts';
+import { lazyChild } from '../logger.ts';
 import { replayFieldsOf } from '../operator/replay.ts';
 import type { OutputHub } from '../output/output-hub.ts';
 import type { ErrorInfo } from '../schemas/index.ts';
 import type { ConcurrencyLimiter } from './concurrency-limiter.ts';
-import { runIsolated } from './crash-isolation.ts';
 import type { Effects } from './effects.ts';
 import { intakeTask, type RejectedBody } from './intake.ts';
 import type { JobCompletion } from './job-completion.ts';
 import { headerAttempt, type PushHeaders } from './push-headers.ts';
+import { createJobRunner } from './run-job.ts';
 
 export interface DeliveryDeps {
   ledger: AttemptLedger;
@@ -73,8 +73,6 @@ export type OutcomeKind =
   | 'owed'; // the state is recorded, an owed effect failed transiently: retried
 
 export interface DeliveryOutcome {
-  /** HTTP status for Cloud Tasks: 2xx ends the task, anything else retries it. */
-  status: 200 | 429 | 500 | 503;
   outcome: OutcomeKind;
   id: string;
   attempt?: number;
@@ -95,9 +93,14 @@ export interface Delivery {
 }
 
 export function createDelivery(deps: DeliveryDeps): Delivery {
-  const running = new Map<string, Set<AbortController>>();
-  let shuttingDown = false;
-  const inlineLimit = deps.inlineResultBytes ?? 64 * 1024;
+  const runner = createJobRunner({
+    registry: deps.registry,
+    jobTimeoutMs: deps.jobTimeoutMs,
+    ...(deps.blobs ? { blobs: deps.blobs } : {}),
+    ...(deps.inlineResultBytes !== undefined ? { inlineResultBytes: deps.inlineResultBytes } : {}),
+    ...(deps.blobRefKey !== undefined ? { blobRefKey: deps.blobRefKey } : {}),
+    ...(deps.output ? { output: deps.output } : {}),
+  });
   const lastTier = deps.chain.length - 1;
   const leaseMarginMs = deps.leaseMarginMs ?? 30_000;
   const maxCrashes = deps.maxCrashes ?? 3;
@@ -132,7 +135,8 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     const queue = input.push.queueName ?? tierConf.queue;
     const maxAttempts = tierConf.maxAttempts;
     const type = envelope?.type ?? 'unknown';
-    let log = deps.logger.child({
+    // One child logger per delivery at most, made only when a line is written.
+    const log = lazyChild(deps.logger, {
       queue,
       task: input.push.taskName,
       tier,
@@ -166,12 +170,12 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     if (begun.busy) {
       const retryAfterSeconds = Math.min(Math.max(1, Math.ceil(begun.leaseRemainingMs / 1000)), MAX_RETRY_AFTER_SECONDS);
       log.info({ retryAfterSeconds }, 'another delivery of this lineage is running: refused, no attempt counted');
-      return { status: 429, outcome: 'busy', id, tier, retryAfterSeconds };
+      return { outcome: 'busy', id, tier, retryAfterSeconds };
     }
     if (begun.duplicate) return duplicate(begun.record, tier, log);
     const attempt = begun.attempt;
     const final = maxAttempts !== null && attempt >= maxAttempts;
-    log = log.child({ attempt });
+    log.bind({ attempt });
     const notifyCtx = { type, queue, tier, attempt, maxAttempts };
     const target = envelope?.notify ?? begun.record.notify ?? {};
     const lineage = { id, createdAt: begun.record.createdAt, ...(begun.record.labels ? { labels: begun.record.labels } : {}) };
@@ -197,51 +201,21 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       await deps.ledger.finish({ id, tier, attempt, outcome: 'throttled', holder, now: deps.clock.now() });
       log.info({ final }, 'throttled at the concurrency limit; not counted as an attempt');
       const retryAfterSeconds = deps.throttleRetryAfterSeconds ?? 2;
-      return { status: 429, outcome: 'throttled', id, tier, retryAfterSeconds };
+      return { outcome: 'throttled', id, tier, retryAfterSeconds };
     }
 
-    // 6. Run the job, isolated: whatever it throws, wherever, fails only this delivery.
-    let result: JobResult | undefined;
-    let failure: ErrorInfo | undefined;
-    let retryAfterSeconds: number | undefined;
-    let abortedByShutdown = false;
-    // False while the job still runs after its attempt was given up (timeout, abort).
-    let jobSettled = true;
-    let out: ReturnType<OutputHub['start']> | undefined;
-    const ctl = new AbortController();
-    track(id, ctl);
-    const timer = setTimeout(() => ctl.abort(new RunTimeout(Math.round(deps.jobTimeoutMs / 1000))), deps.jobTimeoutMs);
-    try {
-      if (shuttingDown) ctl.abort(new ShuttingDown());
-      const job = deps.registry.make(envelope.type);
-      jobSettled = false;
-      job.deserialize(Buffer.from(JSON.stringify(envelope.args ?? {})));
-      const data = envelope.dataRef ? await loadData(envelope.dataRef, id) : envelope.data;
-      const started = Date.now();
-      out = deps.output?.start({ id, createdAt: begun.record.createdAt, tier, attempt, job, log });
-      const ctx = { id, attempt, maxAttempts, final, tier, signal: ctl.signal, log: out?.log ?? log, setStatus: out?.setStatus ?? (() => {}) };
-      const running = runIsolated(id, () => job.run(data, ctx));
-      running.then(
-        () => (jobSettled = true),
-        () => (jobSettled = true),
-      );
-      result = await runAbortable(running, ctl.signal, () => job.stop());
-      log.debug({ ms: Date.now() - started }, 'job returned');
-      if (result.state !== 'succeeded') {
-        failure =
-          result.error ?? serviceError('JobFailed', `job ended in state ${result.state}${result.exit !== undefined ? ` (exit ${result.exit})` : ''}`, false);
-        retryAfterSeconds = result.retryAfterSeconds;
-      }
-    } catch (err) {
-      failure = toErrorInfo(err);
-      retryAfterSeconds = retryAfterOf(err);
-      abortedByShutdown = failure.code === 'ShuttingDown';
-    } finally {
-      clearTimeout(timer);
-      untrack(id, ctl);
-      deps.limiter.release();
-      await out?.end(); // before the ledger records the end: readers then know all output is stored
-    }
+    // 6. Run the job, isolated: whatever it throws, wherever, fails only this delivery (run-job.ts).
+    const { result, failure, retryAfterSeconds, abortedByShutdown, jobSettled } = await runner.run({
+      id,
+      createdAt: begun.record.createdAt,
+      tier,
+      attempt,
+      maxAttempts,
+      final,
+      envelope,
+      log,
+      release: () => deps.limiter.release(),
+    });
 
     if (!failure) return ended('succeeded', undefined, result);
     if (failure.code === 'Cancelled') {
@@ -260,7 +234,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         { err: { code: failure.code, message: failure.message } },
         abortedByShutdown ? 'job aborted by shutdown; Cloud Tasks retries' : 'job failed; Cloud Tasks retries',
       );
-      return { status: 503, outcome, id, attempt, tier, error: failure, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) };
+      return { outcome, id, attempt, tier, error: failure, ...(retryAfterSeconds ? { retryAfterSeconds } : {}) };
     }
     return exhausted(failure);
 
@@ -271,7 +245,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
      * notification it owes in one write, then send it and clear it.
      */
     async function ended(state: 'succeeded' | 'failed' | 'cancelled', error: ErrorInfo | undefined, res: JobResult | undefined): Promise<DeliveryOutcome> {
-      const stored = await storeResult(id, res);
+      const stored = await runner.storeResult(id, res);
       const letter = deps.effects.owedNotification(
         state,
         lineage,
@@ -293,17 +267,17 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       if (record.state !== state) {
         // Someone else ended the lineage first (a cancel): it owes the notification, not us.
         log.info({ state: record.state }, 'the lineage had already ended; nothing owed by this delivery');
-        return { status: 200, outcome: 'duplicate', id, attempt, tier };
+        return { outcome: 'duplicate', id, attempt, tier };
       }
       // Only the lineage's own payload is deleted: a signed reference may be shared.
-      if (envelope?.dataRef && deps.blobs && ownPayload(envelope.dataRef, id)) {
+      if (envelope?.dataRef && deps.blobs && runner.ownPayload(envelope.dataRef, id)) {
         await deps.blobs.delete(envelope.dataRef).catch((err) => log.warn({ err: { message: (err as Error).message } }, 'offloaded payload not deleted'));
       }
       if (state === 'succeeded') log.info('job succeeded');
       const sent = letter ? await deps.effects.send(letter, log) : { ok: true as const };
       await deps.jobs?.lineageEnded(record, log);
-      if (!sent.ok && !sent.permanent) return { status: 500, outcome: 'owed', id, attempt, tier, ...(error ? { error } : {}) };
-      return { status: 200, outcome: state, id, attempt, tier, ...(error ? { error } : {}), ...(!sent.ok ? { deadLetters: 1 } : {}) };
+      if (!sent.ok && !sent.permanent) return { outcome: 'owed', id, attempt, tier, ...(error ? { error } : {}) };
+      return { outcome: state, id, attempt, tier, ...(error ? { error } : {}), ...(!sent.ok ? { deadLetters: 1 } : {}) };
     }
 
     /**
@@ -323,7 +297,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
         const fwdError = { ...toErrorInfo(err), code: 'ForwardFailed' };
         log.error({ err: { message: fwdError.message } }, "the next tier's envelope could not be prepared; Cloud Tasks retries");
         await deps.ledger.finish({ id, tier, attempt, outcome: 'retry', error: fwdError, holder, now: deps.clock.now() });
-        return { status: 500, outcome: 'owed', id, attempt, tier, error: fwdError };
+        return { outcome: 'owed', id, attempt, tier, error: fwdError };
       }
       const nextQueue = deps.chain[tier + 1]!.queue;
       const letter = deps.effects.owedNotification('forwarded', lineage, { ...notifyCtx, error, nextQueue }, target);
@@ -339,19 +313,19 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       });
       if (record.state !== 'forwarded') {
         log.info({ state: record.state }, 'the lineage had already ended; not forwarded');
-        return { status: 200, outcome: 'duplicate', id, attempt, tier };
+        return { outcome: 'duplicate', id, attempt, tier };
       }
       let deadLetters = 0;
       const fwd = await deps.effects.send(forward, log);
-      if (!fwd.ok && !fwd.permanent) return { status: 500, outcome: 'owed', id, attempt, tier, error: fwd.error };
+      if (!fwd.ok && !fwd.permanent) return { outcome: 'owed', id, attempt, tier, error: fwd.error };
       if (!fwd.ok) deadLetters++;
       else log.info({ nextQueue }, 'attempts exhausted; forwarded to the next tier');
       if (letter) {
         const sent = await deps.effects.send(letter, log);
-        if (!sent.ok && !sent.permanent) return { status: 500, outcome: 'owed', id, attempt, tier, error };
+        if (!sent.ok && !sent.permanent) return { outcome: 'owed', id, attempt, tier, error };
         if (!sent.ok) deadLetters++;
       }
-      return { status: 200, outcome: 'forwarded', id, attempt, tier, error, ...(deadLetters ? { deadLetters } : {}) };
+      return { outcome: 'forwarded', id, attempt, tier, error, ...(deadLetters ? { deadLetters } : {}) };
     }
   }
 
@@ -364,102 +338,17 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
     // Idempotent: counts the job's task if a crash came between the end and the count.
     await deps.jobs?.lineageEnded(record, log);
     const r = await deps.effects.redriveAll(record.id, log, { owedOnly: true });
-    if (r.failed > r.permanent) return { status: 500, outcome: 'owed', id: record.id, tier };
+    if (r.failed > r.permanent) return { outcome: 'owed', id: record.id, tier };
     log.info({ state: record.state, replayed: r.redriven }, 'duplicate delivery of an ended lineage: nothing runs');
-    return { status: 200, outcome: 'duplicate', id: record.id, tier, ...(r.permanent ? { deadLetters: r.permanent } : {}) };
-  }
-
-  function ownPayload(ref: string, id: string): boolean {
-    try {
-      return scopeDataRef(deps.blobs!, ref, id, deps.blobRefKey).scope === 'own';
-    } catch {
-      return false;
-    }
-  }
-
-  async function loadData(ref: string, id: string): Promise<unknown> {
-    if (!deps.blobs) throw new NoBlobStore(ref);
-    const bytes = await deps.blobs.get(scopeDataRef(deps.blobs, ref, id, deps.blobRefKey).ref);
-    try {
-      return JSON.parse(bytes.toString('utf8'));
-    } catch {
-      return bytes.toString('utf8');
-    }
-  }
-
-  async function storeResult(id: string, res: JobResult | undefined): Promise<{ result?: unknown; outputRef?: string }> {
-    if (!res) return {};
-    const value =
-      res.result !== undefined
-        ? res.result
-        : res.stdout !== undefined || res.exit !== undefined
-          ? { exit: res.exit, stdout: res.stdout, stderr: res.stderr }
-          : undefined;
-    if (value === undefined) return {};
-    const json = JSON.stringify(value);
-    if (json === undefined || Buffer.byteLength(json) <= inlineLimit) return { result: value };
-    if (deps.blobs) {
-      const outputRef = await deps.blobs.put(`outputs/${id}.json`, Buffer.from(json), 'application/json');
-      return { outputRef };
-    }
-    return { result: { truncated: true, bytes: Buffer.byteLength(json), head: json.slice(0, 1024) } };
-  }
-
-  function track(id: string, ctl: AbortController) {
-    let set = running.get(id);
-    if (!set) running.set(id, (set = new Set()));
-    set.add(ctl);
-  }
-  function untrack(id: string, ctl: AbortController) {
-    const set = running.get(id);
-    set?.delete(ctl);
-    if (set && set.size === 0) running.delete(id);
+    return { outcome: 'duplicate', id: record.id, tier, ...(r.permanent ? { deadLetters: r.permanent } : {}) };
   }
 
   return {
     deliver,
-    shutdown() {
-      shuttingDown = true;
-      for (const set of running.values()) for (const ctl of set) ctl.abort(new ShuttingDown());
-    },
-    abort(id) {
-      const set = running.get(id);
-      if (!set) return false;
-      for (const ctl of set) ctl.abort(new Cancelled());
-      return true;
-    },
+    shutdown: () => runner.shutdown(),
+    abort: (id) => runner.abort(id),
     get running() {
-      let n = 0;
-      for (const s of running.values()) n += s.size;
-      return n;
+      return runner.running;
     },
   };
-}
-
-/**
- * Resolve with the job's promise, or reject with the abort reason as soon as
- * the signal fires, so a job that ignores its signal cannot hold the reply.
- */
-function runAbortable<T>(p: Promise<T>, signal: AbortSignal, stop: () => Promise<void>): Promise<T> {
-  if (signal.aborted) {
-    void stop().catch(() => {});
-    return Promise.reject(signal.reason);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      void stop().catch(() => {});
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(signal.aborted ? signal.reason : e);
-      },
-    );
-  });
 }

@@ -1,8 +1,9 @@
 // In-process attempt ledger: for dev mode, tests and single-instance
 // deployments that accept losing counts on restart. Each operation reads and
 // writes its record with no await in between, which makes it atomic per key
-// on Node's single thread. Records are cloned in and out so callers never
-// share mutable state with the store.
+// on Node's single thread. What callers pass in is copied once and frozen,
+// and stored records are frozen: they are returned as they are, without a
+// clone, and a caller cannot change the store through them (frozen.ts).
 
 import type {
   AttemptLedger,
@@ -19,21 +20,33 @@ import type {
 } from '../interfaces.ts';
 import { systemClock } from '../interfaces.ts';
 import { boundRecord } from '../limits.ts';
+import { createRecordCompactor } from './compact-record.ts';
 import { byCreatedThenKey } from './dead-letter-order.ts';
+import { deepFreeze, frozenCopy } from './frozen.ts';
 import { applyJobTaskEnd } from './job-rules.ts';
 import { LineageNotFound } from './lineage-not-found.ts';
 import { applyBegin, applyCancel, applyFinish, DEFAULT_MAX_HISTORY, DEFAULT_TTL_MS, finishOwes, isExpired, type LineageRules } from './lineage-rules.ts';
 import { matchesQuery, newestFirst } from './list-order.ts';
 import { cancelledBeforeRun } from './never-run.ts';
+import { approxBytes } from './record-size.ts';
 
 /** Records held at most by default (MemoryLedgerOptions.maxRecords). */
 export const DEFAULT_MAX_RECORDS = 100_000;
+/** Approximate bytes of records held at most by default (LEDGER_MAX_BYTES). */
+export const DEFAULT_MAX_BYTES = 128 * 1024 * 1024;
 
 export interface MemoryLedgerOptions {
   /** How long finished records are kept (default 24 h). */
   ttlMs?: number;
   /** Upper bound on records held (default 100 000). */
   maxRecords?: number;
+  /**
+   * Upper bound on the approximate heap bytes of the records held (default
+   * 128 MiB, LEDGER_MAX_BYTES; record-size.ts): over it the oldest finished
+   * lineages with nothing owed are evicted. Running lineages and lineages with
+   * owed effects are never evicted for it.
+   */
+  maxBytes?: number;
   /** Upper bound on dead letters held (default: maxRecords). */
   maxDeadLetters?: number;
   maxHistory?: number;
@@ -48,6 +61,8 @@ export interface MemoryLedgerOptions {
 export interface MemoryLedger extends AttemptLedger {
   /** Records currently held (expired ones not yet swept included). */
   size(): number;
+  /** Approximate heap bytes of the records held (what maxBytes bounds). */
+  bytes(): number;
 }
 
 export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLedger {
@@ -56,12 +71,17 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     maxHistory: options.maxHistory ?? DEFAULT_MAX_HISTORY,
   };
   const maxRecords = options.maxRecords ?? DEFAULT_MAX_RECORDS;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   let warnedEviction = false;
   let warnedRunningEviction = false;
+  let warnedOverBytes = false;
   const maxDeadLetters = options.maxDeadLetters ?? maxRecords;
   const pruneIntervalMs = options.pruneIntervalMs ?? 60_000;
   const clock = options.clock ?? systemClock;
   const records = new Map<string, LineageRecord>();
+  const compactor = createRecordCompactor();
+  /** The sum of approxBytes of the records held (a record's share is computed again when it goes: no per-record number kept). */
+  let totalBytes = 0;
   const deadLetters = new Map<string, DeadLetter>();
   // Jobs are bounded like records; a completed job expires with its tasks.
   const jobs = new Map<string, JobRecord>();
@@ -72,10 +92,26 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     if (closed) throw new Error('memory ledger is closed');
   }
 
+  /** Store a record the rules built: compacted, frozen (frozen.ts) and counted. */
+  function put(record: LineageRecord): LineageRecord {
+    const stored = compactor.compact(record);
+    const old = records.get(stored.id);
+    totalBytes += approxBytes(stored) - (old === undefined ? 0 : approxBytes(old));
+    records.set(stored.id, stored);
+    return stored;
+  }
+
+  function drop(id: string): void {
+    const old = records.get(id);
+    if (old === undefined) return;
+    totalBytes -= approxBytes(old);
+    records.delete(id);
+  }
+
   /** Drop expired records; no timer, so nothing keeps the process alive. */
   function pruneExpired(now: number): void {
     lastPrune = now;
-    for (const [id, record] of records) if (isExpired(record, now)) records.delete(id);
+    for (const [id, record] of records) if (isExpired(record, now)) drop(id);
   }
 
   function maybePrune(now: number): void {
@@ -83,32 +119,48 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
   }
 
   /**
-   * Over the bound: drop expired records, then the oldest finished ones, then
-   * (last resort, so memory stays bounded) the least recently updated. Evicts
-   * down to 90% so the O(n) scan runs once per many inserts, not per insert.
+   * Over a bound: drop expired records, then the oldest finished ones with
+   * nothing owed, then (record count only, last resort, so memory stays
+   * bounded) the least recently updated. Evicts down to 90% of the bound
+   * exceeded so the O(n) scan runs once per many inserts, not per insert.
+   * The byte bound never evicts a running lineage or one that owes effects:
+   * if only those are left, it is exceeded (and that is logged once).
    */
   function enforceBound(now: number): void {
-    if (records.size <= maxRecords) return;
+    if (records.size <= maxRecords && totalBytes <= maxBytes) return;
     pruneExpired(now);
-    const target = Math.floor(maxRecords * 0.9);
-    if (records.size <= target) return;
-    const all = [...records.values()];
-    const finished = all.filter((r) => r.finishedAt !== undefined).sort((a, b) => a.finishedAt!.localeCompare(b.finishedAt!));
+    const targetCount = records.size > maxRecords ? Math.floor(maxRecords * 0.9) : maxRecords;
+    const targetBytes = totalBytes > maxBytes ? Math.floor(maxBytes * 0.9) : maxBytes;
+    const within = () => records.size <= targetCount && totalBytes <= targetBytes;
+    if (within()) return;
+    const owing = new Set<string>();
+    for (const letter of deadLetters.values()) owing.add(letter.lineageId);
+    const finished = [...records.values()]
+      .filter((r) => r.finishedAt !== undefined && !owing.has(r.id))
+      .sort((a, b) => a.finishedAt!.localeCompare(b.finishedAt!));
     for (const r of finished) {
-      if (records.size <= target) return;
-      records.delete(r.id);
+      if (within()) return;
+      drop(r.id);
       if (!warnedEviction) {
         warnedEviction = true;
         options.logger?.warn(
-          { maxRecords, ttlMs: rules.ttlMs, evicted: r.id },
-          'memory ledger full: finished lineages are evicted before LEDGER_TTL; a redelivery of one runs its job again (use LEDGER=firestore)',
+          { maxRecords, maxBytes, ttlMs: rules.ttlMs, evicted: r.id },
+          'memory ledger full: finished lineages are evicted before LEDGER_TTL; a redelivery of one runs its job again (raise LEDGER_MAX_BYTES or use LEDGER=firestore)',
         );
       }
     }
+    if (totalBytes > maxBytes && !warnedOverBytes) {
+      warnedOverBytes = true;
+      options.logger?.warn(
+        { maxBytes, bytes: totalBytes, records: records.size },
+        'memory ledger over LEDGER_MAX_BYTES with only running lineages or lineages that owe effects left: none is evicted for it',
+      );
+    }
+    if (records.size <= targetCount) return;
     const rest = [...records.values()].sort((a, b) => a.updatedAt.localeCompare(b.updatedAt));
     for (const r of rest) {
-      if (records.size <= target) return;
-      records.delete(r.id);
+      if (records.size <= targetCount) return;
+      drop(r.id);
       if (!warnedRunningEviction) {
         warnedRunningEviction = true;
         options.logger?.warn(
@@ -123,7 +175,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     const record = records.get(id);
     if (record === undefined) return undefined;
     if (isExpired(record, now)) {
-      records.delete(id);
+      drop(id);
       return undefined;
     }
     return record;
@@ -131,7 +183,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
 
   function storeLetter(letter: DeadLetter): void {
     deadLetters.delete(letter.key); // re-insert: Map order stays oldest-first
-    deadLetters.set(letter.key, structuredClone(letter));
+    deadLetters.set(letter.key, frozenCopy(letter));
     // Oldest go first when an outage floods the store; the log still has them.
     while (deadLetters.size > maxDeadLetters) deadLetters.delete(deadLetters.keys().next().value!);
   }
@@ -143,12 +195,13 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       assertOpen();
       maybePrune(clock.now());
       const current = live(input.id, input.now);
-      // The rules build a new record from `current` and the (cloned) input, so
-      // the result can be stored as is; only what leaves the store is cloned.
-      const { result, write } = applyBegin(current, structuredClone(input), rules);
-      if (write) records.set(input.id, boundRecord(write));
+      // The rules build a new record from `current` (frozen) and the frozen
+      // copy of the input; freezing it walks only its new parts.
+      const { result, write } = applyBegin(current, frozenCopy(input), rules);
+      if (!write) return result;
+      const record = put(boundRecord(write));
       if (current === undefined) enforceBound(input.now);
-      return { ...result, record: structuredClone(write ? boundRecord(result.record) : result.record) };
+      return { ...result, record };
     },
 
     async finish(input: FinishInput): Promise<LineageRecord> {
@@ -157,17 +210,16 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(input.id, input.now);
       if (current === undefined) throw new LineageNotFound(input.id);
       const { owed, ...rest } = input;
-      const record = boundRecord(applyFinish(current, structuredClone(rest), rules));
+      const written = boundRecord(applyFinish(current, frozenCopy(rest), rules));
       // One synchronous step: the state and what it owes land together.
       if (owed && finishOwes(current, input)) for (const letter of owed) storeLetter(letter);
-      records.set(input.id, record);
-      return structuredClone(record);
+      return put(written);
     },
 
     async get(id: string): Promise<LineageRecord | undefined> {
       assertOpen();
       const record = live(id, clock.now());
-      return record === undefined ? undefined : structuredClone(record);
+      return record;
     },
 
     async list(query: ListQuery): Promise<ListPage> {
@@ -178,7 +230,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const page = hits.slice(0, query.pageSize);
       const last = page[page.length - 1];
       return {
-        records: structuredClone(page),
+        records: page,
         ...(hits.length > page.length && last ? { next: { createdAt: last.createdAt, id: last.id } } : {}),
       };
     },
@@ -186,7 +238,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     async setStatusText(id: string, text: string, now: number): Promise<void> {
       assertOpen();
       const current = live(id, now);
-      if (current !== undefined) records.set(id, { ...current, statusText: text });
+      if (current !== undefined) put({ ...current, statusText: String(text) });
     },
 
     async cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined> {
@@ -194,34 +246,32 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(id, now);
       if (current === undefined) {
         if (!neverRun) return undefined;
-        const record = cancelledBeforeRun(id, now, rules.ttlMs, neverRun);
-        records.set(id, record);
+        const record = put(cancelledBeforeRun(id, now, rules.ttlMs, frozenCopy(neverRun)));
         enforceBound(now);
-        return structuredClone(record);
+        return record;
       }
-      const record = boundRecord(applyCancel(current, now, rules));
-      records.set(id, record);
-      return structuredClone(record);
+      return put(boundRecord(applyCancel(current, now, rules)));
     },
 
     async jobTaskEnded(input: JobTaskEndInput): Promise<{ record: JobRecord; completed: boolean }> {
       assertOpen();
       let current = jobs.get(input.job);
       if (current?.expiresAt !== undefined && Date.parse(current.expiresAt) <= input.now) current = undefined;
-      const result = applyJobTaskEnd(current, input, rules.ttlMs);
+      const result = applyJobTaskEnd(current, frozenCopy(input), rules.ttlMs);
+      const record = deepFreeze(result.record);
       if (result.write) {
         jobs.delete(input.job); // re-insert: Map order stays least-recently-updated first
-        jobs.set(input.job, result.write);
+        jobs.set(input.job, record);
         while (jobs.size > maxRecords) jobs.delete(jobs.keys().next().value!);
       }
-      return { record: structuredClone(result.record), completed: result.completed };
+      return { record, completed: result.completed };
     },
 
     async getJob(id: string): Promise<JobRecord | undefined> {
       assertOpen();
       const job = jobs.get(id);
       if (job === undefined || (job.expiresAt !== undefined && Date.parse(job.expiresAt) <= clock.now())) return undefined;
-      return structuredClone(job);
+      return job;
     },
 
     async putDeadLetter(letter: DeadLetter): Promise<void> {
@@ -232,7 +282,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     async listDeadLetters(lineageId?: string): Promise<DeadLetter[]> {
       assertOpen();
       const letters = [...deadLetters.values()].filter((l) => lineageId === undefined || l.lineageId === lineageId);
-      return structuredClone(letters).sort(byCreatedThenKey);
+      return letters.sort(byCreatedThenKey);
     },
 
     async removeDeadLetter(key: string): Promise<void> {
@@ -255,10 +305,12 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     async close(): Promise<void> {
       closed = true;
       records.clear();
+      totalBytes = 0;
       deadLetters.clear();
       jobs.clear();
     },
 
     size: () => records.size,
+    bytes: () => totalBytes,
   };
 }

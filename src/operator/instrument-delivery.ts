@@ -22,20 +22,43 @@ export function instrumentDelivery(delivery: Delivery, metrics: Metrics, chain: 
     types.add(type);
     return type;
   };
+  // Children bound to their labels once: prom-client hashes a label object on every call otherwise.
+  // Label values are bounded (outcomes, the chain's queues, tiers, MAX_TYPES types), so are these maps.
+  const counters = new Map<string, ReturnType<Metrics['deliveries']['labels']>>();
+  const durations = new Map<string, ReturnType<Metrics['deliveryDuration']['labels']>>();
+  const latencies = new Map<string, ReturnType<Metrics['deliveryLatency']['labels']>>();
+  const counter = (outcome: string, queue: string, tier: string, type: string) => {
+    const key = `${outcome}\n${queue}\n${tier}\n${type}`;
+    let c = counters.get(key);
+    if (!c) counters.set(key, (c = metrics.deliveries.labels({ outcome, queue, tier, type })));
+    return c;
+  };
+  const duration = (outcome: string, queue: string) => {
+    const key = `${outcome}\n${queue}`;
+    let h = durations.get(key);
+    if (!h) durations.set(key, (h = metrics.deliveryDuration.labels({ outcome, queue })));
+    return h;
+  };
+  const latency = (queue: string) => {
+    let h = latencies.get(queue);
+    if (!h) latencies.set(queue, (h = metrics.deliveryLatency.labels({ queue })));
+    return h;
+  };
   const deliver: Delivery['deliver'] = async (input) => {
     const started = performance.now();
     const queueHeader = input.push.queueName !== undefined ? (queues.has(input.push.queueName) ? input.push.queueName : 'other') : undefined;
     if (input.push.eta !== undefined) {
       const late = (Date.now() - input.push.eta) / 1000;
-      if (late >= 0) metrics.deliveryLatency.observe({ queue: queueHeader ?? 'unknown' }, late);
+      if (late >= 0) latency(queueHeader ?? 'unknown').observe(late);
     }
     const outcome = await delivery.deliver(input);
     const queue = queueHeader ?? (outcome.tier !== undefined ? chain[outcome.tier]?.queue : undefined) ?? 'unknown';
     const type = typeLabel(input.body);
-    metrics.deliveries.inc({ outcome: outcome.outcome, queue, tier: String(outcome.tier ?? ''), type });
+    const tier = String(outcome.tier ?? '');
+    counter(outcome.outcome, queue, tier, type).inc();
     // Owed effects that failed for good: kept as dead letters, counted apart.
-    if (outcome.deadLetters) metrics.deliveries.inc({ outcome: 'dead-letter', queue, tier: String(outcome.tier ?? ''), type }, outcome.deadLetters);
-    metrics.deliveryDuration.observe({ outcome: outcome.outcome, queue }, (performance.now() - started) / 1000);
+    if (outcome.deadLetters) counter('dead-letter', queue, tier, type).inc(outcome.deadLetters);
+    duration(outcome.outcome, queue).observe((performance.now() - started) / 1000);
     return outcome;
   };
   // Everything but deliver passes straight through, whatever Delivery grows.

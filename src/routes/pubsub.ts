@@ -17,7 +17,7 @@ import { PUBSUB_BODY_LIMIT } from '../limits.ts';
 import { traceField } from '../logger.ts';
 import type { Metrics } from './metrics.ts';
 import { acceptAnyBody, isRawBody } from './raw-body.ts';
-import { bodyInput, sendOutcome } from './tasks.ts';
+import { bodyInput, PUSH_REPLY, sendOutcome } from './tasks.ts';
 
 interface PushBody {
   message?: { data?: unknown; attributes?: unknown; messageId?: unknown; message_id?: unknown };
@@ -28,7 +28,7 @@ interface PushBody {
 export async function pubsubRoutes(app: FastifyInstance, opts: { delivery: Delivery; project: string; metrics: Metrics; chain: Tier[] }) {
   acceptAnyBody(app, PUBSUB_BODY_LIMIT);
 
-  app.post('/pubsub', async (req, reply) => {
+  app.post('/pubsub', { schema: { response: PUSH_REPLY } }, async (req, reply) => {
     const raw = req.body;
     let b: PushBody = {};
     let rejected: DeliveryInput['rejected'];

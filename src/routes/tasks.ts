@@ -1,10 +1,13 @@
 // POST /tasks: the Cloud Tasks push. The body is read as raw bytes whatever
 // the Content-Type says (Cloud Tasks adds none); the delivery decides.
+
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Delivery, DeliveryInput, DeliveryOutcome } from '../delivery/deliver.ts';
+import type { Delivery, DeliveryInput, DeliveryOutcome, OutcomeKind } from '../delivery/deliver.ts';
 import { parsePushHeaders } from '../delivery/push-headers.ts';
 import { boundError, TASK_BODY_LIMIT } from '../limits.ts';
 import { traceField } from '../logger.ts';
+import { ErrorInfoSchema } from '../schemas/index.ts';
 import type { Metrics } from './metrics.ts';
 import { acceptAnyBody, isRawBody } from './raw-body.ts';
 
@@ -27,7 +30,7 @@ export async function taskRoutes(app: FastifyInstance, opts: TaskRouteOptions): 
       .send({ error: { code: 'MethodNotAllowed', message: 'Cloud Tasks pushes with POST' } }),
   );
 
-  app.post('/tasks', async (req, reply) => {
+  app.post('/tasks', { schema: { response: PUSH_REPLY } }, async (req, reply) => {
     const outcome = await opts.delivery.deliver({
       ...bodyInput(req.body),
       push: parsePushHeaders(req.headers),
@@ -44,14 +47,42 @@ export function bodyInput(raw: unknown): Pick<DeliveryInput, 'body' | 'rejected'
   return { body: undefined, rejected: { reason: `body of ${raw.size} bytes is over the limit of ${raw.limit}`, sha256: raw.sha256 } };
 }
 
+/** What Cloud Tasks (and Pub/Sub) must do with the push: 2xx ends it, 429/5xx retry it. */
+export function statusOf(outcome: OutcomeKind): 200 | 429 | 500 | 503 {
+  switch (outcome) {
+    case 'throttled':
+    case 'busy':
+      return 429;
+    case 'retry':
+    case 'aborted':
+      return 503;
+    case 'owed':
+      return 500;
+    default:
+      return 200;
+  }
+}
+
+/** The push reply, serialised by fast-json-stringify (the routes' response schema). */
+export const PushReplySchema = Type.Object({
+  id: Type.String(),
+  outcome: Type.String(),
+  attempt: Type.Optional(Type.Integer()),
+  tier: Type.Optional(Type.Integer()),
+  error: Type.Optional(ErrorInfoSchema),
+});
+
+/** `response` for a push route: every status it can answer has the same reply. */
+export const PUSH_REPLY = { 200: PushReplySchema, 429: PushReplySchema, 500: PushReplySchema, 503: PushReplySchema };
+
 export function sendOutcome(reply: FastifyReply, outcome: DeliveryOutcome) {
   if (outcome.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(outcome.retryAfterSeconds))));
-  return reply.code(outcome.status).send({
+  return reply.code(statusOf(outcome.outcome)).send({
     id: outcome.id,
     outcome: outcome.outcome,
-    ...(outcome.attempt !== undefined ? { attempt: outcome.attempt } : {}),
-    ...(outcome.tier !== undefined ? { tier: outcome.tier } : {}),
+    attempt: outcome.attempt,
+    tier: outcome.tier,
     // A job's error text can be any size; the reply (Cloud Tasks keeps it as lastAttempt) carries a cut.
-    ...(outcome.error ? { error: boundError(outcome.error) } : {}),
+    error: outcome.error ? boundError(outcome.error) : undefined,
   });
 }

@@ -214,3 +214,47 @@ t.test('nbf is held to the same 5-minute skew as exp: within it accepted, past i
   t.ok((await verifier.verify(`Bearer ${mint({ claims: { nbf: now - 60 } })}`)).ok, 'nbf in the past is accepted');
   t.same(await verifier.verify(`Bearer ${mint({ claims: { nbf: now + 3600 } })}`), { ok: false, status: 401, reason: 'token not yet valid' });
 });
+
+t.test('a token verified once is accepted again from memory only while its key is still served', async (t) => {
+  let now = Date.now();
+  const old = createOidcIssuer({ issuer: () => 'http://remembered.test' });
+  const next = createOidcIssuer({ issuer: () => 'http://remembered.test' });
+  let serving = old;
+  const app = Fastify();
+  app.get('/certs', async () => serving.pemCerts());
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  const addr = app.server.address();
+  const certsUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/certs`;
+  const verifier = createOidcVerifier({ audiences: [AUDIENCE], invokers: [INVOKER], issuers: ['http://remembered.test'], certsUrl, clock: { now: () => now } });
+  const remembered = `Bearer ${old.signIdToken({ audience: AUDIENCE, email: INVOKER })}`;
+  t.same(await verifier.verify(remembered), { ok: true, email: INVOKER });
+  t.same(await verifier.verify(remembered), { ok: true, email: INVOKER }, 'the same token again');
+  serving = next;
+  now += 31_000;
+  t.ok((await verifier.verify(`Bearer ${next.signIdToken({ audience: AUDIENCE, email: INVOKER })}`)).ok, 'the rotated key set is fetched');
+  t.same(
+    await verifier.verify(remembered),
+    { ok: false, status: 401, reason: 'token signed by an unknown key' },
+    'its key is no longer served: not accepted from memory',
+  );
+});
+
+t.test('a served key of another type refuses the token as a bad signature instead of throwing', async (t) => {
+  const { generateKeyPairSync } = await import('node:crypto');
+  const ed = generateKeyPairSync('ed25519');
+  const app = Fastify();
+  app.get('/certs', async () => ({ edkey: ed.publicKey.export({ format: 'pem', type: 'spki' }) }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => app.close());
+  const addr = app.server.address();
+  const certsUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/certs`;
+  const verifier = createOidcVerifier({ audiences: [AUDIENCE], invokers: [INVOKER], issuers: ['http://ed.test'], certsUrl });
+  const iat = Math.floor(Date.now() / 1000);
+  const token = handSignedJwt(
+    { alg: 'RS256', kid: 'edkey', typ: 'JWT' },
+    { iss: 'http://ed.test', aud: AUDIENCE, email: INVOKER, email_verified: true, iat, exp: iat + 600 },
+    rsaKey(),
+  );
+  t.same(await verifier.verify(`Bearer ${token}`), { ok: false, status: 401, reason: 'bad token signature' });
+});

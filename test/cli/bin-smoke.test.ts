@@ -33,11 +33,15 @@ t.test('the bin runs src/ wherever it exists (a stale dist/ in the repository is
   const fake = (which: string) => `export async function main() { console.log(${JSON.stringify(which)}); return 0; }\n`;
   mkdirSync(join(dir, 'dist', 'cli'), { recursive: true });
   writeFileSync(join(dir, 'dist', 'cli', 'main.js'), fake('dist'));
-  const runBin = () => new Promise<string>((resolve) => execFile(process.execPath, [join(dir, 'bin', 'executor.js')], (_e, stdout) => resolve(stdout.trim())));
+  const runBin = (env: Record<string, string> = {}) =>
+    new Promise<string>((resolve) =>
+      execFile(process.execPath, [join(dir, 'bin', 'executor.js')], { env: { PATH: process.env.PATH ?? '', ...env } }, (_e, stdout) => resolve(stdout.trim())),
+    );
   t.equal(await runBin(), 'dist', 'the package (no src/) runs dist/');
   mkdirSync(join(dir, 'src', 'cli'), { recursive: true });
   writeFileSync(join(dir, 'src', 'cli', 'main.ts'), fake('src'));
   t.equal(await runBin(), 'src', 'a checkout runs src/ even with a dist/ beside it');
+  t.equal(await runBin({ EXECUTOR_FROM_DIST: '1' }), 'dist', 'EXECUTOR_FROM_DIST=1 runs the built dist/ in a checkout (npm run bench)');
 });
 
 t.test('a failure that escapes main (a broken install) is still one line without a stack trace, exit 1', async (t) => {

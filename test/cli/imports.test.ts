@@ -85,16 +85,26 @@ await main(['status', 'abc'], io);
   );
 });
 
-t.test('createDeps with the memory ledger and no blob bucket loads neither Firestore nor Storage', async (t) => {
-  const { packages } = await loadedPackages(`
+t.test('createDeps with the memory ledger and AUTH=none loads no Google client until a backend is used', async (t) => {
+  // A local stand-in for the Cloud Tasks API that knows no queue (so a lookup answers at once).
+  const deps = `
+const http = await import('node:http');
+const api = http.createServer((req, res) => { res.writeHead(404, { 'content-type': 'application/json' }); res.end('{"error":{"code":404,"message":"no","status":"NOT_FOUND"}}'); });
+await new Promise((r) => api.listen(0, '127.0.0.1', r));
 const { loadConfig } = await import(src + '/config.ts');
 const { createDeps } = await import(src + '/server.ts');
 const pino = (await import('pino')).default;
-const config = loadConfig({ GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', OIDC_INVOKERS: 'a@b.c', SERVICE_URL: 'https://x.example' }, 'serve');
+const config = loadConfig({ GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', AUTH: 'none', ALLOW_UNAUTHENTICATED: '1', CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:' + api.address().port }, 'serve');
 const deps = await createDeps(config, pino({ level: 'silent' }));
-await deps.close();
-`);
-  t.notOk(packages.includes('@google-cloud/firestore'), 'no Firestore');
-  t.notOk(packages.includes('@google-cloud/storage'), 'no Storage');
-  t.ok(packages.includes('@google-cloud/tasks'), 'Cloud Tasks, which serve forwards with, is loaded (the probe works)');
+`;
+  const { packages } = await loadedPackages(`${deps}await deps.close();\napi.close();`);
+  t.same(
+    packages.filter((p) => GOOGLE.includes(p) || p === '@grpc/grpc-js' || p === 'protobufjs'),
+    [],
+    `loaded: ${packages.join(', ')}`,
+  );
+  t.ok(packages.includes('pino'), 'the probe sees packages (pino is loaded)');
+  // The first forward (here a queue lookup) loads the Cloud Tasks client then.
+  const used = await loadedPackages(`${deps}await deps.queue.getQueue('q');\nawait deps.close();\napi.close();`);
+  t.ok(used.packages.includes('@google-cloud/tasks'), 'Cloud Tasks is loaded once the queue is used');
 });

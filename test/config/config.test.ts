@@ -147,3 +147,13 @@ t.test('SERVICE_URL is accepted with or without a trailing /tasks (normalised, s
     t.notMatch(err?.message ?? '', /\n/, 'one line');
   }
 });
+
+t.test('LEDGER_MAX_BYTES bounds the memory ledger (default 128 MiB); a bad value is one line naming it', async (t) => {
+  t.equal(loadConfig(serveEnv, 'serve').ledger.maxBytes, 128 * 1024 * 1024);
+  t.equal(loadConfig({ ...serveEnv, LEDGER_MAX_BYTES: '67108864' }, 'serve').ledger.maxBytes, 64 * 1024 * 1024);
+  for (const bad of ['lots', '1024', '-5', '1.5']) {
+    const err = configError(() => loadConfig({ ...serveEnv, LEDGER_MAX_BYTES: bad }, 'serve'));
+    t.equal(err.variable, 'LEDGER_MAX_BYTES', bad);
+    t.notMatch(err.message, /\n/, 'one line');
+  }
+});

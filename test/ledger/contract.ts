@@ -285,18 +285,69 @@ export function ledgerContract(t: Test, name: string, makeLedger: () => Promise<
     t.same(await ledger.get('lineage-1'), done);
   });
 
+  /** A caller's attempt to change a returned value: it may throw (a frozen record) or change a copy; either way the store must not change. */
+  const tryChange = (change: () => void) => {
+    try {
+      change();
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+    }
+  };
+
   withLedger('returned records share no state with the store', async (t, ledger) => {
     const notify = { url: 'http://cb' };
     const res = await ledger.begin(beginInput({ notify }));
     notify.url = 'http://changed';
-    res.record.history.push({ tier: 9, attempt: 9, queue: 'x', taskName: 'x', outcome: 'running', startedAt: 'x' });
-    res.record.attempts['0'] = 99;
+    tryChange(() => res.record.history.push({ tier: 9, attempt: 9, queue: 'x', taskName: 'x', outcome: 'running', startedAt: 'x' }));
+    tryChange(() => void (res.record.attempts['0'] = 99));
+    tryChange(() => void (res.record.history[0]!.outcome = 'succeeded'));
     const got = await ledger.get('lineage-1');
     t.equal(got?.notify?.url, 'http://cb');
     t.equal(got?.history.length, 1);
+    t.equal(got?.history[0]?.outcome, 'running');
     t.equal(got?.attempts['0'], 1);
-    got!.state = 'failed';
+    tryChange(() => void (got!.state = 'failed'));
     t.equal((await ledger.get('lineage-1'))?.state, 'running');
+    const [listed] = (await ledger.list({ pageSize: 10 })).records;
+    tryChange(() => void (listed!.tier = 7));
+    t.equal((await ledger.get('lineage-1'))?.tier, 0, 'nor through a listed record');
+  });
+
+  withLedger('what a caller passes in and goes on changing does not change the store', async (t, ledger) => {
+    const source = { type: 'echo', args: { n: 1 }, data: { items: [1, 2] } };
+    const labels = { team: 'a' };
+    await ledger.begin(beginInput({ source, labels }));
+    // A job mutates its data (the same object as the replay source) while it runs.
+    source.data.items.push(3);
+    source.args.n = 2;
+    labels.team = 'b';
+    const result = { out: { list: ['x'] } };
+    const error = { code: 'Boom', message: 'boom', permanent: true };
+    const done = await ledger.finish(finishInput({ outcome: 'failed', result, error }));
+    result.out.list.push('y');
+    error.message = 'changed';
+    tryChange(() => void ((done.result as typeof result).out.list[0] = 'z'));
+    const got = await ledger.get('lineage-1');
+    t.same(got?.source, { type: 'echo', args: { n: 1 }, data: { items: [1, 2] } });
+    t.same(got?.labels, { team: 'a' });
+    t.same(got?.result, { out: { list: ['x'] } });
+    t.equal(got?.error?.message, 'boom');
+    t.equal(got?.history[0]?.error?.message, 'boom');
+  });
+
+  withLedger('dead letters and job records returned cannot change the store', async (t, ledger) => {
+    const envelope = { id: 'lineage-1', type: 'echo', args: { nested: [1] }, tier: 1 };
+    await ledger.putDeadLetter({ key: 'k', lineageId: 'lineage-1', kind: 'forward', envelope, tier: 1, createdAt: new Date(T0).toISOString() });
+    envelope.args.nested.push(2);
+    const [listed] = await ledger.listDeadLetters();
+    tryChange(() => void (listed!.envelope!.args!.nested = []));
+    t.same((await ledger.listDeadLetters())[0]?.envelope?.args, { nested: [1] });
+    const { record } = await ledger.jobTaskEnded({ job: 'job-1', size: 2, lineage: 'a', state: 'succeeded', now: T0 });
+    tryChange(() => void (record.counts.succeeded = 5));
+    tryChange(() => void (record.ended.b = { state: 'failed' }));
+    const job = await ledger.getJob('job-1');
+    t.equal(job?.counts.succeeded, 1);
+    t.same(Object.keys(job?.ended ?? {}), ['a']);
   });
 
   const letter = (over: Partial<DeadLetter> = {}): DeadLetter => ({

@@ -110,3 +110,68 @@ t.test('the first eviction of a finished lineage before its TTL is logged once, 
   t.equal(warnings.length, 2, 'evicting unfinished lineages is warned once too');
   t.match(warnings[1], { msg: /unfinished lineages/ });
 });
+
+t.test('records are handed out as stored, frozen all the way down, not cloned', async (t) => {
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, clock: { now: () => T0 } });
+  const begun = await ledger.begin(beginInput({ source: { type: 'echo', data: { deep: { list: [1] } } }, labels: { a: 'b' } }));
+  const got = await ledger.get('lineage-1');
+  t.equal(got, begun.record, 'get returns the very record begin stored');
+  const frozen = (v: unknown): boolean => typeof v !== 'object' || v === null || (Object.isFrozen(v) && Object.values(v as object).every(frozen));
+  t.ok(frozen(got), 'every object in the record is frozen');
+  const done = await ledger.finish(finishInput({ outcome: 'succeeded', result: { r: [{ x: 1 }] } }));
+  t.ok(frozen(done), 'the finished record too');
+  t.equal(done.source, got?.source, 'unchanged parts are shared between versions, not copied');
+  await ledger.begin(beginInput({ id: 'lineage-2', queue: 'incoming' }));
+  const other = await ledger.finish(finishInput({ id: 'lineage-2', outcome: 'succeeded' }));
+  t.same(other.attempts, { '0': 1 });
+  t.equal(other.attempts, done.attempts, 'equal small values are one shared frozen object across lineages');
+  t.same(
+    Object.keys(other),
+    Object.keys(other).filter((k) => (other as unknown as Record<string, unknown>)[k] !== undefined),
+    'no undefined fields stored',
+  );
+});
+
+t.test('over maxBytes the oldest finished lineages go first; running ones and ones that owe effects are never evicted for it', async (t) => {
+  const warnings: string[] = [];
+  const big = { type: 'echo', data: { blob: 'x'.repeat(2000) } };
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, maxBytes: 20_000, clock: { now: () => T0 }, logger: { warn: (_o, msg) => warnings.push(msg) } });
+  // Running, and finished owing a notification: neither may go.
+  for (let i = 0; i < 3; i++) await ledger.begin(beginInput({ id: `run-${i}`, source: big }));
+  await ledger.begin(beginInput({ id: 'owes', source: big }));
+  const owed = { key: 'owes/notify/x', lineageId: 'owes', kind: 'notify' as const, createdAt: new Date(T0).toISOString() };
+  await ledger.finish(finishInput({ id: 'owes', outcome: 'failed', now: T0, owed: [owed] }));
+  for (let i = 0; i < 10; i++) {
+    await ledger.begin(beginInput({ id: `done-${i}`, source: big, now: T0 + 10 + i }));
+    await ledger.finish(finishInput({ id: `done-${i}`, outcome: 'succeeded', now: T0 + 10 + i }));
+  }
+  t.ok(ledger.bytes() <= 20_000, `bounded (${ledger.bytes()} bytes)`);
+  t.equal(await ledger.get('done-0'), undefined, 'the oldest finished lineage went first');
+  t.ok(await ledger.get('done-9'), 'the newest finished lineage stays');
+  for (let i = 0; i < 3; i++) t.equal((await ledger.get(`run-${i}`))?.state, 'running', `run-${i} kept`);
+  t.equal((await ledger.get('owes'))?.state, 'failed', 'the lineage that owes a notification is kept');
+  t.match(warnings, [/evicted before LEDGER_TTL/], 'the first eviction is warned about');
+
+  // Only running lineages left over the bound: nothing is evicted, said once.
+  const full = createMemoryLedger({ maxBytes: 5_000, logger: { warn: (_o, msg) => warnings.push(msg) } });
+  for (let i = 0; i < 6; i++) await full.begin(beginInput({ id: `r-${i}`, source: big }));
+  t.equal(full.size(), 6, 'no running lineage evicted');
+  t.ok(full.bytes() > 5_000);
+  t.equal(warnings.filter((w) => /over LEDGER_MAX_BYTES/.test(w)).length, 1, 'being over the bound with nothing evictable is warned once');
+});
+
+t.test('bytes() follows what is held: it grows with payloads, and falls as records expire and on close', async (t) => {
+  const clock = manualClock();
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, pruneIntervalMs: 1, clock });
+  t.equal(ledger.bytes(), 0);
+  await ledger.begin(beginInput({ id: 'small' }));
+  const small = ledger.bytes();
+  await ledger.begin(beginInput({ id: 'large', source: { type: 'echo', data: 'y'.repeat(10_000) } }));
+  t.ok(ledger.bytes() - small > 10_000, 'a large payload counts by its size');
+  await ledger.finish(finishInput({ id: 'large', outcome: 'succeeded', now: T0 }));
+  clock.set(T0 + TTL_MS + 10);
+  await ledger.begin(beginInput({ id: 'other', now: clock.now() }));
+  t.ok(ledger.bytes() < 3 * small, `the expired large record no longer counts (${ledger.bytes()})`);
+  await ledger.close();
+  t.equal(ledger.bytes(), 0);
+});
