@@ -1,6 +1,8 @@
 // The JOBS_MODULE of `npm run chaos`. `chaos` reports each run's start and end
 // to the chaos recorder (to detect overlapping runs of one lineage) and then
 // behaves by plan; `poison` kills its worker, every time.
+import { randomUUID } from 'node:crypto';
+
 function job(type, run) {
   return {
     type,
@@ -23,20 +25,44 @@ function job(type, run) {
   };
 }
 
-const report = (url, what, ctx) =>
-  fetch(`${url}/${what}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id: ctx.id, tier: ctx.tier, attempt: ctx.attempt, pid: process.pid, at: Date.now() }),
-  });
+/**
+ * Tell the recorder; keep trying (the same body, so `at` stays the job's own
+ * clock) until it answers: a report lost under load once read as a run that
+ * never ended, i.e. as overlapping runs. Each run has its own id, so a repeat
+ * is recognised and an end is matched to its own start.
+ */
+async function report(url, what, body) {
+  for (let i = 0; ; i++) {
+    try {
+      const res = await fetch(`${url}/${what}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
+      await res.arrayBuffer();
+      if (res.ok) return;
+    } catch (err) {
+      if (i >= 30) {
+        process.stderr.write(`chaos job: the ${what} report of ${body.id} was lost: ${err.message}\n`);
+        return;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 const retryable = (m) => ({ state: 'failed', error: { code: 'Flaky', message: m, permanent: false } });
 
 export default [
   job('chaos', async (args, ctx) => {
-    await report(args.recorder, 'start', ctx);
-    await new Promise((r) => setTimeout(r, args.ms ?? 50));
-    await report(args.recorder, 'end', ctx);
+    const run = { id: ctx.id, tier: ctx.tier, attempt: ctx.attempt, pid: process.pid, run: randomUUID() };
+    try {
+      await report(args.recorder, 'start', { ...run, at: Date.now() });
+      await new Promise((r) => setTimeout(r, args.ms ?? 50));
+    } finally {
+      await report(args.recorder, 'end', { ...run, at: Date.now() });
+    }
     switch (args.plan) {
       case 'flaky': // one retryable failure, then success
         return ctx.tier === 0 && ctx.attempt === 1 ? retryable('first attempt fails') : { state: 'succeeded', result: { ran: ctx.attempt } };

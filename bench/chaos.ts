@@ -1,17 +1,22 @@
 // npm run chaos (DESIGN §10): the Cloud Tasks emulator, two `executor serve`
 // workers sharing the Firestore emulator behind a round-robin proxy, a 3-tier
 // chain, N tasks with random retryable and permanent failures, a poison job,
-// three SIGKILLs of a worker (restarted), a Firestore outage, and a
+// three SIGKILLs of a worker (restarted), a Firestore restart, and a
 // notification target failing half its calls. It prints and checks: lost,
 // stuck, double-terminal, missing notifications, double runs (all 0), runs
 // after a recorded success (0) and poison tasks failed after MAX_CRASHES.
 // CHAOS_TASKS (default 2000) sets N; test/chaos.test.ts runs 300.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import { type AddressInfo, connect, createServer as createTcpServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../src/emulator/index.ts';
 import { createFirestoreLedger } from '../src/ledger/firestore-ledger.ts';
 import { startGcloudEmulator } from '../test/helpers/gcloud-emulator.ts';
+import { settle } from './chaos-settle.ts';
 
 const BIN = fileURLToPath(new URL('../bin/executor.js', import.meta.url));
 const JOBS = fileURLToPath(new URL('./chaos-jobs.mjs', import.meta.url));
@@ -19,6 +24,8 @@ const PROJECT = 'chaos-project';
 const LOCATION = 'us-central1';
 const QUEUES = ['incoming', 'incoming-2', 'incoming-3'];
 const MAX_CRASHES = 3;
+/** How long the balancer holds a push while no worker is up. */
+const NO_WORKER_WAIT_MS = 30_000;
 const FAST = { minBackoff: '0.2s', maxBackoff: '1s', maxDoublings: 2, maxRetryDuration: '0s', maxAttempts: -1 };
 
 export interface ChaosReport {
@@ -29,12 +36,17 @@ export interface ChaosReport {
   missingNotifications: number;
   doubleRuns: number;
   runsAfterSuccess: number;
+  /** Runs still going on after the success was recorded, of attempts begun before it (a lapsed lease's re-run). */
+  rerunsBeforeSuccess: number;
   poison: { tasks: number; failedAsPoison: number; crashes: number[] };
   innocentPoisoned: number;
   states: Record<string, number>;
   kills: number;
   workerRestarts: number;
-  firestoreOutageMs: number;
+  /** Restarts of the Firestore emulator (data exported, process killed, started again on its port with the data). */
+  firestoreRestarts: number;
+  /** How long the workers were cut off from Firestore by them. */
+  firestoreRestartMs: number;
   notifyCalls: { accepted: number; refused: number };
   seconds: number;
 }
@@ -74,7 +86,79 @@ function parse<T>(raw: Buffer): T | undefined {
   }
 }
 
-export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Promise<ChaosReport> {
+type Gcloud = Awaited<ReturnType<typeof startGcloudEmulator>>;
+
+/**
+ * A TCP hop in front of the Firestore emulator. cut() drops every connection
+ * and refuses new ones until open(): no write can be acknowledged to a worker
+ * after the cut, so an export taken after it holds every acknowledged write.
+ */
+async function tcpGate(targetPort: number) {
+  let isOpen = true;
+  const sockets = new Set<Socket>();
+  const server = createTcpServer((client) => {
+    if (!isOpen) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(targetPort, '127.0.0.1');
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', drop).on('close', drop);
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut() {
+      isOpen = false;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    open() {
+      isOpen = true;
+    },
+    close() {
+      this.cut();
+      return new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/**
+ * A real restart of the Firestore emulator with its data: cut the workers
+ * off, export through the emulator's REST endpoint (`--export-on-exit` fails
+ * on this emulator: "Failed during export"), kill it, start it again on the
+ * same port with `--import-data`, let the workers back in.
+ */
+async function restartFirestore(old: Gcloud, gate: Awaited<ReturnType<typeof tcpGate>>, cleanups: Array<() => unknown>): Promise<Gcloud> {
+  gate.cut();
+  const dir = mkdtempSync(join(tmpdir(), 'chaos-firestore-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const res = await fetch(`http://${old.host}/emulator/v1/projects/${PROJECT}:export`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ database: `projects/${PROJECT}/databases/(default)`, export_directory: dir }),
+  });
+  if (!res.ok) throw new Error(`Firestore emulator export: ${res.status} ${await res.text()}`);
+  const [sub] = readdirSync(dir);
+  const metadata = sub && readdirSync(join(dir, sub)).find((f) => f.endsWith('.overall_export_metadata'));
+  if (!sub || !metadata) throw new Error(`Firestore emulator export wrote no metadata file in ${dir}`);
+  await old.stop();
+  const fresh = await startGcloudEmulator('firestore', { project: PROJECT, port: old.port, args: [`--import-data=${join(dir, sub, metadata)}`] });
+  gate.open();
+  return fresh;
+}
+
+export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: number } = {}): Promise<ChaosReport> {
   const n = opts.tasks ?? Number(process.env.CHAOS_TASKS ?? 2000);
   let seed = opts.seed ?? 42;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
@@ -82,14 +166,17 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   try {
     // --- backends -------------------------------------------------------
-    const firestore = await startGcloudEmulator('firestore', { project: PROJECT });
+    let firestore = await startGcloudEmulator('firestore', { project: PROJECT });
     cleanups.push(() => firestore.stop());
+    // The workers reach Firestore through a gate, so a restart can cut them off first.
+    const gate = await tcpGate(firestore.port);
+    cleanups.push(() => gate.close());
     const tasks = await startEmulator({ host: '127.0.0.1', port: 0, logger: false });
     cleanups.push(() => tasks.close());
     for (const q of [...QUEUES, 'notifier']) await tasks.ensureQueue(PROJECT, LOCATION, q, FAST);
 
     // --- recorder: job runs, and the notification target (fails every other call)
-    const runs = new Map<string, Array<{ pid: number; start: number; end?: number }>>();
+    const runs = new Map<string, Array<{ run: string; pid: number; tier: number; attempt: number; start?: number; end?: number }>>();
     const notified = new Map<string, Set<string>>(); // lineage -> terminal event ids
     const notifyCalls = { accepted: 0, refused: 0 };
     let notifyCounter = 0;
@@ -116,18 +203,18 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
         return;
       }
       // `at` is the job's own clock (same machine): the recorder may read a report late.
-      const r = parse<{ id: string; pid: number; at: number }>(raw);
+      // A report may come twice (the job retries until answered): runs are keyed by their id.
+      const r = parse<{ id: string; pid: number; at: number; run: string; tier: number; attempt: number }>(raw);
       if (!r) {
         res.writeHead(400).end();
         return;
       }
       let list = runs.get(r.id);
       if (!list) runs.set(r.id, (list = []));
-      if (req.url === '/start') list.push({ pid: r.pid, start: r.at });
-      else {
-        const open = list.find((x) => x.pid === r.pid && x.end === undefined);
-        if (open) open.end = r.at;
-      }
+      let entry = list.find((x) => x.run === r.run);
+      if (!entry) list.push((entry = { run: r.run, pid: r.pid, tier: r.tier, attempt: r.attempt }));
+      if (req.url === '/start') entry.start = r.at;
+      else entry.end = r.at;
       res.writeHead(200).end();
     });
     cleanups.push(() => new Promise((r) => recorder.server.close(r)));
@@ -137,22 +224,48 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
     const workerPorts = [0, 0];
     const alive = [false, false];
     let rr = 0;
+    const trace = new Map<string, string[]>();
+    const debug = Boolean(process.env.CHAOS_DEBUG);
+    const note = (name: unknown, what: string) => {
+      if (!debug || typeof name !== 'string') return;
+      let l = trace.get(name);
+      if (!l) trace.set(name, (l = []));
+      l.push(`${((Date.now() - started) / 1000).toFixed(1)}s ${what}`);
+    };
     const proxy = await listen(async (req, res) => {
+      const tn = req.headers['x-cloudtasks-taskname'];
+      note(tn, `in q=${req.headers['x-cloudtasks-queuename']} rc=${req.headers['x-cloudtasks-taskretrycount']}`);
       const raw = await body(req);
-      const candidates = [0, 1].filter((i) => alive[i]);
-      if (candidates.length === 0) {
-        res.writeHead(503).end();
+      // Like Cloud Run's front end: a request that finds no instance waits for
+      // one to start (bounded) instead of failing at once; a burst of instant
+      // 503s while both workers restart would only burn the task's attempts.
+      let candidates = [0, 1].filter((i) => alive[i]);
+      for (const until = Date.now() + NO_WORKER_WAIT_MS; candidates.length === 0 && Date.now() < until && !res.destroyed; ) {
+        await new Promise((r) => setTimeout(r, 100));
+        candidates = [0, 1].filter((i) => alive[i]);
+      }
+      if (candidates.length === 0 || res.destroyed) {
+        note(tn, 'no worker');
+        if (!res.destroyed) res.writeHead(503).end();
         return;
       }
       const i = candidates[rr++ % candidates.length]!;
       const up = request({ host: '127.0.0.1', port: workerPorts[i], method: req.method, path: req.url, headers: req.headers }, (r) => {
+        note(tn, `<- w${i} ${r.statusCode}`);
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       });
-      // Like a load balancer: a worker that never answers is a 504, not a hang.
-      up.setTimeout(20_000, () => up.destroy(new Error('upstream timeout')));
-      up.on('error', () => {
-        if (!res.headersSent) res.writeHead(502);
+      // No timeout of its own: the caller's dispatch deadline is the request's
+      // deadline, and a caller that gives up closes the upstream request too.
+      res.on('close', () => {
+        if (!res.writableFinished) {
+          note(tn, 'caller gave up');
+          up.destroy();
+        }
+      });
+      up.on('error', (e) => {
+        note(tn, `up error ${e.message}`);
+        if (!res.headersSent && !res.destroyed) res.writeHead(502);
         res.end();
       });
       up.end(raw);
@@ -181,7 +294,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
           AUTH: 'none',
           ALLOW_UNAUTHENTICATED: '1',
           LEDGER: 'firestore',
-          FIRESTORE_EMULATOR_HOST: firestore.host,
+          FIRESTORE_EMULATOR_HOST: `127.0.0.1:${gate.port}`,
           FIRESTORE_COLLECTION_PREFIX: prefix,
           CLOUD_TASKS_EMULATOR_HOST: `127.0.0.1:${tasks.port}`,
           NOTIFY_QUEUE: 'notifier',
@@ -251,62 +364,82 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
       if (!res.ok) throw new Error(`createTask ${id}: ${res.status} ${await res.text()}`);
     };
 
-    // Chaos events spread over the enqueue: 3 SIGKILLs of worker 0, one Firestore outage.
+    // Chaos events spread over the enqueue: 3 SIGKILLs of worker 0, one Firestore restart.
     let kills = 0;
     const killAt = new Set([Math.floor(ids.length * 0.25), Math.floor(ids.length * 0.5), Math.floor(ids.length * 0.75)]);
-    const outageAt = Math.floor(ids.length * 0.6);
-    const OUTAGE_MS = 3000;
-    let firestoreOutageMs = 0;
+    const restartAt = Math.floor(ids.length * 0.6);
+    let firestoreRestartMs = 0;
+    let firestoreRestarts = 0;
     log(`${ids.length} tasks (${n} + ${poisonIds.length} poison) over 2 workers, 3 tiers`);
     for (let i = 0; i < ids.length; i++) {
       await createTask(ids[i]!);
-      if (killAt.has(i) && procs[0]?.exitCode === null) {
-        procs[0].kill('SIGKILL');
-        kills++;
-        log(`SIGKILL worker 0 after ${i} tasks`);
+      if (killAt.has(i)) {
+        // Worker 0 may be restarting (the poison job kills workers too): kill it once it serves again.
+        for (const until = Date.now() + 120_000; !(alive[0] && procs[0]?.exitCode === null) && Date.now() < until; ) {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        if (alive[0] && procs[0]?.exitCode === null) {
+          procs[0].kill('SIGKILL');
+          kills++;
+          log(`SIGKILL worker 0 after ${i} tasks`);
+        }
       }
-      if (i === outageAt) {
-        // The emulator keeps its data only in memory, so a real restart would
-        // wipe the ledger; an outage (process group stopped) is what a
-        // restart looks like to the workers without losing the data.
-        log('Firestore outage');
-        process.kill(-firestore.pgid, 'SIGSTOP');
-        await new Promise((r) => setTimeout(r, OUTAGE_MS));
-        process.kill(-firestore.pgid, 'SIGCONT');
-        firestoreOutageMs += OUTAGE_MS;
+      if (i === restartAt) {
+        const t0 = Date.now();
+        firestore = await restartFirestore(firestore, gate, cleanups);
+        firestoreRestartMs += Date.now() - t0;
+        firestoreRestarts++;
+        log(`Firestore restarted with its data in ${firestoreRestartMs} ms (${((Date.now() - started) / 1000).toFixed(1)}s)`);
       }
       if (i % 20 === 19) await new Promise((r) => setTimeout(r, 10));
     }
 
-    // --- settle: every lineage terminal and notified, or a deadline ----------
+    // --- settle: every lineage ended and notified, or nothing moved for a long time
     process.env.FIRESTORE_EMULATOR_HOST = firestore.host; // read by the client when it is created
     const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix: prefix });
     cleanups.push(() => ledger.close());
     const records = new Map<string, Awaited<ReturnType<typeof ledger.get>>>();
-    const deadline = Date.now() + Math.max(90_000, n * 60);
     const ended = (s: string | undefined) => s === 'succeeded' || s === 'failed' || s === 'cancelled';
-    for (;;) {
-      let pending = 0;
+    const describe = (id: string) => {
+      const r = records.get(id);
+      return `${id} (${plans[id]}) ${r?.state ?? 'no record'} tier ${r?.tier} attempts ${JSON.stringify(r?.attempts)} crashes ${r?.crashes ?? 0} lease ${r?.lease?.until ?? '-'} notified ${notified.has(id)}`;
+    };
+    let rounds = 0;
+    const settled = await settle({
+      ids,
+      stallMs: opts.stallMs ?? Number(process.env.CHAOS_STALL_MS ?? 180_000),
+      intervalMs: 2000,
+      maxMs: 60 * 60_000,
+      async poll(id) {
+        const rec = await ledger.get(id);
+        records.set(id, rec);
+        const events = notified.get(id);
+        return {
+          done: ended(rec?.state) && events !== undefined,
+          mark: JSON.stringify([rec?.state, rec?.tier, rec?.attempts, rec?.crashes, rec?.history.length, rec?.lease?.until, events?.size]),
+        };
+      },
+      report(pending, since) {
+        if (++rounds % 5 !== 1) return;
+        log(
+          `${pending.length} lineages not yet ended and notified (last change ${Math.round(since / 1000)} s ago)${pending.length <= 5 ? `: ${pending.map(describe).join('; ')}` : ''}`,
+        );
+        if (process.env.CHAOS_DEBUG && pending.length <= 5) for (const id of pending) for (const line of trace.get(id) ?? []) log(`  ${id} proxy ${line}`);
+      },
+    });
+    if (settled.reason !== 'settled') log(`gave up (${settled.reason}): ${settled.pending.slice(0, 20).map(describe).join('; ')}`);
+    const settledAt = Date.now();
+    if (process.env.CHAOS_DEBUG) {
       for (const id of ids) {
         if (ended(records.get(id)?.state) && notified.has(id)) continue;
-        records.set(id, await ledger.get(id));
-        if (!ended(records.get(id)?.state) || !notified.has(id)) pending++;
+        log(`PENDING ${id} rec=${JSON.stringify(records.get(id))}`);
+        for (const line of trace.get(id) ?? []) log(`  proxy ${line}`);
+        for (const q of QUEUES) {
+          const r = await fetch(`${tasks.url}/v2/projects/${PROJECT}/locations/${LOCATION}/queues/${q}/tasks/${id}`);
+          log(`  emulator ${q}: ${r.status} ${await r.text()}`);
+        }
       }
-      if (pending === 0 || Date.now() > deadline) break;
-      const detail =
-        pending <= 5
-          ? `: ${ids
-              .filter((id) => !ended(records.get(id)?.state) || !notified.has(id))
-              .map((id) => {
-                const r = records.get(id);
-                return `${id} (${plans[id]}) ${r?.state ?? 'no record'} tier ${r?.tier} attempts ${JSON.stringify(r?.attempts)} crashes ${r?.crashes ?? 0} lease ${r?.lease?.until ?? '-'} notified ${notified.has(id)}`;
-              })
-              .join('; ')}`
-          : '';
-      log(`${pending} lineages not yet ended and notified${detail}`);
-      await new Promise((r) => setTimeout(r, 2000));
     }
-    const settledAt = Date.now();
 
     // --- verdict ---------------------------------------------------------------
     const states: Record<string, number> = {};
@@ -316,6 +449,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
     let missingNotifications = 0;
     let doubleRuns = 0;
     let runsAfterSuccess = 0;
+    let rerunsBeforeSuccess = 0;
     let innocentPoisoned = 0;
     const poison = { tasks: poisonIds.length, failedAsPoison: 0, crashes: [] as number[] };
     for (const id of ids) {
@@ -333,12 +467,44 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
       }
       if (plans[id] === 'poison') poison.crashes.push(rec?.crashes ?? 0);
       // Runs of one lineage must not overlap; a run on a killed worker ends when it died.
-      const list = (runs.get(id) ?? []).map((r) => ({ ...r, end: r.end ?? deaths.find((d) => d.pid === r.pid && d.at >= r.start)?.at ?? settledAt }));
+      const list = (runs.get(id) ?? [])
+        .filter((r): r is typeof r & { start: number } => r.start !== undefined)
+        .map((r) => ({ ...r, end: r.end ?? deaths.find((d) => d.pid === r.pid && d.at >= r.start)?.at ?? settledAt }));
       list.sort((a, b) => a.start - b.start);
-      for (let k = 1; k < list.length; k++) if (list[k]!.start < list[k - 1]!.end) doubleRuns++;
+      for (let k = 1; k < list.length; k++) {
+        if (list[k]!.start >= list[k - 1]!.end) continue;
+        doubleRuns++;
+        if (debug) {
+          const at = (ms: number) => `${((ms - started) / 1000).toFixed(1)}s`;
+          log(
+            `DOUBLE RUN ${id} (${plans[id]}): ${list.map((r) => `pid ${r.pid} ${at(r.start)}-${at(r.end)}${r.end === settledAt ? '(no end)' : ''}`).join(', ')}`,
+          );
+          for (const h of rec?.history ?? [])
+            log(`  ${h.tier}/${h.attempt} ${h.outcome} ${at(Date.parse(h.startedAt))}-${h.finishedAt ? at(Date.parse(h.finishedAt)) : '?'}`);
+          for (const name of [id, `${id}-t1`, `${id}-t2`]) for (const line of trace.get(name) ?? []) log(`  ${name} proxy ${line}`);
+        }
+      }
       if (rec?.state === 'succeeded' && rec.finishedAt) {
         const done = Date.parse(rec.finishedAt);
-        runsAfterSuccess += list.filter((r) => r.start > done).length;
+        // A run of an attempt the ledger let begin before the success was recorded is the
+        // re-run a lapsed lease allows (at-least-once); one begun after it must not exist.
+        const begunAt = (r: { tier: number; attempt: number }) => rec.history.find((h) => h.tier === r.tier && h.attempt === r.attempt)?.startedAt;
+        const late = list.filter((r) => {
+          if (r.start <= done) return false;
+          const begun = begunAt(r);
+          if (begun !== undefined && Date.parse(begun) <= done) {
+            rerunsBeforeSuccess++;
+            return false;
+          }
+          return true;
+        });
+        runsAfterSuccess += late.length;
+        if (debug && late.length) {
+          const at = (ms: number) => `${((ms - started) / 1000).toFixed(1)}s`;
+          log(`RUN AFTER SUCCESS ${id} (${plans[id]}) succeeded ${at(done)}: ${list.map((r) => `pid ${r.pid} ${at(r.start)}-${at(r.end)}`).join(', ')}`);
+          for (const h of rec.history)
+            log(`  ${h.tier}/${h.attempt} ${h.outcome} ${at(Date.parse(h.startedAt))}-${h.finishedAt ? at(Date.parse(h.finishedAt)) : '?'}`);
+        }
       }
     }
     return {
@@ -349,12 +515,14 @@ export async function runChaos(opts: { tasks?: number; seed?: number } = {}): Pr
       missingNotifications,
       doubleRuns,
       runsAfterSuccess,
+      rerunsBeforeSuccess,
       poison,
       innocentPoisoned,
       states,
       kills,
       workerRestarts,
-      firestoreOutageMs,
+      firestoreRestarts,
+      firestoreRestartMs,
       notifyCalls,
       seconds: Math.round((Date.now() - started) / 1000),
     };
@@ -376,6 +544,7 @@ export function formatReport(r: ChaosReport): string {
     ['missing notifications', r.missingNotifications],
     ['double runs', r.doubleRuns],
     ['runs after a recorded success', r.runsAfterSuccess],
+    ['re-runs begun before it (a lapsed lease: at-least-once)', r.rerunsBeforeSuccess],
     ['poison tasks failed as PoisonTask', `${r.poison.failedAsPoison}/${r.poison.tasks} (crashes ${r.poison.crashes.join(', ')})`],
     ['innocent lineages failed as PoisonTask', r.innocentPoisoned],
     [
@@ -385,7 +554,7 @@ export function formatReport(r: ChaosReport): string {
         .join(', '),
     ],
     ['SIGKILLs (chaos) / worker restarts (incl. poison)', `${r.kills} / ${r.workerRestarts}`],
-    ['Firestore outage', `${r.firestoreOutageMs} ms`],
+    ['Firestore emulator restarts (data kept, same port)', `${r.firestoreRestarts}, workers cut off for ${r.firestoreRestartMs} ms`],
     ['notification target calls accepted / refused', `${r.notifyCalls.accepted} / ${r.notifyCalls.refused}`],
     ['wall time', `${r.seconds} s`],
   ];
@@ -406,7 +575,7 @@ export function chaosPassed(r: ChaosReport): boolean {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => process.exit(130));
-  const report = await runChaos();
+  const report = await runChaos(process.env.CHAOS_SEED ? { seed: Number(process.env.CHAOS_SEED) } : {});
   process.stdout.write(`${formatReport(report)}\n`);
   process.exit(chaosPassed(report) ? 0 : 1);
 }

@@ -1,15 +1,20 @@
-// The reduced chaos run of `npm run chaos` (DESIGN §10): 150 tasks through two
-// real workers, SIGKILLs, a Firestore outage and a half-failing notification
-// target. Every lineage must end exactly once, be notified, and never run
-// twice at once; the poison task must fail as PoisonTask after MAX_CRASHES.
+// The reduced chaos run of `npm run chaos` (DESIGN §10): 300 tasks through two
+// real workers, SIGKILLs, a restart of the Firestore emulator (data kept) and a
+// half-failing notification target. Every lineage must end exactly once, be
+// notified, and never run twice at once; the poison task must fail as
+// PoisonTask after MAX_CRASHES. The run ends when every lineage has ended or
+// nothing moved for 3 minutes (bench/chaos-settle.ts), so a loaded machine
+// makes it slower, not red.
 import t from 'tap';
 import { chaosPassed, formatReport, runChaos } from '../bench/chaos.ts';
 
-// Two worker processes, the Firestore emulator and 300 tasks: longer than the default file timeout.
-t.setTimeout(420_000);
+// Two worker processes, the Firestore emulator (started twice) and 300 tasks:
+// about 2-3 min idle, 3-4 min beside a CPU busy-loop; the bound is the settle's
+// 3-minute stall on top of a slow run, not an expected duration.
+t.setTimeout(900_000);
 
 t.test('chaos: nothing lost, stuck, doubly ended, unnotified or run twice at once', async (t) => {
-  const report = await runChaos({ tasks: Number(process.env.CHAOS_TEST_TASKS ?? 150), seed: 7 });
+  const report = await runChaos({ tasks: Number(process.env.CHAOS_TEST_TASKS ?? 300), seed: 7 });
   t.comment(`\n${formatReport(report)}`);
   t.equal(report.lost, 0, 'lost');
   t.equal(report.stuck, 0, 'stuck');
@@ -23,5 +28,6 @@ t.test('chaos: nothing lost, stuck, doubly ended, unnotified or run twice at onc
     'after MAX_CRASHES crashes',
   );
   t.equal(report.kills, 3, 'three SIGKILLs happened');
+  t.equal(report.firestoreRestarts, 1, 'the Firestore emulator was restarted');
   t.ok(chaosPassed(report));
 });

@@ -60,6 +60,9 @@ export interface FirestoreLedgerOptions {
   credentials?: CredentialsProbe;
 }
 
+/** A begin whose write took longer than this renews the lease it wrote (one more write). */
+const LEASE_RENEW_AFTER_MS = 1000;
+
 /** Lineages whose document this instance remembers for optimistic writes (about 1 KiB each). */
 const MAX_KNOWN = 10_000;
 
@@ -183,27 +186,51 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
 
   return {
     begin(input: BeginInput): Promise<BeginResult> {
+      // A begin can wait long on Firestore (an outage, contention, a dead
+      // client's lock: 60 s). Its lease and start are counted from the try that
+      // commits, not from the call: a lease stamped at the call could be born
+      // expired, and a second delivery would run the job beside this one.
+      const calledAt = clock.now();
+      let decidedAt = calledAt;
       // A first dispatch of tier 0 is almost always a new lineage: try creating it without a read.
       if (input.tier === 0 && input.headerAttempt <= 1 && !known.has(input.id)) remember(input.id, undefined);
       return change<BeginResult>(
         input.id,
         input.now,
         (current) => {
-          const { result, write } = applyBegin(current, input, rules);
+          decidedAt = clock.now();
+          const now = input.now + Math.max(0, decidedAt - calledAt);
+          const { result, write } = applyBegin(current, { ...input, now }, rules);
           return write ? { write, value: result } : { value: result };
         },
         true,
-      ).then((result): BeginResult => ({ ...result, record: clonePlain(result.record) }));
+      ).then(async (result): Promise<BeginResult> => {
+        // A conditioned write can itself wait (behind another transaction's lock):
+        // when it did, the lease is renewed from now, still ours only.
+        const lease = !result.duplicate ? result.record.lease : undefined;
+        if (lease && input.lease && clock.now() - decidedAt > LEASE_RENEW_AFTER_MS) {
+          const renewed = await update(input.id, input.now, (current) => {
+            if (current?.lease?.holder !== lease.holder) return { value: undefined };
+            const until = new Date(input.now + Math.max(0, clock.now() - calledAt) + input.lease!.ms).toISOString();
+            const write: LineageRecord = { ...current, lease: { ...current.lease, until } };
+            return { write, value: write };
+          });
+          if (renewed) return { ...result, record: clonePlain(renewed) };
+        }
+        return { ...result, record: clonePlain(result.record) };
+      });
     },
 
     finish(input: FinishInput): Promise<LineageRecord> {
       const { owed, ...rest } = input;
+      // Like begin: the end is recorded when it commits, not when it was asked for.
+      const calledAt = clock.now();
       return change(
         input.id,
         input.now,
         (current) => {
           if (current === undefined) throw new LineageNotFound(input.id);
-          const record = applyFinish(current, rest, rules);
+          const record = applyFinish(current, { ...rest, now: input.now + Math.max(0, clock.now() - calledAt) }, rules);
           return { write: record, value: record, ...(owed && finishOwes(current, input) ? { letters: owed } : {}) };
         },
         false,

@@ -40,15 +40,24 @@ const MAX_OUTPUT = 20_000;
 
 export async function startGcloudEmulator(
   kind: EmulatorKind,
-  opts: { project?: string; timeoutMs?: number /** gcloud executable. */; gcloud?: string } = {},
+  opts: {
+    project?: string;
+    timeoutMs?: number;
+    /** gcloud executable. */
+    gcloud?: string;
+    /** A fixed port (a restart on the port the clients know); default a free one. */
+    port?: number;
+    /** More flags for the emulator (`--import-data=...`). */
+    args?: string[];
+  } = {},
 ): Promise<RunningEmulator> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const host = `127.0.0.1:${port}`;
   const timeoutMs = opts.timeoutMs ?? 60_000;
   // A private gcloud config dir: gcloud writes emulators/<kind>/env.yaml (and
   // Pub/Sub its data) there, so parallel test files never share state.
   const config = mkdtempSync(join(tmpdir(), `gcloud-${kind}-`));
-  const args = [...COMMANDS[kind], `--host-port=${host}`, `--project=${opts.project ?? 'test-project'}`, '--quiet'];
+  const args = [...COMMANDS[kind], `--host-port=${host}`, `--project=${opts.project ?? 'test-project'}`, '--quiet', ...(opts.args ?? [])];
   const child = spawn(opts.gcloud ?? 'gcloud', args, {
     detached: true, // session leader: gcloud then keeps java in its process group
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -40,6 +40,52 @@ t.test('concurrent begins from two separate clients count distinct attempts', as
   t.same((await a.get('lineage-1'))?.attempts, { '0': 10 });
 });
 
+t.test('a begin or finish that waited on Firestore is stamped when it commits: a whole lease, a true end time', async (t) => {
+  // Found by the chaos run: begins that waited out a Firestore restart and the
+  // contention after it wrote leases stamped at the call, already expired, and
+  // a second delivery ran the job beside the first (85 double runs in 2,000).
+  const collectionPrefix = freshPrefix();
+  let clockCalls = 0;
+  const waited = 30_000;
+  // The ledger's clock: the call, then every later read 30 s on (a begin that waited 30 s).
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix, clock: { now: () => (clockCalls++ === 0 ? T0 : T0 + waited) } });
+  t.teardown(() => ledger.close());
+  const LEASE = 10_000;
+  const begun = await ledger.begin(beginInput({ now: T0, lease: { holder: 'a', ms: LEASE } }));
+  t.equal(begun.duplicate ? 'duplicate' : begun.record.lease?.until, new Date(T0 + waited + LEASE).toISOString(), 'the lease runs from the grant');
+  t.equal(begun.duplicate ? 'duplicate' : begun.record.history[0]?.startedAt, new Date(T0 + waited).toISOString(), 'the attempt starts at the grant');
+  // A finish that waits as long is recorded when it commits: a delivery the ledger let
+  // begin meanwhile (the lease lapsed) began before the end, not after it.
+  clockCalls = 0;
+  const ended = await ledger.finish(finishInput({ now: T0 + 1000, outcome: 'succeeded', holder: 'a' }));
+  t.equal(ended.finishedAt, new Date(T0 + 1000 + waited).toISOString(), 'the end is recorded at the commit');
+});
+
+t.test('a begin held up by another transaction on its document still holds a whole lease when it returns', async (t) => {
+  const collectionPrefix = freshPrefix();
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  const db = new Firestore({ projectId: PROJECT });
+  t.teardown(() => Promise.all([ledger.close(), db.terminate()]));
+  const LEASE = 10_000;
+  // Another client reads the lineage's document in a transaction and sits on it for 6 s.
+  const ref = db.collection(`${collectionPrefix}-lineages`).doc(lineageDocId('lineage-1'));
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const holder = db.runTransaction(async (tx) => {
+    await tx.get(ref);
+    locked();
+    await new Promise((r) => setTimeout(r, 6000));
+  });
+  await isLocked;
+  const begun = await ledger.begin(beginInput({ now: Date.now(), lease: { holder: 'a', ms: LEASE } }));
+  const returnedAt = Date.now();
+  await holder;
+  const until = begun.duplicate ? 0 : Date.parse(begun.record.lease!.until);
+  // Stamped at the call, the lease would have lost the 6 s the begin waited;
+  // from the grant it loses only the commit's reply (up to 3 s allowed under load).
+  t.ok(until - returnedAt > LEASE - 3000, `lease left when begin returned: ${until - returnedAt} ms of ${LEASE}`);
+});
+
 t.test('two clients ending the last two tasks of a job at once: exactly one completes it', async (t) => {
   for (let round = 0; round < 5; round++) {
     const collectionPrefix = freshPrefix();
@@ -85,7 +131,9 @@ t.test('records survive a restart: written by another process, read by a new led
 
 t.test('expiresAt is stored as a Timestamp for the Firestore TTL policy', async (t) => {
   const collectionPrefix = freshPrefix();
-  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix, ttlMs: TTL_MS });
+  // The ledger's clock stands still: the stored times are exactly the inputs' (a begin or
+  // finish is stamped when it commits, counted on this clock).
+  const ledger = createFirestoreLedger({ projectId: PROJECT, collectionPrefix, ttlMs: TTL_MS, clock: { now: () => T0 } });
   const raw = new Firestore({ projectId: PROJECT });
   t.teardown(async () => {
     await ledger.close();
