@@ -94,6 +94,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       const data = envelope.dataRef ? await loadData(envelope.dataRef, id) : envelope.data;
       const started = Date.now();
       out = deps.output?.start({ id, createdAt: input.createdAt, tier: input.tier, attempt: input.attempt, job, log });
+      const attemptOut = out;
       const ctx = {
         id,
         attempt: input.attempt,
@@ -101,7 +102,10 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         final: input.final,
         tier: input.tier,
         signal: r.ctl.signal,
-        log: out?.log ?? log,
+        // Read when the job uses it: a job that never logs gets no tee logger.
+        get log() {
+          return attemptOut?.log ?? log;
+        },
         setStatus: out?.setStatus ?? (() => {}),
       };
       const p = runIsolated(id, () => job.run(data, ctx));
