@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { scopeDataRef } from '../blobs/ref-scope.ts';
 import type { BlobStore, Job, JobRegistry, JobResult, TaskEnvelope } from '../interfaces.ts';
+import { ABORT_RUN } from '../jobs/define-job.ts';
 import { Cancelled, NoBlobStore, RunTimeout, retryAfterOf, ShuttingDown, serviceError, toErrorInfo } from '../jobs/errors.ts';
 import type { OutputHub } from '../output/output-hub.ts';
 import type { ErrorInfo } from '../schemas/index.ts';
@@ -107,6 +108,10 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
           return attemptOut?.log ?? log;
         },
         setStatus: out?.setStatus ?? (() => {}),
+        // defineJob's stop() aborts this attempt's controller instead of making a second one.
+        [ABORT_RUN]: () => {
+          if (!r.ctl.signal.aborted) r.ctl.abort();
+        },
       };
       const p = runIsolated(id, () => job.run(data, ctx));
       p.then(
