@@ -98,12 +98,20 @@ function makeJob<A extends TSchema, D extends TSchema>(def: JobDefinition<A, D>,
         if (typeof s === 'string') ctx.setStatus?.(s);
       };
       try {
-        // The context's own properties as they are (a getter stays a getter:
-        // ctx.log is made only if the job reads it), with this run's signal and setStatus.
-        const props: PropertyDescriptorMap = Object.getOwnPropertyDescriptors(ctx);
-        props.signal = { value: signal, enumerable: true, writable: true, configurable: true };
-        props.setStatus = { value: setStatus, enumerable: true, writable: true, configurable: true };
-        const runCtx = Object.defineProperties({}, props) as JobRunContext;
+        // The context's fields with this run's signal and setStatus; ctx.log is
+        // read only when the job reads it (its live-output tee is made lazily).
+        const runCtx: JobRunContext = {
+          id: ctx.id,
+          attempt: ctx.attempt,
+          maxAttempts: ctx.maxAttempts,
+          final: ctx.final,
+          tier: ctx.tier,
+          signal,
+          setStatus,
+          get log() {
+            return ctx.log;
+          },
+        };
         const out = await def.run(runArgs, data, runCtx);
         const result = toJobResult(out);
         status = result.state === 'succeeded' ? 'succeeded' : `failed (${result.error?.code ?? 'JobFailed'})`;
