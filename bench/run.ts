@@ -11,8 +11,9 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ECHO_BODY, type Row, SERVE_ENV } from './lib/common.ts';
+import { emulatorDispatchFigure } from './lib/emulator.ts';
 import { firestoreFigure } from './lib/firestore.ts';
-import { chainFigure, emulatorDispatchFigure, inflightFigure } from './lib/flows.ts';
+import { chainFigure, inflightFigure } from './lib/flows.ts';
 import { alternate, type LoadResult, load } from './lib/load.ts';
 import { freePort, type Proc, startProc } from './lib/proc.ts';
 

@@ -110,6 +110,7 @@ const EnvSchema = Type.Object({
   UI: Type.Optional(Type.Union([Type.Literal('on'), Type.Literal('off')])),
   EMULATOR_APP_ENGINE_URL: Str(),
   EMULATOR_STATE: Str(),
+  EMULATOR_MAX_RATE: Int(1, 1_000_000),
   LOG_LEVEL: Type.Optional(
     Type.Union(
       ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -170,6 +171,8 @@ export interface Config {
   emulatorAppEngineUrl?: string;
   /** The emulator's state file; absent = memory only. */
   emulatorState?: string;
+  /** The highest maxDispatchesPerSecond the emulator accepts (EMULATOR_MAX_RATE); absent = Cloud Tasks' 500. */
+  emulatorMaxRate?: number;
   logLevel: string;
   /** Bytes of a job's live output kept per attempt (OUTPUT_LIMIT); then truncated with a marker. */
   outputLimitBytes: number;
@@ -379,10 +382,14 @@ function blobRefKey(value: string): string {
 const QUEUE_ID = /^[A-Za-z0-9-]{1,100}$/;
 
 /** The emulator's App Engine stand-in (dev: the worker itself) and its state file. */
-function emulatorTargets(mode: Mode, raw: RawEnv): { emulatorAppEngineUrl?: string; emulatorState?: string } {
+function emulatorTargets(mode: Mode, raw: RawEnv): { emulatorAppEngineUrl?: string; emulatorState?: string; emulatorMaxRate?: number } {
   const appEngine =
     optionalUrl('EMULATOR_APP_ENGINE_URL', raw.EMULATOR_APP_ENGINE_URL) ?? (mode === 'dev' ? `http://127.0.0.1:${raw.PORT ?? DEFAULTS.PORT}` : undefined);
-  return { ...(appEngine ? { emulatorAppEngineUrl: appEngine } : {}), ...(raw.EMULATOR_STATE ? { emulatorState: raw.EMULATOR_STATE } : {}) };
+  return {
+    ...(appEngine ? { emulatorAppEngineUrl: appEngine } : {}),
+    ...(raw.EMULATOR_STATE ? { emulatorState: raw.EMULATOR_STATE } : {}),
+    ...(raw.EMULATOR_MAX_RATE !== undefined ? { emulatorMaxRate: raw.EMULATOR_MAX_RATE } : {}),
+  };
 }
 
 /**

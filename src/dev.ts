@@ -37,6 +37,7 @@ export async function startDev(
       appEngineUrl: base.emulatorAppEngineUrl,
       locations: [base.location],
       statePath: base.emulatorState,
+      maxDispatchesPerSecond: base.emulatorMaxRate,
       fresh: opts.fresh,
     });
   } catch (err) {

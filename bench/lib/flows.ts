@@ -1,5 +1,5 @@
-// Bench figures that drive whole flows: many jobs in flight in one worker, the
-// emulator's dispatch rate, and a chain of tiers in `executor dev`.
+// Bench figures that drive whole flows: many jobs in flight in one worker and a
+// chain of tiers in `executor dev` (the emulator's dispatch rate: emulator.ts).
 import { Agent, createServer, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Row, SERVE_ENV } from './common.ts';
@@ -13,9 +13,6 @@ interface Settings {
 }
 
 const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
-
-/** Base URL of the emulator's v2 API for a project/location. */
-const v2 = (base: string, project: string, location: string) => `${base}/v2/projects/${project}/locations/${location}`;
 
 async function postJson(url: string, body: unknown): Promise<unknown> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -89,66 +86,6 @@ export async function inflightFigure(s: Settings, raw: Record<string, unknown>):
     };
   } finally {
     await serve.stop();
-  }
-}
-
-const QUEUES = 10;
-
-/** Tasks dispatched per second by `executor emulator` from a backlog over QUEUES queues at 500/s each, to a no-op target. */
-export async function emulatorDispatchFigure(s: Settings, raw: Record<string, unknown>): Promise<Row> {
-  let received = 0;
-  let doneAt = 0;
-  const target = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      res.end('ok');
-      if (++received === s.emulatorTasks) doneAt = performance.now();
-    });
-  });
-  target.keepAliveTimeout = 30_000;
-  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
-  const targetUrl = `http://127.0.0.1:${(target.address() as { port: number }).port}/noop`;
-  const port = await freePort();
-  const emu = await startProc(
-    [s.executorEntry, 'emulator'],
-    { EMULATOR_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    { port, readyPath: '/.well-known/openid-configuration' },
-  );
-  try {
-    const base = v2(emu.url, 'bench', 'us-central1');
-    // One queue is capped at 500 dispatches/s, as in the real service, so the
-    // dispatcher is measured over QUEUES queues at that cap, all paused while
-    // the backlog is created and resumed at once.
-    const queues = Array.from({ length: QUEUES }, (_, i) => `projects/bench/locations/us-central1/queues/fast-${i}`);
-    for (const queue of queues) {
-      await postJson(`${base}/queues`, { name: queue, rateLimits: { maxDispatchesPerSecond: 500, maxConcurrentDispatches: 1000 } });
-      await postJson(`${emu.url}/v2/${queue}:pause`, {});
-    }
-    const body = Buffer.from('{}').toString('base64');
-    const t0 = performance.now();
-    await pool(s.emulatorTasks, 32, async (i) => {
-      await postJson(`${emu.url}/v2/${queues[i % QUEUES]}/tasks`, { task: { httpRequest: { url: targetUrl, httpMethod: 'POST', body } } });
-    });
-    const createdPerSec = s.emulatorTasks / ((performance.now() - t0) / 1000);
-    const start = performance.now();
-    await Promise.all(queues.map((queue) => postJson(`${emu.url}/v2/${queue}:resume`, {})));
-    const deadline = Date.now() + 120_000;
-    while (received < s.emulatorTasks && Date.now() < deadline) await sleep(50);
-    const secs = ((doneAt || performance.now()) - start) / 1000;
-    const rate = received / secs;
-    raw.emulator = { tasks: s.emulatorTasks, received, secs, rate, createdPerSec };
-    return {
-      figure: `emulator: tasks dispatched per second (${s.emulatorTasks.toLocaleString('en-US')} queued over ${QUEUES} queues at the 500/s cap)`,
-      executor: `${rate.toFixed(0)} /s`,
-      baseline: `created at ${createdPerSec.toFixed(0)} /s`,
-      value: rate,
-      target: '≥ 5,000/s',
-      met: rate >= 5000 && received === s.emulatorTasks,
-      ...(received < s.emulatorTasks ? { note: `only ${received} dispatched in 120 s` } : {}),
-    };
-  } finally {
-    await emu.stop();
-    target.close();
   }
 }
 

@@ -16,6 +16,7 @@ export const emulatorCommand: Command = async (argv, io) => {
       appEngineUrl: config.emulatorAppEngineUrl,
       locations: [config.location],
       statePath: config.emulatorState,
+      maxDispatchesPerSecond: config.emulatorMaxRate,
       fresh: argv.includes('--fresh'),
     });
   } catch (err) {

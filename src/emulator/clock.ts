@@ -10,10 +10,17 @@ export interface EmulatorClock {
   clearTimeout(handle: TimerHandle): void;
 }
 
+/**
+ * Node's setTimeout takes at most 2^31-1 ms (24.8 days) and runs anything longer
+ * after 1 ms; a task may be scheduled 30 days ahead, so longer waits are cut to
+ * this and the woken pump arms the rest.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const realClock: EmulatorClock = {
   now: () => Date.now(),
   setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, Math.max(0, ms));
+    const t = setTimeout(fn, Math.min(MAX_TIMER_MS, Math.max(0, ms)));
     // The HTTP server keeps the process alive; pending retries must not.
     t.unref();
     return t;

@@ -5,7 +5,7 @@ import type { Dispatcher } from './dispatcher.ts';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound } from './google-error.ts';
 import { urlFromOverride } from './http-target.ts';
 import { emptyPolicy, heldPermissions, nextPolicy, type Policy, policyToJson } from './iam-policy.ts';
-import { applyQueueBody, defaultQueue, type QueueConfig } from './queue-model.ts';
+import { applyQueueBody, defaultQueue, MAX_DISPATCHES_PER_SECOND, type QueueConfig } from './queue-model.ts';
 import { QueueRuntime } from './queue-runtime.ts';
 import { locationPath, parseQueueName, queuePath, TASK_ID } from './resource-names.ts';
 import { generateTaskId, type TaskRecord, taskFromCreate } from './task-model.ts';
@@ -20,6 +20,8 @@ export interface CloudTasksServiceOptions {
   locations?: string[];
   /** Called after every change of state (persistence). */
   onChange?: () => void;
+  /** The cap on a queue's maxDispatchesPerSecond (default Cloud Tasks' 500). */
+  maxDispatchesPerSecond?: number;
 }
 
 /** What EMULATOR_STATE keeps: everything but in-flight pushes. */
@@ -42,6 +44,7 @@ export class CloudTasksService {
   readonly #appEngineUrl?: string;
   readonly #locations: string[];
   readonly #changed: () => void;
+  readonly #maxRate: number;
 
   constructor(opts: CloudTasksServiceOptions) {
     this.#clock = opts.clock;
@@ -50,6 +53,7 @@ export class CloudTasksService {
     this.#appEngineUrl = opts.appEngineUrl;
     this.#locations = opts.locations ?? [];
     this.#changed = opts.onChange ?? (() => {});
+    this.#maxRate = opts.maxDispatchesPerSecond ?? MAX_DISPATCHES_PER_SECOND;
   }
 
   // ------------------------------------------------------------ state
@@ -73,7 +77,7 @@ export class CloudTasksService {
     const now = this.#clock.now();
     for (const saved of s.queues) {
       const q = new QueueRuntime({ ...defaultQueue(saved.config.name), ...saved.config }, now);
-      for (const t of saved.tasks) q.tasks.set(t.id, { ...t, inFlight: 0 });
+      for (const t of saved.tasks) q.addTask({ ...t, inFlight: 0 });
       for (const [id, until] of saved.tombstones) if (until > now) q.tombstones.set(id, until);
       this.#queues.set(q.config.name, q);
       if (saved.policy) this.#policies.set(q.config.name, saved.policy);
@@ -99,7 +103,7 @@ export class CloudTasksService {
     const name = queuePath(n);
     if (!name.startsWith(`${parent}/queues/`)) throw invalidArgument(`Queue name ${name} is not in ${parent}`);
     if (this.#queues.has(name)) throw alreadyExists(`Queue already exists: ${name}`);
-    const config = applyQueueBody(defaultQueue(name), body, undefined, true);
+    const config = applyQueueBody(defaultQueue(name), body, undefined, true, this.#maxRate);
     this.#queues.set(name, new QueueRuntime(config, this.#clock.now()));
     this.#changed();
     return config;
@@ -110,7 +114,7 @@ export class CloudTasksService {
     parseQueueName(name);
     if (body.name !== undefined && body.name !== name) throw invalidArgument(`Queue name in the body (${String(body.name)}) differs from the URL (${name})`);
     const existing = this.#queues.get(name);
-    const config = applyQueueBody(existing?.config ?? defaultQueue(name), body, mask, !existing);
+    const config = applyQueueBody(existing?.config ?? defaultQueue(name), body, mask, !existing, this.#maxRate);
     if (existing) {
       existing.setConfig(config, this.#clock.now());
       this.#dispatcher.kick(existing);
@@ -142,6 +146,7 @@ export class CloudTasksService {
     const q = this.queue(name);
     const now = this.#clock.now();
     for (const id of [...q.tasks.keys()]) q.removeTask(id, now, this.#tombstoneMs);
+    q.due.clear();
     q.config = { ...q.config, purgeTime: now };
     this.#dispatcher.kick(q);
     this.#changed();
@@ -164,7 +169,7 @@ export class CloudTasksService {
       );
     }
     const task: TaskRecord = { ...spec, id, name: `${queueName}/tasks/${id}` };
-    q.tasks.set(id, task);
+    q.addTask(task);
     this.#dispatcher.kick(q);
     this.#changed();
     return task;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { appEngineHeaders, appEngineUrl } from './app-engine.ts';
 import type { EmulatorClock } from './clock.ts';
 import { applyHttpTarget, type EffectiveHttpRequest } from './http-target.ts';
-import { PushAgents, type PushResult, push } from './push.ts';
+import { PushAgents, type PushRequest, type PushResult, push } from './push.ts';
 import type { QueueRuntime } from './queue-runtime.ts';
 import { backoffMs, retriesExhausted, retryAfterMs } from './retry-policy.ts';
 import { type Attempt, rpcStatusForHttp, type TaskRecord } from './task-model.ts';
@@ -86,28 +86,27 @@ export class Dispatcher {
       return;
     }
     const now = this.#clock.now();
-    // One scan: due tasks, and the earliest future one for the wake-up timer.
-    const due: TaskRecord[] = [];
-    let next = Infinity;
-    for (const t of q.tasks.values()) {
-      if (t.inFlight > 0 || t.pullMessage) continue;
-      if (t.scheduleTime <= now) due.push(t);
-      else if (t.scheduleTime < next) next = t.scheduleTime;
-    }
     // At the concurrency limit the next completion pumps again.
     const slots = Math.max(0, q.config.rateLimits.maxConcurrentDispatches - q.inFlight);
     const tokens = q.bucket.available(now);
-    const n = Math.min(due.length, slots, tokens);
-    // Oldest first; sorting only matters when not every due task can go now.
-    const batch = n < due.length ? due.sort((a, b) => a.scheduleTime - b.scheduleTime).slice(0, n) : due;
-    for (const t of batch) {
+    const n = Math.min(slots, tokens);
+    // Oldest due first, straight from the heap: a backlog costs nothing until it is due.
+    let sent = 0;
+    while (sent < n) {
+      const t = q.due.popDue(now);
+      if (t === undefined) break;
+      // A task RunTask pushed meanwhile is queued again when that push settles.
+      if (t.inFlight > 0) continue;
       q.bucket.tryTake(now);
       this.#dispatch(q, t);
+      sent++;
     }
-    let wakeAt = next === Infinity ? undefined : next;
-    if (due.length > n && n === tokens && tokens < slots) {
-      const tokenAt = now + q.bucket.msUntilToken(now);
-      wakeAt = wakeAt === undefined ? tokenAt : Math.min(wakeAt, tokenAt);
+    const nextAt = q.due.peekAt();
+    let wakeAt: number | undefined;
+    if (nextAt !== undefined && nextAt > now) wakeAt = nextAt;
+    else if (nextAt !== undefined && n === tokens && tokens < slots) {
+      // Due tasks left over for want of tokens: wake when the next token is earned.
+      wakeAt = now + q.bucket.msUntilToken(now);
     }
     this.#arm(q, wakeAt);
   }
@@ -137,7 +136,7 @@ export class Dispatcher {
     for (const q of [...this.#armed]) this.#arm(q, undefined);
     for (const ac of this.#controllers) ac.abort(new Error('emulator closing'));
     await Promise.allSettled([...this.#inflight]);
-    this.#agents.destroy();
+    await this.#agents.destroy();
   }
 
   #arm(q: QueueRuntime, at: number | undefined): void {
@@ -205,7 +204,16 @@ export class Dispatcher {
 
   #dispatch(q: QueueRuntime, t: TaskRecord): void {
     const now = this.#clock.now();
-    const req = this.#request(q, t);
+    let req: Omit<PushRequest, 'signal'> | undefined;
+    let refused: string | undefined;
+    try {
+      req = this.#request(q, t);
+    } catch (err) {
+      // A request that cannot be built (a queue override that makes the URL invalid):
+      // the attempt fails like a network error and is retried, never left undispatched.
+      refused = (err as Error).message;
+    }
+    q.due.remove(t);
     t.dispatchCount += 1;
     t.inFlight += 1;
     q.inFlight += 1;
@@ -216,7 +224,8 @@ export class Dispatcher {
     this.#controllers.add(ac);
     const deadline = this.#clock.setTimeout(() => ac.abort(new Error('dispatch deadline exceeded')), t.dispatchDeadlineMs);
     this.#onChange();
-    const p = push({ ...req, signal: ac.signal }, this.#agents)
+    const sent: Promise<PushResult> = req ? push({ ...req, signal: ac.signal }, this.#agents) : Promise.resolve({ error: refused });
+    const p = sent
       .then((res) => {
         this.#clock.clearTimeout(deadline);
         this.#controllers.delete(ac);
@@ -224,7 +233,12 @@ export class Dispatcher {
         q.inFlight -= 1;
         if (!this.#closed) this.#settle(q, t, attempt, res);
       })
-      .catch((err: unknown) => this.#log.error({ err, queue: q.id, task: t.id }, 'dispatch bookkeeping failed'))
+      .catch((err: unknown) => {
+        this.#log.error({ err, queue: q.id, task: t.id }, 'dispatch bookkeeping failed');
+        // Whatever failed, a task still held waits again and the queue is pumped: no task is left undispatched.
+        if (q.tasks.get(t.id) === t && t.inFlight === 0 && !q.due.has(t)) q.due.schedule(t);
+        this.kick(q);
+      })
       .finally(() => this.#inflight.delete(p));
     this.#inflight.add(p);
   }
@@ -241,7 +255,13 @@ export class Dispatcher {
       if (t.appEngineHttpRequest ? res.status !== 503 : res.status < 500) t.executionCount += 1;
     }
     this.#onChange();
-    const log = this.#log.child({ queue: q.id, task: t.id, attempt: t.dispatchCount });
+    // A child logger only for the lines that are written: settling is on the dispatch hot path.
+    const log = {
+      debug: (o: object, msg: string) => {
+        if (this.#log.isLevelEnabled('debug')) this.#log.debug({ queue: q.id, task: t.id, attempt: t.dispatchCount, ...o }, msg);
+      },
+      info: (o: object, msg: string) => this.#log.info({ queue: q.id, task: t.id, attempt: t.dispatchCount, ...o }, msg),
+    };
     // Deleted, purged or its queue removed while the push was out: nothing to update.
     if (q.deleted || q.tasks.get(t.id) !== t) {
       this.kick(q);
@@ -268,6 +288,8 @@ export class Dispatcher {
       if (asked !== undefined) delay = Math.max(delay, asked);
     }
     t.scheduleTime = now + delay;
+    // With another push of it still out (RunTask), that push's settling queues it.
+    if (t.inFlight === 0) q.due.schedule(t);
     log.debug({ status: res.status, error: res.error, delayMs: delay }, 'attempt failed; retry scheduled');
     this.kick(q);
   }

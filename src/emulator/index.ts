@@ -27,6 +27,11 @@ export interface EmulatorOptions {
   locations?: string[];
   /** A JSON file that keeps the state across restarts (EMULATOR_STATE); absent = memory only. */
   statePath?: string;
+  /**
+   * The highest rateLimits.maxDispatchesPerSecond a queue may set (EMULATOR_MAX_RATE).
+   * Default 500, Cloud Tasks' own cap; raise it to load-test one queue beyond that.
+   */
+  maxDispatchesPerSecond?: number;
   /** Ignore what statePath holds and start empty (it is overwritten on the first change). */
   fresh?: boolean;
 }
@@ -64,7 +69,15 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   let state: StateFile | undefined;
   const changed = () => state?.changed();
   const dispatcher = new Dispatcher({ clock, logger, tombstoneMs, signer: issuer, appEngineUrl: opts.appEngineUrl, onChange: changed });
-  const service = new CloudTasksService({ clock, dispatcher, tombstoneMs, appEngineUrl: opts.appEngineUrl, locations: opts.locations, onChange: changed });
+  const service = new CloudTasksService({
+    clock,
+    dispatcher,
+    tombstoneMs,
+    appEngineUrl: opts.appEngineUrl,
+    locations: opts.locations,
+    onChange: changed,
+    maxDispatchesPerSecond: opts.maxDispatchesPerSecond,
+  });
   if (opts.statePath) {
     state = new StateFile(
       opts.statePath,

@@ -40,9 +40,12 @@ export const MAX_CONCURRENT_DISPATCHES = 5000;
 
 /**
  * Cloud Tasks picks maxBurstSize from the rate and does not document how; the
- * default queue (500/s) reports 100. The emulator uses rate/5 within [1, 100].
+ * default queue (500/s) reports 100. The emulator uses rate/5 within [1, 100];
+ * above 500/s (EMULATOR_MAX_RATE only) rate/5, so a raised queue can send a
+ * timer tick's worth of tasks at once.
  */
 export function burstFor(rate: number): number {
+  if (rate > MAX_DISPATCHES_PER_SECOND) return Math.ceil(rate / 5);
   return Math.max(1, Math.min(100, Math.ceil(rate / 5)));
 }
 
@@ -209,7 +212,13 @@ function applyObjects(q: QueueConfig, creating: boolean, previousType: QueueConf
 }
 
 /** Apply a (v2-shaped, camelCase) Queue body to a config: the mask's paths, or every field the body sets. */
-export function applyQueueBody(q: QueueConfig, body: Record<string, unknown>, mask?: string[], creating = false): QueueConfig {
+export function applyQueueBody(
+  q: QueueConfig,
+  body: Record<string, unknown>,
+  mask?: string[],
+  creating = false,
+  maxRate = MAX_DISPATCHES_PER_SECOND,
+): QueueConfig {
   const fields = fieldsOf(body);
   const paths = mask ?? [...ALL_PATHS.filter((p) => fields[p] !== undefined), ...OBJECT_ROOTS.filter((p) => body[p] !== undefined)];
   const next: QueueConfig = structuredClone(q);
@@ -218,14 +227,15 @@ export function applyQueueBody(q: QueueConfig, body: Record<string, unknown>, ma
     else setField(next, p, fields[p]);
   }
   applyObjects(next, creating, q.type);
-  validateQueue(next);
+  validateQueue(next, maxRate);
   return next;
 }
 
-export function validateQueue(q: QueueConfig): void {
+/** maxRate: the emulator's cap on the dispatch rate (EMULATOR_MAX_RATE), Cloud Tasks' 500 unless raised. */
+export function validateQueue(q: QueueConfig, maxRate = MAX_DISPATCHES_PER_SECOND): void {
   const { rateLimits: r, retryConfig: c } = q;
-  if (r.maxDispatchesPerSecond <= 0 || r.maxDispatchesPerSecond > MAX_DISPATCHES_PER_SECOND) {
-    throw invalidArgument(`rate_limits.max_dispatches_per_second must be in (0, ${MAX_DISPATCHES_PER_SECOND}]`);
+  if (r.maxDispatchesPerSecond <= 0 || r.maxDispatchesPerSecond > maxRate) {
+    throw invalidArgument(`rate_limits.max_dispatches_per_second must be in (0, ${maxRate}]`);
   }
   if (!Number.isInteger(r.maxConcurrentDispatches) || r.maxConcurrentDispatches < 1 || r.maxConcurrentDispatches > MAX_CONCURRENT_DISPATCHES) {
     throw invalidArgument(`rate_limits.max_concurrent_dispatches must be in [1, ${MAX_CONCURRENT_DISPATCHES}]`);

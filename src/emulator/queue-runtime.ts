@@ -1,7 +1,8 @@
 // The live state of one queue: its config, its tasks in creation order, the
-// names still tombstoned, and the dispatch limiter.
+// waiting ones by due time, the names still tombstoned, and the dispatch limiter.
 
 import type { TimerHandle } from './clock.ts';
+import { DueHeap } from './due-heap.ts';
 import type { QueueConfig } from './queue-model.ts';
 import type { TaskRecord } from './task-model.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -9,6 +10,8 @@ import { TokenBucket } from './token-bucket.ts';
 export class QueueRuntime {
   config: QueueConfig;
   readonly tasks = new Map<string, TaskRecord>();
+  /** Push tasks waiting for their next dispatch (not in flight), by scheduleTime. */
+  readonly due = new DueHeap();
   /** Task id -> time until which the name cannot be reused. */
   readonly tombstones = new Map<string, number>();
   readonly bucket: TokenBucket;
@@ -33,8 +36,16 @@ export class QueueRuntime {
     this.bucket.configure(config.rateLimits.maxDispatchesPerSecond, config.rateLimits.maxBurstSize, now);
   }
 
+  /** Add a new (or restored) task; push tasks wait in the due heap from now on. */
+  addTask(t: TaskRecord): void {
+    this.tasks.set(t.id, t);
+    if (!t.pullMessage && t.inFlight === 0) this.due.schedule(t);
+  }
+
   /** Remove a task for good (done, exhausted, deleted or purged); its name stays taken for tombstoneMs. */
   removeTask(id: string, now: number, tombstoneMs: number): void {
+    const t = this.tasks.get(id);
+    if (t !== undefined) this.due.remove(t);
     this.tasks.delete(id);
     this.tombstones.set(id, now + tombstoneMs);
   }

@@ -1,7 +1,13 @@
 // Firestore attempt ledger: shared by every instance of the service, so the
-// attempt count survives restarts and scale-out. begin/finish/cancel run in a
-// read-write transaction (Firestore locks the document and retries on
-// contention), which is what makes the count atomic across instances.
+// attempt count survives restarts and scale-out. Every change of a lineage is
+// atomic across instances. begin and finish are optimistic: one write with a
+// precondition on the document's update time (or on its absence), computed
+// from what this instance last read or wrote of it; a first delivery of a new
+// lineage writes without reading, and a finish after this instance's begin is
+// one write with its owed dead letters in the same batch. A precondition that
+// fails (another instance changed the lineage) falls back to a read-write
+// transaction, as cancel and the rest always use: Firestore locks the document
+// and retries on contention.
 //
 // Collections: `${prefix}-lineages` (one document per lineage id),
 // `${prefix}-dead-letters` (one per dead-letter key) and `${prefix}-jobs` (one
@@ -13,7 +19,7 @@
 // TTL deletion runs up to a day late, so reads also treat an expired record as gone.
 
 import { createHash } from 'node:crypto';
-import { type DocumentData, FieldPath, Firestore, Timestamp } from '@google-cloud/firestore';
+import { type DocumentData, FieldPath, FieldValue, Firestore, Timestamp } from '@google-cloud/firestore';
 import type { CredentialsProbe } from '../auth/google-credentials.ts';
 import type {
   AttemptLedger,
@@ -54,6 +60,9 @@ export interface FirestoreLedgerOptions {
   credentials?: CredentialsProbe;
 }
 
+/** Lineages whose document this instance remembers for optimistic writes (about 1 KiB each). */
+const MAX_KNOWN = 10_000;
+
 export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): AttemptLedger {
   const owned = options.firestore === undefined;
   const pingTimeoutMs = options.pingTimeoutMs ?? 5000;
@@ -81,13 +90,24 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
   const emulated = (db as unknown as { _settings?: { ssl?: boolean } })._settings?.ssl === false;
   const ready = () => (emulated ? Promise.resolve() : (options.credentials?.check() ?? Promise.resolve()));
 
-  /** Read-modify-write one lineage atomically, with the dead letters (outbox) it owes. */
-  async function update<T>(
-    id: string,
-    now: number,
-    fn: (current: LineageRecord | undefined) => { write?: LineageRecord; letters?: DeadLetter[]; value: T },
-  ): Promise<T> {
+  type Change<T> = (current: LineageRecord | undefined) => { write?: LineageRecord; letters?: DeadLetter[]; value: T };
+
+  /**
+   * What this instance last read or wrote of a lineage document (data undefined =
+   * it did not exist) and its update time: the precondition of the next
+   * optimistic write. Bounded; an entry is only a guess, the precondition checks it.
+   */
+  const known = new Map<string, { data: DocumentData | undefined; updateTime?: Timestamp }>();
+  const remember = (id: string, data: DocumentData | undefined, updateTime?: Timestamp) => {
+    known.delete(id);
+    known.set(id, { data, ...(updateTime ? { updateTime } : {}) });
+    if (known.size > MAX_KNOWN) known.delete(known.keys().next().value!);
+  };
+
+  /** Read-modify-write one lineage atomically in a transaction, with the dead letters (outbox) it owes. */
+  async function update<T>(id: string, now: number, fn: Change<T>): Promise<T> {
     await ready();
+    known.delete(id);
     const ref = lineageRef(id);
     return db.runTransaction(async (tx) => {
       const snap = await tx.get(ref);
@@ -100,21 +120,94 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
     }, txOptions);
   }
 
+  /**
+   * The same change as one batched write, assuming the document is still what
+   * `known` says: created only if absent, or updated only if its update time is
+   * unchanged. `undefined` when that assumption failed (nothing was written).
+   * `fresh`: `known` was read by this very call, so an answer that writes
+   * nothing is as current as a transaction's read; otherwise only a write,
+   * checked by its precondition, is trusted.
+   */
+  async function tryOptimistic<T>(id: string, now: number, fn: Change<T>, fresh: boolean): Promise<{ value: T } | undefined> {
+    const k = known.get(id);
+    if (k === undefined) return undefined;
+    const stored = k.data !== undefined ? fromDoc({ ...k.data }) : undefined;
+    const current = stored !== undefined && !isExpired(stored, now) ? stored : undefined;
+    let decided: ReturnType<Change<T>>;
+    try {
+      decided = fn(current);
+    } catch (err) {
+      if (fresh) throw err;
+      return undefined; // e.g. LineageNotFound from a guess: the transaction decides
+    }
+    const { write, letters: owed, value } = decided;
+    // Letters without a write would need the read checked too: the transaction does that.
+    if (write === undefined) return fresh && !owed?.length ? { value } : undefined;
+    const ref = lineageRef(id);
+    const doc = toDoc(write);
+    const batch = db.batch();
+    if (k.data === undefined) batch.create(ref, doc);
+    else {
+      // An update replaces the fields it names; the ones the new record lacks are deleted.
+      const fields: DocumentData = { ...doc };
+      for (const key of Object.keys(k.data)) if (!(key in doc)) fields[key] = FieldValue.delete();
+      batch.update(ref, fields, { lastUpdateTime: k.updateTime! });
+    }
+    for (const letter of owed ?? []) batch.set(letters.doc(deadLetterDocId(letter.key)), letterDoc(letter));
+    try {
+      const [result] = await batch.commit();
+      remember(id, doc, result!.writeTime);
+      return { value };
+    } catch (err) {
+      known.delete(id);
+      const code = (err as { code?: number }).code;
+      // ALREADY_EXISTS, NOT_FOUND, FAILED_PRECONDITION: someone else changed it first.
+      if (code === 6 || code === 5 || code === 9) return undefined;
+      throw err;
+    }
+  }
+
+  /** begin/finish: one optimistic write when this instance knows the document, else read it and try that; contended = a transaction. */
+  async function change<T>(id: string, now: number, fn: Change<T>, read: boolean): Promise<T> {
+    await ready();
+    const first = await tryOptimistic(id, now, fn, false);
+    if (first) return first.value;
+    if (read) {
+      const snap = await lineageRef(id).get();
+      remember(id, snap.exists ? snap.data() : undefined, snap.updateTime);
+      const second = await tryOptimistic(id, now, fn, true);
+      if (second) return second.value;
+    }
+    return update(id, now, fn);
+  }
+
   return {
     begin(input: BeginInput): Promise<BeginResult> {
-      return update<BeginResult>(input.id, input.now, (current) => {
-        const { result, write } = applyBegin(current, input, rules);
-        return write ? { write, value: result } : { value: result };
-      }).then((result): BeginResult => ({ ...result, record: clonePlain(result.record) }));
+      // A first dispatch of tier 0 is almost always a new lineage: try creating it without a read.
+      if (input.tier === 0 && input.headerAttempt <= 1 && !known.has(input.id)) remember(input.id, undefined);
+      return change<BeginResult>(
+        input.id,
+        input.now,
+        (current) => {
+          const { result, write } = applyBegin(current, input, rules);
+          return write ? { write, value: result } : { value: result };
+        },
+        true,
+      ).then((result): BeginResult => ({ ...result, record: clonePlain(result.record) }));
     },
 
     finish(input: FinishInput): Promise<LineageRecord> {
       const { owed, ...rest } = input;
-      return update(input.id, input.now, (current) => {
-        if (current === undefined) throw new LineageNotFound(input.id);
-        const record = applyFinish(current, rest, rules);
-        return { write: record, value: record, ...(owed && finishOwes(current, input) ? { letters: owed } : {}) };
-      }).then(clonePlain);
+      return change(
+        input.id,
+        input.now,
+        (current) => {
+          if (current === undefined) throw new LineageNotFound(input.id);
+          const record = applyFinish(current, rest, rules);
+          return { write: record, value: record, ...(owed && finishOwes(current, input) ? { letters: owed } : {}) };
+        },
+        false,
+      ).then(clonePlain);
     },
 
     async tryLease(name: string, holder: string, ms: number, now: number): Promise<boolean> {
@@ -159,6 +252,7 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
     },
 
     async setStatusText(id: string, text: string): Promise<void> {
+      known.delete(id);
       // A plain field update, no transaction: status text is advisory, and a
       // begin/finish racing it may keep the previous text.
       await lineageRef(id)

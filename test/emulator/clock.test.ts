@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ManualClock } from '../../src/emulator/clock.ts';
+import { ManualClock, realClock } from '../../src/emulator/clock.ts';
 import { TokenBucket } from '../../src/emulator/token-bucket.ts';
 
 t.test('a manual clock fires due timers in order, each at its own due time', async (t) => {
@@ -41,4 +41,24 @@ t.test('the token bucket allows a burst, then refills at the rate', async (t) =>
   t.ok(b.tryTake(10_000));
   t.ok(b.tryTake(10_000), 'refills up to the burst only');
   t.notOk(b.tryTake(10_000));
+});
+
+t.test('the real clock cuts a wait beyond what Node timers hold instead of firing it at once', async (t) => {
+  // Without the cut Node runs a 2^31 ms (24.8 days) or longer timer after 1 ms with a
+  // TimeoutOverflowWarning: a task scheduled 30 days ahead woke its queue every millisecond.
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  let fired = false;
+  const handle = realClock.setTimeout(
+    () => {
+      fired = true;
+    },
+    29 * 24 * 3600 * 1000,
+  );
+  await new Promise((r) => setTimeout(r, 20));
+  realClock.clearTimeout(handle);
+  process.off('warning', onWarning);
+  t.same(warnings, [], 'no TimeoutOverflowWarning');
+  t.equal(fired, false, 'not run early');
 });

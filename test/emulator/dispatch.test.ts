@@ -1,8 +1,9 @@
 // Dispatch fidelity against a local target, with a manual clock: no sleeps.
 import t, { type Test } from 'tap';
+import { loadConfig } from '../../src/config.ts';
 import { ManualClock } from '../../src/emulator/clock.ts';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.ts';
-import { api, PARENT, type Reply, startTarget, type Target, waitFor } from './helpers.ts';
+import { api, PARENT, type RecordedPush, type Reply, startTarget, type Target, waitFor } from './helpers.ts';
 
 // Whole seconds near real time: OIDC tokens carry this clock's iat/exp and are verified against real time.
 const START = Math.floor(Date.now() / 1000) * 1000;
@@ -267,4 +268,89 @@ t.test('an OIDC token signed by the emulator rides on the push, audience default
     t.equal(ticket.getPayload()?.email, 'invoker@test-project.iam.gserviceaccount.com');
     t.equal(ticket.getPayload()?.aud, audience);
   }
+});
+
+t.test('tasks go in due order whatever order they were created in, and a retried one once per attempt', async (t) => {
+  const { emu, target, step } = await setup(t, (p, n) => ({ status: (p as RecordedPush).headers['x-cloudtasks-taskname'] === 'a' && n === 0 ? 503 : 200 }), {
+    minBackoff: '1.5s',
+    maxBackoff: '1.5s',
+    maxAttempts: 5,
+  });
+  for (const [name, ms] of [
+    ['c', 3000],
+    ['a', 1000],
+    ['b', 2000],
+  ] as const)
+    await createTask(emu, target, { name: `${PARENT}/queues/q/tasks/${name}`, scheduleTime: new Date(START + ms).toISOString() });
+  for (let i = 0; i < 8; i++) await step(500);
+  t.same(
+    target.pushes.map((p) => [p.headers['x-cloudtasks-taskname'], p.headers['x-cloudtasks-taskretrycount']]),
+    [
+      ['a', '0'],
+      ['b', '0'],
+      ['a', '1'],
+      ['c', '0'],
+    ],
+  );
+  t.same((await api(emu.url, 'GET', `${PARENT}/queues/q/tasks`)).json.tasks ?? [], [], 'all done');
+});
+
+t.test('with maxDispatchesPerSecond raised (EMULATOR_MAX_RATE) one queue goes past 500/s, within its own limit', async (t) => {
+  const clock = new ManualClock(START);
+  const emu = await startEmulator({ clock, logger: false, maxDispatchesPerSecond: 10_000 });
+  const target = await startTarget();
+  t.teardown(async () => {
+    await emu.close();
+    await target.close();
+  });
+  const over = await api(emu.url, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/over`, rateLimits: { maxDispatchesPerSecond: 10_001 } });
+  t.equal(over.status, 400, 'the raised cap still holds');
+  t.match(over.json.error.message, /\(0, 10000\]/);
+  const q = await api(emu.url, 'POST', `${PARENT}/queues`, {
+    name: `${PARENT}/queues/fast`,
+    rateLimits: { maxDispatchesPerSecond: 800, maxConcurrentDispatches: 5000 },
+  });
+  t.equal(q.status, 200);
+  t.same(q.json.rateLimits, { maxDispatchesPerSecond: 800, maxBurstSize: 160, maxConcurrentDispatches: 5000 });
+  await api(emu.url, 'POST', `${PARENT}/queues/fast:pause`, {});
+  for (let i = 0; i < 1200; i += 100)
+    await Promise.all(Array.from({ length: 100 }, () => api(emu.url, 'POST', `${PARENT}/queues/fast/tasks`, { task: { httpRequest: { url: target.url } } })));
+  await api(emu.url, 'POST', `${PARENT}/queues/fast:resume`, {});
+  await emu.idle();
+  const burst = target.pushes.length;
+  for (let i = 0; i < 10; i++) {
+    clock.advance(100);
+    await emu.idle();
+  }
+  const inOneSecond = target.pushes.length - burst;
+  t.equal(burst, 160, 'the burst at once');
+  t.ok(inOneSecond >= 790 && inOneSecond <= 800, `about 800 in the next simulated second (${inOneSecond})`);
+});
+
+t.test('a default emulator keeps Cloud Tasks’ 500/s cap and burst', async (t) => {
+  const emu = await startEmulator({ clock: new ManualClock(START), logger: false });
+  t.teardown(() => emu.close());
+  const r = await api(emu.url, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/x`, rateLimits: { maxDispatchesPerSecond: 501 } });
+  t.equal(r.status, 400);
+  t.match(r.json.error.message, /\(0, 500\]/);
+  const ok = await api(emu.url, 'POST', `${PARENT}/queues`, { name: `${PARENT}/queues/y`, rateLimits: { maxDispatchesPerSecond: 500 } });
+  t.equal(ok.json.rateLimits.maxBurstSize, 100);
+});
+
+t.test('EMULATOR_MAX_RATE is read as a whole number, and a bad one names the variable', async (t) => {
+  t.equal(loadConfig({ EMULATOR_MAX_RATE: '20000' }, 'emulator').emulatorMaxRate, 20_000);
+  t.equal(loadConfig({}, 'emulator').emulatorMaxRate, undefined);
+  t.throws(() => loadConfig({ EMULATOR_MAX_RATE: 'fast' }, 'emulator'), /EMULATOR_MAX_RATE/);
+});
+
+t.test('a push carries credentials written in the task URL as Basic auth, and Content-Length 0 on a POST without a body', async (t) => {
+  const { emu, target } = await setup(t);
+  const url = new URL(`${target.url}/work`);
+  url.username = 'user';
+  url.password = 'p w';
+  await createTask(emu, target, { httpRequest: { url: url.toString() } });
+  t.equal(target.pushes.length, 1);
+  t.equal(target.pushes[0]!.headers.authorization, `Basic ${Buffer.from('user:p w').toString('base64')}`);
+  t.equal(target.pushes[0]!.headers['content-length'], '0');
+  t.equal(target.pushes[0]!.url, '/work');
 });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Firestore, Timestamp } from '@google-cloud/firestore';
 import t from 'tap';
+import type { DeadLetter } from '../../src/interfaces.ts';
 import { createFirestoreLedger, deadLetterDocId, lineageDocId } from '../../src/ledger/firestore-ledger.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
@@ -162,4 +163,65 @@ t.test('20 concurrent deliveries of one task over two instances sharing Firestor
   t.equal(replies.filter((r) => r.statusCode === 200).length, 1);
   t.equal(replies.filter((r) => r.statusCode === 429 && r.json().outcome === 'busy').length, 19);
   t.same((await la.get('task-1'))?.attempts, { '0': 1 }, 'one attempt counted');
+});
+
+t.test('a cancel by another instance between begin and finish is not overwritten by the finish', async (t) => {
+  // The finish after this instance's begin is one write with a precondition on the
+  // update time: the cancel changed the document, so the write must not land blindly.
+  const collectionPrefix = freshPrefix();
+  const a = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  const b = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  const now = Date.now();
+  const begun = await a.begin(beginInput({ now }));
+  t.equal(begun.duplicate, false);
+  t.equal((await b.cancel('lineage-1', now + 10))?.state, 'cancelled');
+  const finished = await a.finish(finishInput({ outcome: 'succeeded', now: now + 20 }));
+  t.equal(finished.state, 'cancelled', 'the finish saw the cancel');
+  t.equal((await b.get('lineage-1'))?.state, 'cancelled');
+});
+
+t.test('status text another instance wrote during the attempt survives the finish, and the finish still lands', async (t) => {
+  const collectionPrefix = freshPrefix();
+  const a = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  const b = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  const now = Date.now();
+  await a.begin(beginInput({ now }));
+  await b.setStatusText('lineage-1', 'halfway', now + 10);
+  const letter: DeadLetter = {
+    key: 'lineage-1/notify/0',
+    lineageId: 'lineage-1',
+    kind: 'notify',
+    createdAt: new Date(now).toISOString(),
+    target: { url: 'http://cb' },
+  };
+  const finished = await a.finish(finishInput({ outcome: 'succeeded', owed: [letter], now: now + 20 }));
+  t.equal(finished.state, 'succeeded');
+  const stored = await b.get('lineage-1');
+  t.equal(stored?.state, 'succeeded');
+  t.equal(stored?.statusText, 'halfway', 'not lost to a blind write');
+  t.same(
+    (await b.listDeadLetters('lineage-1')).map((l) => l.key),
+    ['lineage-1/notify/0'],
+    'the owed letter was written with the finish',
+  );
+});
+
+t.test('a first delivery that another instance already began counts the next attempt (the guessed create fails over to a read)', async (t) => {
+  const collectionPrefix = freshPrefix();
+  const a = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  const b = createFirestoreLedger({ projectId: PROJECT, collectionPrefix });
+  t.teardown(() => Promise.all([a.close(), b.close()]));
+  const now = Date.now();
+  const first = await a.begin(beginInput({ now }));
+  await a.finish(finishInput({ outcome: 'retry', now: now + 10 }));
+  // Same headers as a first dispatch: b guesses the lineage is new.
+  const second = await b.begin(beginInput({ now: now + 20 }));
+  t.equal(first.duplicate ? -1 : first.attempt, 1);
+  t.equal(second.duplicate ? -1 : second.attempt, 2);
+  // a's knowledge of the document is stale now: its finish must not undo b's begin.
+  const done = await a.finish(finishInput({ attempt: 2, outcome: 'succeeded', now: now + 30 }));
+  t.equal(done.state, 'succeeded');
+  t.same((await b.get('lineage-1'))?.attempts, { '0': 2 });
 });
