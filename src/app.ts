@@ -1,6 +1,6 @@
 // buildApp(config, deps): the Fastify instance. It reads no env, never listens
 // and installs no signal handlers (server.ts does); tests build one per test.
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { authHook } from './auth/auth-hook.ts';
 import type { OidcVerifier } from './auth/oidc-verifier.ts';
@@ -11,6 +11,7 @@ import { createEffects, type Effects } from './delivery/effects.ts';
 import { createJobCompletion, type JobCompletion } from './delivery/job-completion.ts';
 import type { AttemptLedger, BlobStore, Clock, JobRegistry, Notifier, TaskQueue } from './interfaces.ts';
 import { MAX_HEADER_BYTES, MAX_ID_LENGTH } from './limits.ts';
+import { requestChildLogger } from './logger.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
 import { startCancelWatch } from './operator/cancel-watch.ts';
 import { instrumentDelivery } from './operator/instrument-delivery.ts';
@@ -55,12 +56,26 @@ export function dispatchDeadlineFor(jobTimeoutMs: number): number {
   return Math.min(1800, Math.max(15, Math.ceil(jobTimeoutMs / 1000) + 30));
 }
 
+/** Fastify's request lines off (incoming, completed, 404, 4xx), its error lines on. */
+class ErrorsOnlyLogController extends LogController {
+  override incomingRequest(): void {}
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) super.requestCompleted(error, request, reply);
+  }
+  override routeNotFound(): void {}
+  override defaultErrorLog(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+    if (reply.statusCode >= 500) super.defaultErrorLog(error, request, reply);
+  }
+}
+
 export function buildApp(config: Config, deps: Deps): App {
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.logger,
     // One log line per delivery comes from delivery/; Fastify's per-request
-    // lines would double it on the hot path.
-    logController: new LogController({ disableRequestLogging: true }),
+    // lines would double it on the hot path. Its 5xx error lines (with reqId) stay.
+    logController: new ErrorsOnlyLogController(),
+    // The request's child logger (reqId) is made only if something logs through it.
+    childLoggerFactory: requestChildLogger as unknown as FastifyServerOptions['childLoggerFactory'],
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Task ids and lineage ids are path params; keep them verbatim. Any id the

@@ -77,7 +77,7 @@ export function cutMarker(value: unknown, bytes: number | undefined): { truncate
  * whole is still over MAX_RECORD_BYTES, the result replaced by a marker and
  * then the oldest history dropped. `truncated` lists what was cut.
  */
-export function boundRecord(record: LineageRecord): LineageRecord {
+export function boundRecord(record: LineageRecord, jsonAtMost?: number): LineageRecord {
   const cut = new Set(record.truncated ?? []);
   let out: LineageRecord = record;
   const edit = (patch: Partial<LineageRecord>) => {
@@ -95,8 +95,10 @@ export function boundRecord(record: LineageRecord): LineageRecord {
     cut.add('history');
   }
   // The common record is far below the bound: one serialisation says so (this
-  // runs on every ledger write); only a record over it is measured part by part.
-  const whole = jsonBytes(out);
+  // runs on every ledger write), or, cheaper, the caller's upper bound of its
+  // JSON bytes (cutting error texts only shrank it); only a record over the
+  // bound is measured part by part.
+  const whole = jsonAtMost !== undefined && jsonAtMost <= MAX_RECORD_BYTES ? jsonAtMost : jsonBytes(out);
   if (whole !== undefined && whole <= MAX_RECORD_BYTES) {
     if (cut.size > (record.truncated?.length ?? 0)) edit({ truncated: [...cut] });
     return out;

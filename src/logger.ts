@@ -111,6 +111,75 @@ export function header(headers: Record<string, string | string[] | undefined>, n
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * Fastify's request logger (childLoggerFactory): `parent.child({reqId})` made
+ * only when a line is written at an enabled level. At info a push that logs
+ * nothing through Fastify (the delivery logs through its own child) then pays
+ * for one small object instead of a pino child and its serialised bindings.
+ * A class, not a Proxy: one allocation per request, methods on the prototype.
+ */
+export class RequestLogger {
+  #parent: Logger;
+  #bindings: Record<string, unknown>;
+  #child: Logger | undefined;
+  constructor(parent: Logger, bindings: Record<string, unknown>) {
+    this.#parent = parent;
+    this.#bindings = bindings;
+  }
+  #real(): Logger {
+    this.#child ??= this.#parent.child(this.#bindings);
+    return this.#child;
+  }
+  #write(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', args: unknown[]): void {
+    if (!this.#child && !this.#parent.isLevelEnabled(level)) return;
+    const log = this.#real();
+    (log[level] as (...a: unknown[]) => void).apply(log, args);
+  }
+  fatal(...args: unknown[]): void {
+    this.#write('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.#write('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.#write('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.#write('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.#write('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.#write('trace', args);
+  }
+  silent(): void {}
+  child(bindings: Record<string, unknown>, options?: Record<string, unknown>): Logger {
+    return this.#real().child(bindings, options);
+  }
+  isLevelEnabled(level: string): boolean {
+    return (this.#child ?? this.#parent).isLevelEnabled(level);
+  }
+  bindings(): Record<string, unknown> {
+    return this.#child ? this.#child.bindings() : { ...this.#parent.bindings(), ...this.#bindings };
+  }
+  get level(): string {
+    return (this.#child ?? this.#parent).level;
+  }
+  set level(level: string) {
+    this.#real().level = level;
+  }
+}
+
+/**
+ * Fastify's childLoggerFactory: a lazy RequestLogger, or a real child when a
+ * route sets its own level or serializers (the parent cannot answer for those).
+ */
+export function requestChildLogger(parent: Logger, bindings: Record<string, unknown>, opts: { level?: string; serializers?: unknown }): Logger {
+  if (opts.level || opts.serializers) return parent.child(bindings, opts as Record<string, never>);
+  return new RequestLogger(parent, bindings) as unknown as Logger;
+}
+
 const LEVEL_METHODS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace']);
 const noop = () => {};
 

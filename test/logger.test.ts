@@ -1,6 +1,11 @@
 import { Writable } from 'node:stream';
 import t from 'tap';
-import { createLogger, lazyChild, traceField } from '../src/logger.ts';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createRegistry } from '../src/jobs/registry.ts';
+import { createMemoryLedger } from '../src/ledger/memory-ledger.ts';
+import { createLogger, lazyChild, requestChildLogger, traceField } from '../src/logger.ts';
+import { RecordingNotifier } from './helpers/doubles.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -103,4 +108,52 @@ t.test('a lazy child writes its bindings (and those bound later), redacted, and 
   log.bind({ step: 'later' });
   log.info('bound after the child was made');
   t.match(lines[2], { lineage: 'L1', attempt: 2, step: 'later' });
+});
+
+t.test("Fastify's request logger is made only when a line is written; a 5xx error line carries reqId", async (t) => {
+  const { lines, destination } = capture();
+  const parent = createLogger({ destination, level: 'info' });
+  let children = 0;
+  const counting = new Proxy(parent, {
+    get: (target, prop) =>
+      prop === 'child'
+        ? (b: Record<string, unknown>, o?: Record<string, never>) => {
+            children++;
+            return target.child(b, o);
+          }
+        : Reflect.get(target, prop, target),
+  });
+  const config = loadConfig({ CHAIN: 'incoming', GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l' }, 'dev');
+  const built = buildApp(config, {
+    ledger: createMemoryLedger(),
+    notifier: new RecordingNotifier(),
+    registry: createRegistry([]),
+    clock: { now: () => Date.now() },
+    logger: counting,
+  });
+  t.teardown(() => built.app.close());
+  built.app.get('/boom', async () => {
+    throw new Error('kaboom');
+  });
+  const ok = await built.app.inject({ method: 'GET', url: '/healthz' });
+  t.equal(ok.statusCode, 200);
+  const res = await built.app.inject({ method: 'GET', url: '/boom' });
+  t.equal(res.statusCode, 500);
+  const line = lines.find((l) => l.message === 'kaboom' || (l.err as { message?: string } | undefined)?.message === 'kaboom');
+  t.ok(line, 'the error is logged');
+  t.match(line, { severity: 'ERROR', reqId: /^req-/ });
+  const before = children;
+  const direct = requestChildLogger(counting, { reqId: 'r1' }, {});
+  t.equal(direct.isLevelEnabled('debug'), false);
+  direct.debug('not written');
+  t.equal(children, before, 'no child until a line is written at an enabled level');
+  direct.warn({ n: 1 }, 'written');
+  t.equal(children, before + 1);
+  t.match(lines.at(-1), { reqId: 'r1', n: 1, message: 'written', severity: 'WARNING' });
+  const notFound = await built.app.inject({ method: 'GET', url: '/nowhere' });
+  t.equal(notFound.statusCode, 404);
+  t.notOk(
+    lines.some((l) => /incoming request|request completed|Route GET/.test(String(l.message))),
+    'no per-request lines',
+  );
 });

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { scopeDataRef } from '../blobs/ref-scope.ts';
 import type { BlobStore, Job, JobRegistry, JobResult, TaskEnvelope } from '../interfaces.ts';
+import { ABORT_RUN } from '../jobs/define-job.ts';
 import { Cancelled, NoBlobStore, RunTimeout, retryAfterOf, ShuttingDown, serviceError, toErrorInfo } from '../jobs/errors.ts';
 import type { OutputHub } from '../output/output-hub.ts';
 import type { ErrorInfo } from '../schemas/index.ts';
@@ -94,6 +95,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       const data = envelope.dataRef ? await loadData(envelope.dataRef, id) : envelope.data;
       const started = Date.now();
       out = deps.output?.start({ id, createdAt: input.createdAt, tier: input.tier, attempt: input.attempt, job, log });
+      const attemptOut = out;
       const ctx = {
         id,
         attempt: input.attempt,
@@ -101,8 +103,15 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         final: input.final,
         tier: input.tier,
         signal: r.ctl.signal,
-        log: out?.log ?? log,
+        // Read when the job uses it: a job that never logs gets no tee logger.
+        get log() {
+          return attemptOut?.log ?? log;
+        },
         setStatus: out?.setStatus ?? (() => {}),
+        // defineJob's stop() aborts this attempt's controller instead of making a second one.
+        [ABORT_RUN]: () => {
+          if (!r.ctl.signal.aborted) r.ctl.abort();
+        },
       };
       const p = runIsolated(id, () => job.run(data, ctx));
       p.then(

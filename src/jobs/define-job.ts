@@ -46,10 +46,20 @@ export function defineJob<A extends TSchema = AnyArgs, D extends TSchema = TUnkn
   };
 }
 
+/**
+ * On a JobContext: aborts `ctx.signal` (the runner's own controller). With it
+ * a defineJob run uses ctx.signal as is and stop() aborts it; without it (a
+ * context from elsewhere) run makes its own controller and AbortSignal.any.
+ * A symbol, so jobs do not see it among the context's fields.
+ */
+export const ABORT_RUN: unique symbol = Symbol('executor.abortRun');
+
 function makeJob<A extends TSchema, D extends TSchema>(def: JobDefinition<A, D>, checkArgs: Validator, checkData: Validator | undefined): Job {
   let args: Static<A> | undefined;
   let status: string | (() => string) = 'created';
-  const stopper = new AbortController();
+  let stopped = false;
+  /** Aborts the signal the current run sees; set when run starts. */
+  let abortRun: (() => void) | undefined;
 
   return {
     type: def.type,
@@ -73,14 +83,36 @@ function makeJob<A extends TSchema, D extends TSchema>(def: JobDefinition<A, D>,
       const runArgs = args ?? (checkArgs({}) as Static<A>);
       const data = (checkData ? checkData(rawData) : rawData) as Static<D>;
       status = 'running';
-      const signal = AbortSignal.any([ctx.signal, stopper.signal]);
+      const owned = (ctx as { [ABORT_RUN]?: () => void })[ABORT_RUN];
+      let signal = ctx.signal;
+      if (owned) abortRun = owned;
+      else {
+        const stopper = new AbortController();
+        signal = AbortSignal.any([ctx.signal, stopper.signal]);
+        abortRun = () => stopper.abort();
+      }
+      if (stopped) abortRun();
       const setStatus = (s: string | (() => string)) => {
         status = s;
         // A text goes out at once; a function is read when the worker polls status().
         if (typeof s === 'string') ctx.setStatus?.(s);
       };
       try {
-        const out = await def.run(runArgs, data, { ...ctx, signal, setStatus });
+        // The context's fields with this run's signal and setStatus; ctx.log is
+        // read only when the job reads it (its live-output tee is made lazily).
+        const runCtx: JobRunContext = {
+          id: ctx.id,
+          attempt: ctx.attempt,
+          maxAttempts: ctx.maxAttempts,
+          final: ctx.final,
+          tier: ctx.tier,
+          signal,
+          setStatus,
+          get log() {
+            return ctx.log;
+          },
+        };
+        const out = await def.run(runArgs, data, runCtx);
         const result = toJobResult(out);
         status = result.state === 'succeeded' ? 'succeeded' : `failed (${result.error?.code ?? 'JobFailed'})`;
         return result;
@@ -90,7 +122,9 @@ function makeJob<A extends TSchema, D extends TSchema>(def: JobDefinition<A, D>,
       }
     },
     async stop() {
-      if (!stopper.signal.aborted) stopper.abort();
+      if (stopped) return;
+      stopped = true;
+      abortRun?.();
     },
     status() {
       return typeof status === 'function' ? status() : status;

@@ -28,7 +28,7 @@ import { LineageNotFound } from './lineage-not-found.ts';
 import { applyBegin, applyCancel, applyFinish, DEFAULT_MAX_HISTORY, DEFAULT_TTL_MS, finishOwes, isExpired, type LineageRules } from './lineage-rules.ts';
 import { matchesQuery, newestFirst } from './list-order.ts';
 import { cancelledBeforeRun } from './never-run.ts';
-import { approxBytes } from './record-size.ts';
+import { approxBytes, measureRecord } from './record-size.ts';
 
 /** Records held at most by default (MemoryLedgerOptions.maxRecords). */
 export const DEFAULT_MAX_RECORDS = 100_000;
@@ -92,11 +92,19 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     if (closed) throw new Error('memory ledger is closed');
   }
 
-  /** Store a record the rules built: compacted, frozen (frozen.ts) and counted. */
-  function put(record: LineageRecord): LineageRecord {
-    const stored = compactor.compact(record);
+  /**
+   * Store a record the rules built: bounded (limits.ts), compacted, frozen
+   * (frozen.ts) and counted. One walk gives its heap share and an upper bound
+   * of its JSON size, so a small record is neither serialised to check
+   * MAX_RECORD_BYTES nor walked again after compaction (which keeps every
+   * value; it only drops undefined keys, which count nothing).
+   */
+  function put(record: LineageRecord, bound = true): LineageRecord {
+    const { heap, jsonAtMost } = measureRecord(record);
+    const bounded = bound ? boundRecord(record, jsonAtMost) : record;
+    const stored = compactor.compact(bounded);
     const old = records.get(stored.id);
-    totalBytes += approxBytes(stored) - (old === undefined ? 0 : approxBytes(old));
+    totalBytes += (bounded === record ? heap : approxBytes(stored)) - (old === undefined ? 0 : approxBytes(old));
     records.set(stored.id, stored);
     return stored;
   }
@@ -199,7 +207,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       // copy of the input; freezing it walks only its new parts.
       const { result, write } = applyBegin(current, frozenCopy(input), rules);
       if (!write) return result;
-      const record = put(boundRecord(write));
+      const record = put(write);
       if (current === undefined) enforceBound(input.now);
       return { ...result, record };
     },
@@ -210,7 +218,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(input.id, input.now);
       if (current === undefined) throw new LineageNotFound(input.id);
       const { owed, ...rest } = input;
-      const written = boundRecord(applyFinish(current, frozenCopy(rest), rules));
+      const written = applyFinish(current, frozenCopy(rest), rules);
       // One synchronous step: the state and what it owes land together.
       if (owed && finishOwes(current, input)) for (const letter of owed) storeLetter(letter);
       return put(written);
@@ -238,7 +246,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     async setStatusText(id: string, text: string, now: number): Promise<void> {
       assertOpen();
       const current = live(id, now);
-      if (current !== undefined) put({ ...current, statusText: String(text) });
+      if (current !== undefined) put({ ...current, statusText: String(text) }, false);
     },
 
     async cancel(id: string, now: number, neverRun?: { queue: string; type?: string }): Promise<LineageRecord | undefined> {
@@ -246,11 +254,11 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       const current = live(id, now);
       if (current === undefined) {
         if (!neverRun) return undefined;
-        const record = put(cancelledBeforeRun(id, now, rules.ttlMs, frozenCopy(neverRun)));
+        const record = put(cancelledBeforeRun(id, now, rules.ttlMs, frozenCopy(neverRun)), false);
         enforceBound(now);
         return record;
       }
-      return put(boundRecord(applyCancel(current, now, rules)));
+      return put(applyCancel(current, now, rules));
     },
 
     async jobTaskEnded(input: JobTaskEndInput): Promise<{ record: JobRecord; completed: boolean }> {

@@ -86,8 +86,15 @@ export function createOutputHub(opts: OutputHubOptions) {
       if (this.#pendingBytes >= flushBytes) this.flush();
     }
 
+    hasPending(): boolean {
+      return this.#pending.length > 0;
+    }
+
     /** Queue a flush of everything pending; puts run one at a time, in order. */
     flush(): Promise<void> {
+      // Nothing pending (a retried chunk stays pending until stored): no promise
+      // chain for a silent attempt.
+      if (this.#pending.length === 0) return this.#chain;
       this.#chain = this.#chain.then(async () => {
         // A chunk whose put failed is retried with exactly the same bytes: the
         // store may have kept it (GCS writes are create-if-absent by key).
@@ -160,6 +167,39 @@ export function createOutputHub(opts: OutputHubOptions) {
     });
   }
 
+  // One ticker for the whole hub, running while attempts run here: it flushes
+  // what is pending and polls status() of jobs that only answer that (Spin
+  // Cycle style). A timer per attempt cost a Timeout and closures per delivery.
+  const polled = new Map<Writer, Job | undefined>();
+  let ticker: NodeJS.Timeout | undefined;
+  function tick(): void {
+    for (const [w, job] of polled) {
+      if (w.hasPending()) void w.flush();
+      if (job) {
+        try {
+          const s = job.status();
+          if (typeof s === 'string' && s && s !== 'running' && s !== w.statusText) w.setStatus(s);
+        } catch {
+          // a job's status() must not break its run
+        }
+      }
+    }
+  }
+  function poll(w: Writer, job: Job | undefined): void {
+    polled.set(w, job);
+    if (!ticker) {
+      ticker = setInterval(tick, Math.min(flushMs, statusMs));
+      ticker.unref();
+    }
+  }
+  function unpoll(w: Writer): void {
+    polled.delete(w);
+    if (polled.size === 0 && ticker) {
+      clearInterval(ticker);
+      ticker = undefined;
+    }
+  }
+
   return {
     /** `createdAt`: the lineage record's (readers find the chunks through it). */
     start(input: { id: string; createdAt: string; tier: number; attempt: number; job?: Job; log: Logger }): AttemptOutput {
@@ -167,27 +207,17 @@ export function createOutputHub(opts: OutputHubOptions) {
       const startedAt = performance.now();
       active.set(input.id, w);
       byAttempt.set(`${input.id}/${input.tier}/${input.attempt}`, w);
-      // Jobs that only answer status() (Spin Cycle style) are polled as often as the ledger may be written.
-      const timer = setInterval(
-        () => {
-          void w.flush();
-          if (input.job) {
-            try {
-              const s = input.job.status();
-              if (typeof s === 'string' && s && s !== 'running' && s !== w.statusText) w.setStatus(s);
-            } catch {
-              // a job's status() must not break its run
-            }
-          }
-        },
-        Math.min(flushMs, statusMs),
-      );
-      timer.unref();
+      poll(w, input.job);
+      let tee: Logger | undefined;
       return {
-        log: teeLogger(input.log, w),
+        // The tee is made when the job first uses ctx.log.
+        get log() {
+          tee ??= teeLogger(input.log, w);
+          return tee;
+        },
         setStatus: (text) => w.setStatus(String(text)),
         async end() {
-          clearInterval(timer);
+          unpoll(w);
           const seconds = (performance.now() - startedAt) / 1000;
           for (const l of jobEndListeners) l({ type: input.job?.type ?? 'unknown', tier: input.tier, seconds });
           await w.end();

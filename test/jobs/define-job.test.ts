@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import t from 'tap';
-import { defineJob } from '../../src/jobs/define-job.ts';
+import { ABORT_RUN, defineJob } from '../../src/jobs/define-job.ts';
 import { ArgNotSet, DataNotSet, InvalidTask, PermanentError, WrongArgType, WrongDataType } from '../../src/jobs/errors.ts';
 import { jobContext } from './context.ts';
 
@@ -154,4 +154,43 @@ t.test('a status text set by the job reaches the worker context at once', async 
   }).make();
   await job.run(undefined, { ...jobContext(), setStatus: (s: string) => sent.push(s) });
   t.same(sent, ['step 1', 'step 2'], 'texts are forwarded; a function waits for the status() poll');
+});
+
+t.test("with the runner's ABORT_RUN, run sees ctx.signal itself, stop() aborts it, and ctx.log is read only when used", async (t) => {
+  let seen: AbortSignal | undefined;
+  let logReads = 0;
+  const waiter = defineJob({
+    type: 'waiter',
+    async run(_a, _d, ctx) {
+      seen = ctx.signal;
+      await new Promise((resolve) => ctx.signal.addEventListener('abort', resolve, { once: true }));
+      return 'stopped';
+    },
+  });
+  const outer = new AbortController();
+  const base = jobContext({ signal: outer.signal });
+  const ctx = Object.defineProperties(
+    { ...base, [ABORT_RUN]: () => outer.abort() },
+    {
+      log: {
+        get() {
+          logReads++;
+          return base.log;
+        },
+        enumerable: true,
+      },
+    },
+  );
+  const j = waiter.make();
+  const p = j.run(null, ctx);
+  await new Promise((r) => setImmediate(r));
+  t.equal(seen, outer.signal, 'no second controller or AbortSignal.any');
+  await j.stop();
+  t.equal(outer.signal.aborted, true, "stop() aborts the runner's signal");
+  t.same(await p, { state: 'succeeded', result: 'stopped' });
+  t.equal(logReads, 0, 'a job that does not log never reads ctx.log');
+
+  const logs = defineJob({ type: 'logs', run: async (_a, _d, c) => void c.log.info('hello') });
+  await logs.make().run(null, ctx);
+  t.equal(logReads, 1, 'read when the job logs');
 });

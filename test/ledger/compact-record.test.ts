@@ -1,7 +1,7 @@
 import t from 'tap';
 import type { LineageRecord } from '../../src/interfaces.ts';
 import { createRecordCompactor } from '../../src/ledger/compact-record.ts';
-import { approxBytes } from '../../src/ledger/record-size.ts';
+import { approxBytes, measureRecord } from '../../src/ledger/record-size.ts';
 
 const base = (over: Partial<LineageRecord> = {}): LineageRecord => ({
   id: 'l-1',
@@ -43,4 +43,22 @@ t.test('approxBytes grows with the data it is given and counts every kind of val
   t.ok(approxBytes(new Uint8Array(5000)) >= 5000, 'typed arrays count their bytes');
   t.ok(approxBytes(new Date(0)) > 0, 'other objects count their JSON');
   t.equal(approxBytes(undefined), 0);
+});
+
+t.test("measureRecord's JSON bound is never below the real JSON size, and its heap figure is approxBytes'", async (t) => {
+  const values: unknown[] = [
+    base(),
+    base({ result: { text: '\u0000\u0001"\\\n', emoji: '😀é中', n: -1.2345678901234567e-308, big: Number.MAX_VALUE, t: true, f: false, z: null } }),
+    base({ result: [undefined, null, 1, 'x', [[], {}], { skipped: undefined }] }),
+    { ['\u0001'.repeat(50)]: 'é'.repeat(1000) },
+    '\u0001'.repeat(10_000),
+  ];
+  for (const v of values) {
+    const { heap, jsonAtMost } = measureRecord(v);
+    t.ok(jsonAtMost >= Buffer.byteLength(JSON.stringify(v)), `bound ${jsonAtMost} covers ${Buffer.byteLength(JSON.stringify(v))}`);
+    t.equal(heap, approxBytes(v));
+  }
+  t.equal(measureRecord({ d: new Date(0) }).jsonAtMost, Infinity, 'other objects are not bounded: boundRecord serialises them');
+  t.equal(measureRecord({ n: 1n }).jsonAtMost, Infinity);
+  t.equal(approxBytes({ a: 1, b: undefined }), approxBytes({ a: 1 }), 'an undefined key counts nothing (it is not stored)');
 });

@@ -29,3 +29,32 @@ t.test('a chunk whose put failed is retried with the same bytes; later output go
   t.equal(await chunk(1), 'bbbb');
   t.equal(await chunk(2), undefined);
 });
+
+t.test("one hub-wide ticker flushes every running attempt's output and polls status()", async (t) => {
+  const store = memoryChunkStore();
+  const ledger = createMemoryLedger();
+  const logger = pino({ level: 'silent' });
+  const hub = createOutputHub({ store, ledger, clock: systemClock, logger, limitBytes: 1024, flushMs: 10, flushBytes: 1 << 20, statusIntervalMs: 10 });
+  const now = Date.now();
+  await ledger.begin({ id: 'r2', tier: 0, queue: 'q', taskName: 'r2', type: 'spin', headerAttempt: 0, maxAttempts: null, now });
+  let status = 'running';
+  const job = { type: 'spin', status: () => status } as unknown as Parameters<typeof hub.start>[0]['job'];
+  const a = hub.start({ id: 'r1', createdAt: CREATED, tier: 0, attempt: 1, log: logger });
+  const b = hub.start({ id: 'r2', createdAt: CREATED, tier: 0, attempt: 1, log: logger, ...(job ? { job } : {}) });
+  hub.write('r1', 'stdout', 'from r1');
+  hub.write('r2', 'stdout', 'from r2');
+  status = 'half way';
+  const stored = async (id: string) => (await store.get(chunkKey(id, CREATED, 0, 1, 0)))?.toString();
+  // Wait for the ticker (not for end(), which flushes too): both chunks and the polled status.
+  while ((await stored('r1')) === undefined || (await stored('r2')) === undefined || (await ledger.get('r2'))?.statusText !== 'half way') {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  t.equal(await stored('r1'), 'from r1');
+  t.equal(await stored('r2'), 'from r2');
+  t.equal((await ledger.get('r2'))?.statusText, 'half way', "the job's status() was polled");
+  await a.end();
+  hub.write('r2', 'stdout', 'more');
+  while ((await store.get(chunkKey('r2', CREATED, 0, 1, 1))) === undefined) await new Promise((r) => setTimeout(r, 5));
+  t.equal((await store.get(chunkKey('r2', CREATED, 0, 1, 1)))?.toString(), 'more', 'the ticker runs on for the attempt left');
+  await b.end();
+});
