@@ -195,7 +195,17 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       return ended('failed', error, undefined);
     }
 
-    // 5. Concurrency: a refused push is no attempt (the ledger gives the count
+    // 5. A lease that can no longer cover the job's timeout (the begin's answer
+    // reached a busy worker late) would let a retry run beside this job once it
+    // lapses: give the attempt back, as when throttled, and let the queue retry.
+    const leaseUntil = begun.record.lease?.holder === holder ? Date.parse(begun.record.lease.until) : Number.NaN;
+    if (leaseUntil - deps.clock.now() < deps.jobTimeoutMs) {
+      await deps.ledger.finish({ id, tier, attempt, outcome: 'throttled', holder, now: deps.clock.now() });
+      log.warn({ leaseRemainingMs: leaseUntil - deps.clock.now() }, 'run lease too short to cover JOB_TIMEOUT when the job would start: not run, not counted');
+      return { outcome: 'throttled', id, tier, retryAfterSeconds: 1 };
+    }
+
+    // 6. Concurrency: a refused push is no attempt (the ledger gives the count
     // back); the final attempt may use a bounded overflow before it is refused.
     if (!deps.limiter.tryAcquire(final)) {
       await deps.ledger.finish({ id, tier, attempt, outcome: 'throttled', holder, now: deps.clock.now() });
@@ -204,7 +214,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
       return { outcome: 'throttled', id, tier, retryAfterSeconds };
     }
 
-    // 6. Run the job, isolated: whatever it throws, wherever, fails only this delivery (run-job.ts).
+    // 7. Run the job, isolated: whatever it throws, wherever, fails only this delivery (run-job.ts).
     const { result, failure, retryAfterSeconds, abortedByShutdown, jobSettled } = await runner.run({
       id,
       createdAt: begun.record.createdAt,

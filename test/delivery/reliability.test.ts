@@ -338,3 +338,35 @@ t.test('a job that ignores its signal past JOB_TIMEOUT keeps the lease: no retry
   t.equal(retry.json().attempt, 2);
   t.equal((await ledger.get('task-1'))?.crashes ?? 0, 0, 'the timed-out attempt had ended: no crash');
 });
+
+t.test(
+  'a lease that reaches the worker too late to cover JOB_TIMEOUT is given back: the job is not run, no attempt or crash counted, the retry runs once',
+  async (t) => {
+    const clock = manualClock(Date.now());
+    const ledger = createMemoryLedger({ clock });
+    let late = true;
+    // The begin's answer arrives after most of its lease has passed (a busy worker, a slow Firestore answer).
+    const slowBegin = Object.create(ledger) as AttemptLedger;
+    slowBegin.begin = async (input) => {
+      const begun = await ledger.begin(input);
+      if (late) clock.advance(10_000);
+      return begun;
+    };
+    const s = harness(t, slowBegin, { clock, env: { JOB_TIMEOUT: '10s', LEASE_MARGIN: '5s' } });
+    const refused = await s.push({ type: 'work' });
+    t.equal(refused.statusCode, 429, `refused: the queue retries (${refused.body})`);
+    t.equal(refused.json().outcome, 'throttled');
+    t.equal(s.job.calls.length, 0, 'the job did not start on a lease it could outlive');
+    const after = await ledger.get('task-1');
+    t.same(after?.attempts, { '0': 0 }, 'the attempt was given back');
+    t.equal(after?.lease, undefined, 'the lease was released');
+    late = false;
+    clock.advance(20_000);
+    const retried = await s.push({ type: 'work' }, retryHeaders(1));
+    t.equal(retried.statusCode, 200);
+    t.equal(s.job.calls.length, 1, 'the retry ran the job once');
+    const done = await ledger.get('task-1');
+    t.equal(done?.state, 'succeeded');
+    t.notOk(done?.crashes, 'no crash counted');
+  },
+);
