@@ -217,7 +217,13 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       else entry.end = r.at;
       res.writeHead(200).end();
     });
-    cleanups.push(() => new Promise((r) => recorder.server.close(r)));
+    cleanups.push(
+      () =>
+        new Promise((r) => {
+          recorder.server.close(r);
+          recorder.server.closeAllConnections();
+        }),
+    );
     const recorderUrl = `http://127.0.0.1:${recorder.port}`;
 
     // --- two workers behind a round-robin proxy (a stand-in for Cloud Run's load balancer)
@@ -270,7 +276,13 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       });
       up.end(raw);
     });
-    cleanups.push(() => new Promise((r) => proxy.server.close(r)));
+    cleanups.push(
+      () =>
+        new Promise((r) => {
+          proxy.server.close(r);
+          proxy.server.closeAllConnections();
+        }),
+    );
     const serviceUrl = `http://127.0.0.1:${proxy.port}`;
 
     const prefix = `chaos${Date.now()}`;
@@ -527,9 +539,11 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       seconds: Math.round((Date.now() - started) / 1000),
     };
   } finally {
+    // A cleanup may not hold the report back: a server with a connection still open
+    // (a push parked in the balancer, a client's keep-alive) would wait for it forever.
     for (const c of cleanups.reverse()) {
       try {
-        await c();
+        await Promise.race([c(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       } catch {}
     }
   }
