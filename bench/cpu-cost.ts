@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ECHO_BODY, SERVE_ENV } from './lib/common.ts';
 import { load } from './lib/load.ts';
-import { freePort, type Proc, startProc } from './lib/proc.ts';
+import { startOidcBench } from './lib/oidc.ts';
+import { type Proc, startProc } from './lib/proc.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const entry = process.env.BENCH_EXECUTOR ?? join(here, '..', 'bin', 'executor.js');
@@ -26,24 +27,10 @@ let env: Record<string, string> = { ...SERVE_ENV, ...(process.env.BENCH_LOG_LEVE
 let headers: Record<string, string> | undefined;
 let emulator: Proc | undefined;
 if (oidc) {
-  const port = await freePort();
-  emulator = await startProc([entry, 'emulator'], { HOST: '127.0.0.1', EMULATOR_PORT: String(port) }, { port, readyPath: '/.well-known/openid-configuration' });
-  const audience = 'http://bench.invalid';
-  const res = await fetch(`${emulator.url}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(audience)}`, {
-    headers: { 'Metadata-Flavor': 'Google' },
-  });
-  const token = (await res.text()).trim();
-  const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { email: string };
-  env = {
-    ...env,
-    AUTH: 'oidc',
-    ALLOW_UNAUTHENTICATED: '',
-    OIDC_AUDIENCE: audience,
-    OIDC_INVOKERS: claims.email,
-    OIDC_ISSUER: emulator.url,
-    OIDC_CERTS_URL: `${emulator.url}/oauth2/v1/certs`,
-  };
-  headers = { authorization: `Bearer ${token}` };
+  const o = await startOidcBench(entry);
+  emulator = o.emulator;
+  env = { ...o.env, ...(process.env.BENCH_LOG_LEVEL ? { LOG_LEVEL: process.env.BENCH_LOG_LEVEL } : {}) };
+  headers = o.headers;
 }
 const bare = await startProc([join(here, 'bare-server.mjs')], {});
 const serve = await startProc([entry, 'serve'], env);

@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ECHO_BODY, SERVE_ENV } from './lib/common.ts';
 import { load } from './lib/load.ts';
-import { freePort, startProc } from './lib/proc.ts';
+import { startOidcBench } from './lib/oidc.ts';
+import { startProc } from './lib/proc.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const entry = join(here, '..', 'bin', 'executor.js');
@@ -21,24 +22,8 @@ let env: Record<string, string> = SERVE_ENV;
 let headers: Record<string, string> | undefined;
 let emulator: Awaited<ReturnType<typeof startProc>> | undefined;
 if (oidc) {
-  const port = await freePort();
-  emulator = await startProc([entry, 'emulator'], { HOST: '127.0.0.1', EMULATOR_PORT: String(port) }, { port, readyPath: '/.well-known/openid-configuration' });
-  const audience = 'http://bench.invalid';
-  const res = await fetch(`${emulator.url}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(audience)}`, {
-    headers: { 'Metadata-Flavor': 'Google' },
-  });
-  const token = (await res.text()).trim();
-  const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { email: string };
-  env = {
-    ...SERVE_ENV,
-    AUTH: 'oidc',
-    ALLOW_UNAUTHENTICATED: '',
-    OIDC_AUDIENCE: audience,
-    OIDC_INVOKERS: claims.email,
-    OIDC_ISSUER: emulator.url,
-    OIDC_CERTS_URL: `${emulator.url}/oauth2/v1/certs`,
-  };
-  headers = { authorization: `Bearer ${token}` };
+  const o = await startOidcBench(entry);
+  ({ emulator, env, headers } = o);
 }
 const serve = await startProc(['--cpu-prof', `--cpu-prof-dir=${dir}`, entry, 'serve'], env);
 try {

@@ -15,7 +15,8 @@ import { emulatorDispatchFigure } from './lib/emulator.ts';
 import { firestoreFigure } from './lib/firestore.ts';
 import { chainFigure, inflightFigure } from './lib/flows.ts';
 import { alternate, type LoadResult, load } from './lib/load.ts';
-import { freePort, type Proc, startProc } from './lib/proc.ts';
+import { startOidcBench } from './lib/oidc.ts';
+import { type Proc, startProc } from './lib/proc.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -127,30 +128,10 @@ async function finishedFigure() {
 }
 
 async function oidcFigure() {
-  const emuPort = await freePort();
-  const emulator = await startProc(
-    [settings.executorEntry, 'emulator'],
-    { HOST: '127.0.0.1', EMULATOR_PORT: String(emuPort) },
-    { port: emuPort, readyPath: '/.well-known/openid-configuration' },
-  );
+  const { emulator, env, headers } = await startOidcBench(settings.executorEntry);
   try {
-    const audience = 'http://bench.invalid';
-    const res = await fetch(`${emulator.url}/computeMetadata/v1/instance/service-accounts/default/identity?audience=${encodeURIComponent(audience)}`, {
-      headers: { 'Metadata-Flavor': 'Google' },
-    });
-    if (!res.ok) throw new Error(`the emulator gave no identity token: ${res.status}`);
-    const token = (await res.text()).trim();
-    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { email: string };
     const bare = await startProc([settings.bareEntry], {});
-    const serve = await startProc([settings.executorEntry, 'serve'], {
-      ...SERVE_ENV,
-      AUTH: 'oidc',
-      ALLOW_UNAUTHENTICATED: '',
-      OIDC_AUDIENCE: audience,
-      OIDC_INVOKERS: claims.email,
-      OIDC_ISSUER: emulator.url,
-      OIDC_CERTS_URL: `${emulator.url}/oauth2/v1/certs`,
-    });
+    const serve = await startProc([settings.executorEntry, 'serve'], env);
     try {
       const run = (p: Proc) => () =>
         load({
@@ -158,7 +139,7 @@ async function oidcFigure() {
           connections: settings.connections,
           durationSec: settings.durationSec,
           body: ECHO_BODY,
-          headers: { authorization: `Bearer ${token}` },
+          headers,
         });
       const { a: b, b: e } = await alternate(settings.rounds, run(bare), run(serve));
       raw.oidc = { bare: b, executor: e };
