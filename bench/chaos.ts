@@ -4,7 +4,8 @@
 // three SIGKILLs of a worker (restarted), a Firestore restart, and a
 // notification target failing half its calls. It prints and checks: lost,
 // stuck, double-terminal, missing notifications, double runs (all 0), runs
-// after a recorded success (0) and poison tasks failed after MAX_CRASHES.
+// after a recorded success (0), poison tasks failed after MAX_CRASHES, and that
+// the jobs on the other worker were unaffected by each SIGKILL (0 affected).
 // CHAOS_TASKS (default 2000) sets N; test/chaos.test.ts runs 300.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { startEmulator } from '../src/emulator/index.ts';
 import { createFirestoreLedger } from '../src/ledger/firestore-ledger.ts';
 import { startGcloudEmulator } from '../test/helpers/gcloud-emulator.ts';
+import { type KillEvent, otherWorkerCheck, type Returned, type Run } from './chaos-other-worker.ts';
 import { settle } from './chaos-settle.ts';
 
 const BIN = fileURLToPath(new URL('../bin/executor.js', import.meta.url));
@@ -40,6 +42,14 @@ export interface ChaosReport {
   rerunsBeforeSuccess: number;
   poison: { tasks: number; failedAsPoison: number; crashes: number[] };
   innocentPoisoned: number;
+  /**
+   * Jobs on the other worker around each chaos SIGKILL of worker 0: the runs in
+   * progress on it when worker 0 was killed or begun while worker 0 was down.
+   * `affected` counts those that never reported their end or whose attempt the
+   * ledger did not record as what the job returned; `diedWithTheirOwnWorker`
+   * those whose own worker died too (the poison job), which are not counted.
+   */
+  otherWorker: { runs: number; affected: number; diedWithTheirOwnWorker: number };
   states: Record<string, number>;
   kills: number;
   workerRestarts: number;
@@ -176,7 +186,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
     for (const q of [...QUEUES, 'notifier']) await tasks.ensureQueue(PROJECT, LOCATION, q, FAST);
 
     // --- recorder: job runs, and the notification target (fails every other call)
-    const runs = new Map<string, Array<{ run: string; pid: number; tier: number; attempt: number; start?: number; end?: number }>>();
+    const runs = new Map<string, Array<Run>>();
     const notified = new Map<string, Set<string>>(); // lineage -> terminal event ids
     const notifyCalls = { accepted: 0, refused: 0 };
     let notifyCounter = 0;
@@ -204,7 +214,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       }
       // `at` is the job's own clock (same machine): the recorder may read a report late.
       // A report may come twice (the job retries until answered): runs are keyed by their id.
-      const r = parse<{ id: string; pid: number; at: number; run: string; tier: number; attempt: number }>(raw);
+      const r = parse<{ id: string; pid: number; at: number; run: string; tier: number; attempt: number; returned?: Returned }>(raw);
       if (!r) {
         res.writeHead(400).end();
         return;
@@ -214,7 +224,10 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       let entry = list.find((x) => x.run === r.run);
       if (!entry) list.push((entry = { run: r.run, pid: r.pid, tier: r.tier, attempt: r.attempt }));
       if (req.url === '/start') entry.start = r.at;
-      else entry.end = r.at;
+      else {
+        entry.end = r.at;
+        entry.returned = r.returned;
+      }
       res.writeHead(200).end();
     });
     cleanups.push(
@@ -290,6 +303,8 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
     let stopping = false;
     let workerRestarts = 0;
     const deaths: Array<{ pid: number; at: number }> = [];
+    /** Each chaos SIGKILL of worker 0: when, and which process was the other worker then; `backAt` when worker 0 served again. */
+    const killEvents: KillEvent[] = [];
     const { freePort } = await import('../test/helpers/free-port.ts');
     const startWorker = async (i: number): Promise<void> => {
       workerPorts[i] = await freePort();
@@ -342,6 +357,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
         await new Promise((r) => setTimeout(r, 50));
       }
       alive[i] = true;
+      if (i === 0) for (const k of killEvents) k.backAt ??= Date.now();
     };
     await Promise.all([startWorker(0), startWorker(1)]);
     cleanups.push(() => {
@@ -391,6 +407,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
           await new Promise((r) => setTimeout(r, 100));
         }
         if (alive[0] && procs[0]?.exitCode === null) {
+          killEvents.push({ at: Date.now(), other: alive[1] && procs[1]?.exitCode === null ? procs[1].pid : undefined });
           procs[0].kill('SIGKILL');
           kills++;
           log(`SIGKILL worker 0 after ${i} tasks`);
@@ -519,6 +536,15 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
         }
       }
     }
+    // Jobs on the other worker must not notice a SIGKILL of worker 0 (bench/chaos-other-worker.ts).
+    const { details, ...otherWorker } = otherWorkerCheck({
+      kills: killEvents,
+      runs,
+      deaths,
+      outcome: (id, tier, attempt) => records.get(id)?.history.find((h) => h.tier === tier && h.attempt === attempt)?.outcome,
+      now: settledAt,
+    });
+    for (const line of details) log(`OTHER WORKER AFFECTED ${line}`);
     return {
       tasks: ids.length,
       lost,
@@ -530,6 +556,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
       rerunsBeforeSuccess,
       poison,
       innocentPoisoned,
+      otherWorker,
       states,
       kills,
       workerRestarts,
@@ -562,6 +589,10 @@ export function formatReport(r: ChaosReport): string {
     ['poison tasks failed as PoisonTask', `${r.poison.failedAsPoison}/${r.poison.tasks} (crashes ${r.poison.crashes.join(', ')})`],
     ['innocent lineages failed as PoisonTask', r.innocentPoisoned],
     [
+      'other worker across the SIGKILLs: runs / affected',
+      `${r.otherWorker.runs} / ${r.otherWorker.affected}${r.otherWorker.diedWithTheirOwnWorker ? ` (${r.otherWorker.diedWithTheirOwnWorker} more died with their own worker)` : ''}`,
+    ],
+    [
       'end states',
       Object.entries(r.states)
         .map(([k, v]) => `${k} ${v}`)
@@ -583,6 +614,8 @@ export function chaosPassed(r: ChaosReport): boolean {
     r.missingNotifications === 0 &&
     r.doubleRuns === 0 &&
     r.runsAfterSuccess === 0 &&
+    r.otherWorker.affected === 0 &&
+    r.otherWorker.runs > 0 &&
     r.poison.failedAsPoison === r.poison.tasks
   );
 }

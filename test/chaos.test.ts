@@ -2,9 +2,10 @@
 // real workers, SIGKILLs, a restart of the Firestore emulator (data kept) and a
 // half-failing notification target. Every lineage must end exactly once, be
 // notified, and never run twice at once; the poison task must fail as
-// PoisonTask after MAX_CRASHES. The run ends when every lineage has ended or
-// nothing moved for 3 minutes (bench/chaos-settle.ts), so a loaded machine
-// makes it slower, not red.
+// PoisonTask after MAX_CRASHES; the jobs on the other worker must end as they
+// returned, whatever happened to worker 0 (bench/chaos-other-worker.ts). The
+// run ends when every lineage has ended or nothing moved for 3 minutes
+// (bench/chaos-settle.ts), so a loaded machine makes it slower, not red.
 import t from 'tap';
 import { chaosPassed, formatReport, runChaos } from '../bench/chaos.ts';
 
@@ -28,6 +29,8 @@ t.test('chaos: nothing lost, stuck, doubly ended, unnotified or run twice at onc
     'after MAX_CRASHES crashes',
   );
   t.equal(report.kills, 3, 'three SIGKILLs happened');
+  t.ok(report.otherWorker.runs > 0, 'jobs were running on the other worker across the SIGKILLs');
+  t.equal(report.otherWorker.affected, 0, 'jobs on the other worker unaffected by them');
   t.equal(report.firestoreRestarts, 1, 'the Firestore emulator was restarted');
   t.ok(chaosPassed(report));
 });
