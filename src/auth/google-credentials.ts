@@ -55,3 +55,20 @@ export function createCredentialsProbe(opts: {
     },
   };
 }
+
+/**
+ * Client options for a Google client that talks to its local emulator
+ * (`variable` set, e.g. FIRESTORE_EMULATOR_HOST): with the universe domain
+ * given, the client does not ask google-auth-library for one, which probed the
+ * GCE metadata server and printed a `MetadataLookupWarning` on every machine
+ * off Google Cloud. Pub/Sub treats a client with a universe domain as a real
+ * endpoint unless told it is an emulator. Empty when the variable is unset, so
+ * production clients resolve everything as before.
+ */
+export function emulatorClientOptions(
+  variable: 'FIRESTORE_EMULATOR_HOST' | 'PUBSUB_EMULATOR_HOST',
+  env: NodeJS.ProcessEnv = process.env,
+): { universeDomain?: string; emulatorMode?: boolean } {
+  if (!env[variable]) return {};
+  return variable === 'PUBSUB_EMULATOR_HOST' ? { universeDomain: 'googleapis.com', emulatorMode: true } : { universeDomain: 'googleapis.com' };
+}

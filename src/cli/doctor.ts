@@ -6,6 +6,7 @@
 // One line per check (OK / WARN / FAIL, then what to fix); exit 1 on any FAIL.
 
 import { dispatchDeadlineFor } from '../app.ts';
+import { emulatorClientOptions } from '../auth/google-credentials.ts';
 import type { Config } from '../config.ts';
 import type { TaskQueue, Tier } from '../interfaces.ts';
 import { DEFAULT_MAX_RECORDS } from '../ledger/memory-ledger.ts';
@@ -179,7 +180,7 @@ async function checkNotifyQueue(queue: TaskQueue, name: string, config: Config):
 
 async function checkTopic(topic: string, project: string): Promise<Check> {
   const { PubSub } = await import('@google-cloud/pubsub');
-  const pubsub = new PubSub(project ? { projectId: project } : {});
+  const pubsub = new PubSub({ ...(project ? { projectId: project } : {}), ...emulatorClientOptions('PUBSUB_EMULATOR_HOST') });
   try {
     const [exists] = await withTimeout(pubsub.topic(topic).exists(), EXTERNAL_TIMEOUT_MS, 'Pub/Sub did not answer');
     if (exists) return { level: 'OK', what: `notify topic ${topic}: exists` };

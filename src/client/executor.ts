@@ -7,6 +7,7 @@
 // store, and creates the Cloud Task under the lineage id, so status and cancel
 // find it by that id. Status, output and cancel go through the /v1 operator API.
 import type { PubSub } from '@google-cloud/pubsub';
+import { emulatorClientOptions } from '../auth/google-credentials.ts';
 import { createGcsBlobStore } from '../blobs/gcs-blob-store.ts';
 import { maybeOffload, OFFLOAD_THRESHOLD_BYTES } from '../blobs/index.ts';
 import type { BlobStore, JobRegistry, TaskEnvelope, TaskQueue } from '../interfaces.ts';
@@ -282,7 +283,7 @@ export class Executor {
   async #pubsubClient(): Promise<PubSub> {
     if (!this.#pubsub) {
       const { PubSub } = await import('@google-cloud/pubsub');
-      this.#pubsub = new PubSub({ projectId: this.project });
+      this.#pubsub = new PubSub({ projectId: this.project, ...emulatorClientOptions('PUBSUB_EMULATOR_HOST') });
     }
     return this.#pubsub;
   }

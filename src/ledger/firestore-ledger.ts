@@ -20,7 +20,7 @@
 
 import { createHash } from 'node:crypto';
 import { type DocumentData, FieldPath, FieldValue, Firestore, Timestamp } from '@google-cloud/firestore';
-import type { CredentialsProbe } from '../auth/google-credentials.ts';
+import { type CredentialsProbe, emulatorClientOptions } from '../auth/google-credentials.ts';
 import type {
   AttemptLedger,
   BeginInput,
@@ -74,6 +74,7 @@ export function createFirestoreLedger(options: FirestoreLedgerOptions = {}): Att
     new Firestore({
       ...(options.projectId !== undefined ? { projectId: options.projectId } : {}),
       ignoreUndefinedProperties: true,
+      ...emulatorClientOptions('FIRESTORE_EMULATOR_HOST'),
       clientConfig: pingCallConfig(pingTimeoutMs),
     });
   const prefix = options.collectionPrefix ?? 'executor';

@@ -5,6 +5,7 @@
 // `lineage` and `queue`, e.g. filter `attributes.type = "failed"`.
 import { PubSub, type Topic } from '@google-cloud/pubsub';
 import type { CredentialsProbe } from '../auth/google-credentials.ts';
+import { emulatorClientOptions } from '../auth/google-credentials.ts';
 import type { Notifier } from '../interfaces.ts';
 import type { CloudEvent } from '../schemas/index.ts';
 import { eventKind } from './cloud-event.ts';
@@ -39,7 +40,7 @@ export function toPubSubMessage(event: CloudEvent): { data: Buffer; attributes: 
 export function createPubSubNotifier(opts: PubSubNotifierOptions = {}): Notifier {
   let client: PubSub | undefined = opts.pubsub;
   // Created on first use: a service that never notifies by topic opens nothing.
-  const pubsub = () => (client ??= new PubSub(opts.projectId ? { projectId: opts.projectId } : {}));
+  const pubsub = () => (client ??= new PubSub({ ...(opts.projectId ? { projectId: opts.projectId } : {}), ...emulatorClientOptions('PUBSUB_EMULATOR_HOST') }));
   const topics = new Map<string, Topic>();
   const topicFor = (name: string) => {
     let t = topics.get(name);

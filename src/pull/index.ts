@@ -4,6 +4,7 @@
 // the rest), then closes the app and every backend.
 import { PubSub } from '@google-cloud/pubsub';
 import { type App, buildApp } from '../app.ts';
+import { emulatorClientOptions } from '../auth/google-credentials.ts';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../config.ts';
 import type { CreatedDeps } from '../server.ts';
@@ -28,7 +29,7 @@ export async function startPull(
   if (missing.length > 0) {
     throw new ConfigError('CHAIN', `pull mode needs a subscription on every tier (queue#subscription); "${missing[0]!.queue}" has none`);
   }
-  const pubsub = opts.pubsub ?? new PubSub(config.project ? { projectId: config.project } : {});
+  const pubsub = opts.pubsub ?? new PubSub({ ...(config.project ? { projectId: config.project } : {}), ...emulatorClientOptions('PUBSUB_EMULATOR_HOST') });
   const topics = createTopicQueue(pubsub);
   // A pull tier's "push target" is its topic: forwarding publishes there.
   const chain = config.chain.map((t) => ({ ...t, url: topicTarget(t.queue) }));
