@@ -3,28 +3,7 @@
 // the ledger's record of each attempt to what the job returned) and behaves by
 // plan; `poison` kills its worker, every time.
 import { randomUUID } from 'node:crypto';
-
-function job(type, run) {
-  return {
-    type,
-    make() {
-      let args = {};
-      return {
-        type,
-        create(a) {
-          args = a;
-        },
-        serialize: () => Buffer.from(JSON.stringify(args)),
-        deserialize(bytes) {
-          args = JSON.parse(bytes.toString());
-        },
-        run: (_data, ctx) => run(args, ctx),
-        async stop() {},
-        status: () => 'running',
-      };
-    },
-  };
-}
+import { plainJob as job } from '../test/fixtures/plain-job.ts';
 
 /**
  * Tell the recorder; keep trying (the same body, so `at` stays the job's own

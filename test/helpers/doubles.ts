@@ -1,7 +1,8 @@
 // Test doubles that record calls. Test code, not product code: the real
 // backends are tested against real local servers in their own suites.
-import type { CreatedTask, CreateTaskInput, Job, JobContext, JobResult, Notifier, NotifyTarget, QueueInfo, TaskQueue } from '../../src/interfaces.ts';
+import type { CreatedTask, CreateTaskInput, JobContext, JobResult, Notifier, NotifyTarget, QueueInfo, TaskQueue } from '../../src/interfaces.ts';
 import type { CloudEvent } from '../../src/schemas/index.ts';
+import { plainJob } from '../fixtures/plain-job.ts';
 
 export class RecordingQueue implements TaskQueue {
   created: CreateTaskInput[] = [];
@@ -48,30 +49,11 @@ export class RecordingNotifier implements Notifier {
 /** A job whose behaviour the test decides per call. */
 export function scriptedJob(type: string, behaviour: (args: Record<string, unknown>, data: unknown, ctx: JobContext) => Promise<JobResult>) {
   const calls: JobContext[] = [];
-  const factory = {
-    type,
-    calls,
-    make(): Job {
-      let args: Record<string, unknown> = {};
-      return {
-        type,
-        create(a) {
-          args = a;
-        },
-        serialize: () => Buffer.from(JSON.stringify(args)),
-        deserialize(bytes) {
-          args = JSON.parse(bytes.toString());
-        },
-        async run(data, ctx) {
-          calls.push(ctx);
-          return behaviour(args, data, ctx);
-        },
-        async stop() {},
-        status: () => 'running',
-      };
-    },
-  };
-  return factory;
+  const factory = plainJob(type, (args, ctx, data) => {
+    calls.push(ctx);
+    return behaviour(args, data, ctx);
+  });
+  return { ...factory, calls };
 }
 
 export function manualClock(start = Date.parse('2026-11-23T00:00:00Z')) {
