@@ -82,7 +82,8 @@ export interface ProcEntry {
   start: string;
 }
 
-function readProcTable(): ProcEntry[] | undefined {
+/** Every process in /proc (pid, parent, group, state); undefined without procfs. */
+export function readProcTable(): ProcEntry[] | undefined {
   let names: string[];
   try {
     names = readdirSync('/proc');

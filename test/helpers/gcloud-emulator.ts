@@ -11,9 +11,10 @@
 // reads a pipe from this process and kills the group when it closes, which
 // happens when this process exits for any reason, SIGKILL included.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readProcTable } from '../../src/jobs/process-group.ts';
 import { freePort } from './free-port.ts';
 
 export interface RunningEmulator {
@@ -185,10 +186,8 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
 
 /** True while a live (non-zombie) process is in the group. */
 export function groupAlive(pgid: number): boolean {
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
+  const table = readProcTable();
+  if (!table) {
     // No procfs: fall back to kill(0), which also counts zombies.
     try {
       process.kill(-pgid, 0);
@@ -197,17 +196,5 @@ export function groupAlive(pgid: number): boolean {
       return false;
     }
   }
-  for (const name of entries) {
-    if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // Fields after "(comm)": state ppid pgrp ...
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(rest[2]) === pgid && rest[0] !== 'Z') return true;
-  }
-  return false;
+  return table.some((p) => p.pgrp === pgid && p.state !== 'Z');
 }
