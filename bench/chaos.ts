@@ -47,7 +47,8 @@ export interface ChaosReport {
    * progress on it when worker 0 was killed or begun while worker 0 was down.
    * `affected` counts those that never reported their end or whose attempt the
    * ledger did not record as what the job returned; `diedWithTheirOwnWorker`
-   * those whose own worker died too (the poison job), which are not counted.
+   * those cut short by their own worker's death (the poison job kills its
+   * worker) before their outcome was committed, which are not counted.
    */
   otherWorker: { runs: number; affected: number; diedWithTheirOwnWorker: number };
   states: Record<string, number>;
@@ -186,7 +187,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
     for (const q of [...QUEUES, 'notifier']) await tasks.ensureQueue(PROJECT, LOCATION, q, FAST);
 
     // --- recorder: job runs, and the notification target (fails every other call)
-    const runs = new Map<string, Array<Run>>();
+    const runs = new Map<string, Run[]>();
     const notified = new Map<string, Set<string>>(); // lineage -> terminal event ids
     const notifyCalls = { accepted: 0, refused: 0 };
     let notifyCounter = 0;
