@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { OperatorClient, type TaskStatus } from '../client/operator-client.ts';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import type { Tier } from '../interfaces.ts';
+import { TASK_ID } from '../schemas/task-id.ts';
 import { type CliIo, UsageError } from './command.ts';
 
 /**
@@ -69,7 +70,7 @@ export async function readDataOption(value: string, stdin: NodeJS.ReadableStream
 export function onePositionalId(positionals: string[], command: string): string {
   if (positionals.length !== 1) throw new UsageError(`usage: executor ${command}`);
   const id = positionals[0]!;
-  if (!/^[A-Za-z0-9_-]{1,500}$/.test(id)) throw new UsageError(`"${id}" is not a task id (letters, digits, - and _)`);
+  if (!TASK_ID.test(id)) throw new UsageError(`"${id}" is not a task id (letters, digits, - and _)`);
   return id;
 }
 

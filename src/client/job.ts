@@ -3,6 +3,7 @@
 // States move forward only, in this order; the display text is the seed's.
 import type { ErrorInfo, JobStatus, JobTaskStatus } from '../schemas/index.ts';
 import { jobTaskId } from '../schemas/index.ts';
+import { JOB_ID } from '../schemas/task-id.ts';
 import { InvalidJobError } from './errors.ts';
 import { newTaskId } from './task-id.ts';
 
@@ -27,9 +28,6 @@ export interface JobInit {
   tasks: TaskSpec[];
   notify?: { url?: string; topic?: string };
 }
-
-/** Job ids leave room for `-<index>` within a task name's 500 characters. */
-const JOB_ID = /^[A-Za-z0-9_-]{1,400}$/;
 
 export class Task {
   /** Lineage id: `<job id>-<index>`. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 /** Lineage ids and Cloud Tasks task ids share this alphabet (DESIGN §2). */
-export const TASK_ID = /^[A-Za-z0-9_-]{1,500}$/;
+export { TASK_ID } from '../schemas/task-id.ts';
 
 /**
  * A fresh id that is a valid task name. Random, not time-ordered: Cloud Tasks

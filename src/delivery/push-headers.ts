@@ -1,6 +1,8 @@
 // The X-CloudTasks-* headers of one push, parsed defensively: an absent, empty
 // or garbled value becomes undefined and a note in `problems`, never a throw.
 // They describe the delivery; they are not identity (OIDC is).
+import { TASK_ID } from '../schemas/task-id.ts';
+
 export interface PushHeaders {
   queueName?: string;
   taskName?: string;
@@ -14,8 +16,6 @@ export interface PushHeaders {
 }
 
 type Headers = Record<string, string | string[] | undefined>;
-
-const NAME = /^[A-Za-z0-9_-]{1,500}$/;
 
 export function parsePushHeaders(headers: Headers): PushHeaders {
   const problems: string[] = [];
@@ -34,7 +34,7 @@ export function parsePushHeaders(headers: Headers): PushHeaders {
   const name = (header: string): string | undefined => {
     const s = get(header);
     if (s === undefined) return undefined;
-    if (NAME.test(s)) return s;
+    if (TASK_ID.test(s)) return s;
     problems.push(`${header} is not a valid id`);
     return undefined;
   };

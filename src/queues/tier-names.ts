@@ -2,10 +2,7 @@
 // lineage and tier always give the same id, so a forwarder that retries after
 // a crash hits ALREADY_EXISTS instead of creating a second task.
 import { createHash } from 'node:crypto';
-
-/** Cloud Tasks task id rule. */
-export const TASK_ID_PATTERN = /^[A-Za-z0-9_-]{1,500}$/;
-const MAX_TASK_ID = 500;
+import { MAX_TASK_ID, TASK_ID } from '../schemas/task-id.ts';
 
 /**
  * `${lineageId}-t${tier}` when that is a valid task id; otherwise (too long,
@@ -16,7 +13,7 @@ export function nextTierTaskName(lineageId: string, tier: number): string {
   if (!Number.isInteger(tier) || tier < 0) throw new RangeError(`tier must be a non-negative integer, got ${tier}`);
   const suffix = `-t${tier}`;
   const plain = `${lineageId}${suffix}`;
-  if (lineageId.length > 0 && TASK_ID_PATTERN.test(plain)) return plain;
+  if (lineageId.length > 0 && TASK_ID.test(plain)) return plain;
   return hashedTaskId(lineageId, suffix);
 }
 
@@ -29,7 +26,7 @@ export function hashedTaskId(value: string, suffix = ''): string {
   const digest = createHash('sha256').update(value).digest('hex');
   const readable = value.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 100);
   const id = `${readable}-h${digest}${suffix}`;
-  if (id.length > MAX_TASK_ID || !TASK_ID_PATTERN.test(id)) throw new RangeError('task id suffix too long or invalid');
+  if (id.length > MAX_TASK_ID || !TASK_ID.test(id)) throw new RangeError('task id suffix too long or invalid');
   return id;
 }
 
@@ -39,6 +36,6 @@ export function hashedTaskId(value: string, suffix = ''): string {
  * `<lineage>/<event>`, whose '/' Cloud Tasks refuses).
  */
 export function taskIdFor(value: string): string {
-  if (TASK_ID_PATTERN.test(value)) return value;
+  if (TASK_ID.test(value)) return value;
   return hashedTaskId(value);
 }

@@ -9,6 +9,7 @@ import type { JobCompletion } from '../delivery/job-completion.ts';
 import type { AttemptLedger, Clock, ErrorInfo, LineageRecord, TaskQueue, Tier } from '../interfaces.ts';
 import { nextTierTaskName } from '../queues/tier-names.ts';
 import { type JobRecord, type JobStatus, type JobTaskStatus, jobTaskId } from '../schemas/index.ts';
+import { JOB_ID_PATTERN } from '../schemas/task-id.ts';
 
 export interface JobRouteOptions {
   ledger: AttemptLedger;
@@ -20,7 +21,7 @@ export interface JobRouteOptions {
   logger: Logger;
 }
 
-const ID = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,400}$' } as const;
+const ID = { type: 'string', pattern: JOB_ID_PATTERN } as const;
 const IdParams = { type: 'object', properties: { id: ID }, required: ['id'] } as const;
 const SizeQuery = { type: 'object', properties: { size: { type: 'integer', minimum: 1, maximum: 100000 } } } as const;
 

@@ -2,6 +2,7 @@
 // forwarder, the submitter SDK and the CLI.
 import { type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { MAX_JOB_ID, TaskIdString } from './task-id.ts';
 
 export const ErrorInfoSchema = Type.Object({
   code: Type.String(),
@@ -30,7 +31,7 @@ export const HistoryEntrySchema = Type.Object({
 });
 
 export const JobRefSchema = Type.Object({
-  id: Type.String({ minLength: 1, maxLength: 400, pattern: '^[A-Za-z0-9_-]+$' }),
+  id: TaskIdString(MAX_JOB_ID),
   /** Number of tasks in the job. */
   size: Type.Integer({ minimum: 1, maximum: 100000 }),
   /** 0-based position of this task in the job. */
@@ -45,7 +46,7 @@ export const LabelsSchema = Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]
 export const TaskEnvelopeSchema = Type.Object(
   {
     /** Lineage id; stable across tiers. Default: the first task's name. */
-    id: Type.Optional(Type.String({ minLength: 1, maxLength: 500, pattern: '^[A-Za-z0-9_-]+$' })),
+    id: Type.Optional(TaskIdString()),
     type: Type.String({ minLength: 1, maxLength: 200 }),
     args: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     data: Type.Optional(Type.Unknown()),
@@ -54,7 +55,7 @@ export const TaskEnvelopeSchema = Type.Object(
     tier: Type.Optional(Type.Integer({ minimum: 0 })),
     history: Type.Optional(Type.Array(HistoryEntrySchema, { maxItems: 1000 })),
     /** Set by POST /v1/tasks/:id:replay: the lineage this one replays. */
-    replayOf: Type.Optional(Type.String({ minLength: 1, maxLength: 500, pattern: '^[A-Za-z0-9_-]+$' })),
+    replayOf: Type.Optional(TaskIdString()),
     /** The job this task belongs to (SDK execute): lineage id is `${job.id}-${job.index}`. */
     job: Type.Optional(JobRefSchema),
     /** Submitter's labels (seed 000 context: namespace, business); carried into notifications and logs. */

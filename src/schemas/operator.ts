@@ -4,7 +4,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import { CloudEventSchema } from './cloud-event.ts';
 import { ErrorInfoSchema, JobRefSchema } from './envelope.ts';
 
-export const TASK_ID_PATTERN = '^[A-Za-z0-9_-]{1,500}$';
+export { TASK_ID_PATTERN } from './task-id.ts';
 
 export const LineageStateSchema = Type.Union([
   Type.Literal('running'),

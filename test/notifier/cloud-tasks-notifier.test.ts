@@ -4,8 +4,8 @@ import t from 'tap';
 import type { CreatedTask, CreateTaskInput, TaskQueue } from '../../src/interfaces.ts';
 import { buildCloudEvent } from '../../src/notifier/cloud-event.ts';
 import { createCloudTasksNotifier, notificationTaskName } from '../../src/notifier/cloud-tasks-notifier.ts';
-import { TASK_ID_PATTERN } from '../../src/queues/tier-names.ts';
 import type { EventKind } from '../../src/schemas/index.ts';
+import { TASK_ID } from '../../src/schemas/task-id.ts';
 import { startQueueHarness } from '../queues/receiver.ts';
 
 const PROJECT = 'test-project';
@@ -91,11 +91,11 @@ t.test('with an invoker service account the task carries an OIDC token for the U
   await notifier.send(event('lin-5', 'forwarded'), {});
   t.same(q.inputs[0]!.oidc, { serviceAccountEmail: 'inv@p.iam.gserviceaccount.com', audience: 'https://cb.example/x' });
   t.equal(q.inputs[0]!.queue, 'notifier');
-  t.match(q.inputs[0]!.taskName!, TASK_ID_PATTERN);
+  t.match(q.inputs[0]!.taskName!, TASK_ID);
 });
 
 t.test('different events of one lineage get different task names', async (t) => {
   t.not(notificationTaskName('lin/succeeded'), notificationTaskName('lin/failed'));
   t.not(notificationTaskName('lin/forwarded-0'), notificationTaskName('lin/forwarded-1'));
-  t.match(notificationTaskName(`${'a'.repeat(500)}/forwarded-2`), TASK_ID_PATTERN);
+  t.match(notificationTaskName(`${'a'.repeat(500)}/forwarded-2`), TASK_ID);
 });
