@@ -1,36 +1,14 @@
 // The `exec` job: run a listed command, optionally on a script inside JOBS_DIR,
-// as the seed's script-running worker does (DESIGN §4).
+// as the seed's script-running worker does (DESIGN §4). Its args, outcomes and
+// sandbox are in the README ("Built-in job outcomes", "The exec sandbox").
 //
-// args: { command, path?, args?: string[], env?: {NAME: value} }
-// argv = [command, realpath(JOBS_DIR/path)?, ...args]; no shell; cwd = JOBS_DIR.
-//
-// Outcome:
-//   exit 0                         succeeded; result { exit, stdout, stderr }
-//   exit in permanentExitCodes     failed, permanent (code ExitCode)
-//   any other exit                 failed, retryable (code ExitCode)
-//   killed by a signal             failed, retryable (code Killed)
-//   aborted (timeout, shutdown, stop)  the process group is killed and the
-//                                  signal's reason is thrown
-//   command not listed             PermanentError CommandNotAllowed
-//   path outside JOBS_DIR          PermanentError PathNotAllowed (PathNotFound if missing)
-//   the command cannot be started  PermanentError SpawnFailed (same image, same result)
-//
-// stdout and stderr keep their last maxOutputBytes each; `truncated` in the
-// result says how many bytes were dropped from the front. status() shows the
-// last lines while it runs; onOutput streams every chunk.
-//
-// The child gets only `env` (the EXEC_ENV_PASS allow-list; PATH, HOME, LANG by
-// default) plus the job's env, never the worker's environment (it holds
-// credentials). Loader and interpreter start-up variables (NEVER_PASS_ENV)
-// are dropped from `env` and refused in the job's env: the listed command
-// must stay the one that runs. Note that listing a shell or an interpreter
-// lets submitters run any code through `args` (`sh -c ...`); list scripts'
-// interpreters only for trusted submitters, or wrap them.
-//
-// The child runs in its own process group, and on Linux its whole tree is
-// tracked (process-group.ts), setsid() escapees included: at exit, timeout,
-// stop or cancel every recorded process gets SIGTERM, then SIGKILL after
-// killGraceMs.
+// Why it is built this way: no shell, and the child gets only the EXEC_ENV_PASS
+// allow-list plus the job's env, never the worker's environment (it holds
+// credentials); loader and interpreter start-up variables are refused because
+// the listed command must stay the one that runs. The child runs in its own
+// process group and, on Linux, its whole tree is tracked (process-group.ts),
+// because a timed-out or cancelled script's grandchildren (setsid() escapees
+// included) would otherwise outlive it.
 
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';

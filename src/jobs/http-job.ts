@@ -1,29 +1,13 @@
-// The `http` job: call one URL on an allowed host (DESIGN §4).
+// The `http` job: call one URL on an allowed host (DESIGN §4). Its args and
+// outcomes are in the README ("Built-in job outcomes", "The http sandbox").
 //
-// args: { url, method? (default GET, or POST when a body is given),
-//         headers?: {name: value}, body?: string | object (sent as JSON) }
-//
-// Outcome:
-//   2xx                    succeeded; result { status, headers: {content-type}, body }
-//   408, 429, 5xx          failed, retryable (code HttpStatus); Retry-After -> retryAfterSeconds
-//   network error          thrown RetryableError (code NetworkError)
-//   3xx                    failed, permanent (code HttpRedirect): redirects are never
-//                          followed, since the target may be a host outside the allow
-//                          list, and retrying would only get the same redirect
-//   other 4xx              failed, permanent (code HttpStatus)
-//   host refused           thrown PermanentError (code HostNotAllowed)
-// Failures caused by a response are returned (not thrown) so the response's
-// status and body reach the ledger and the failed notification.
-//
-// The body kept is bounded (maxResponseBytes, default 64 KiB): JSON is parsed
-// when complete, anything else kept as text; `truncated: true` marks a cut.
-//
-// The host check resolves the name (all addresses) and refuses if any is
-// link-local or the metadata server, so a listed name pointed at 169.254.169.254
-// is refused. The connection then resolves through the same check (undici's
-// connect `lookup`): the socket goes only to an address that was checked at
-// connect time, so a DNS answer that changes in between (rebinding) is refused
-// too, not connected to.
+// Why it is built this way: failures caused by a response are returned, not
+// thrown, so the status and body reach the ledger and the notification.
+// Redirects are never followed (the target may be off the allow-list). The
+// host check resolves every address and refuses link-local and metadata
+// addresses; the connection resolves through the same check (undici's connect
+// `lookup`), so a DNS answer that changes in between (rebinding) is refused at
+// connect time instead of being connected to.
 
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
