@@ -2,17 +2,8 @@ import t from 'tap';
 import { listCommand } from '../../src/cli/list.ts';
 import { logsCommand } from '../../src/cli/logs.ts';
 import { main } from '../../src/cli/main.ts';
+import { until } from '../helpers/until.ts';
 import { captureIo, cliEnv, devStack } from './capture-io.ts';
-
-async function until<T>(what: string, fn: () => T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 t.test('list prints a table newest first, filters, --json; replay starts a finished run again', async (t) => {
   const s = await devStack(t);

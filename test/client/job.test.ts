@@ -3,6 +3,7 @@ import { Executor, InvalidJobError, JOB_STATES, Job, JobFailedError, JobWatchTim
 import type { DevStack } from '../../src/dev.ts';
 import { devStack } from '../cli/capture-io.ts';
 import { RecordingQueue } from '../helpers/doubles.ts';
+import { until } from '../helpers/until.ts';
 
 function executorFor(s: DevStack, extra: Partial<ConstructorParameters<typeof Executor>[0]> = {}) {
   return new Executor({
@@ -12,16 +13,6 @@ function executorFor(s: DevStack, extra: Partial<ConstructorParameters<typeof Ex
     emulatorHost: `127.0.0.1:${s.emulator.port}`,
     ...extra,
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 t.test('a job of 20 tasks with mixed outcomes reports exactly the failing ones, their errors, and one job.completed event', async (t) => {

@@ -9,6 +9,7 @@ import pino from 'pino';
 import t from 'tap';
 import { DEV_SERVICE_ACCOUNT, type DevStack, startDev } from '../../src/dev.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { until } from '../helpers/until.ts';
 
 const JOBS = fileURLToPath(new URL('../fixtures/tier-jobs.mjs', import.meta.url));
 const FAST = { minBackoff: '0.1s', maxBackoff: '0.2s', maxDoublings: 1, maxRetryDuration: '0s' };
@@ -51,16 +52,6 @@ async function enqueue(s: DevStack, id: string, body: unknown, oidc = false) {
     },
   });
   await c.close();
-}
-
-async function until<T>(what: string, fn: () => T | undefined, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 t.test('a job failing every attempt passes every tier and ends in exactly one failed notification', async (t) => {

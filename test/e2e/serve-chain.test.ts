@@ -12,6 +12,7 @@ import t from 'tap';
 import { type RunningEmulator, startEmulator } from '../../src/emulator/index.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { type RunningEmulator as GcloudEmulator, startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
+import { until } from '../helpers/until.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));
 const JOBS = fileURLToPath(new URL('../fixtures/tier-jobs.mjs', import.meta.url));
@@ -177,14 +178,4 @@ async function startWorker(env: NodeJS.ProcessEnv, url: string): Promise<ChildPr
 /** An operator call's token, from the emulator acting as the metadata server. */
 async function bearer(tasks: RunningEmulator, audience: string): Promise<Record<string, string>> {
   return { authorization: `Bearer ${tasks.issuer.signIdToken({ audience, email: SA })}` };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

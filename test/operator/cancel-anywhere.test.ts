@@ -15,6 +15,7 @@ import { memoryChunkStore } from '../../src/output/chunk-store.ts';
 import { createOutputHub } from '../../src/output/output-hub.ts';
 import { RecordingNotifier } from '../helpers/doubles.ts';
 import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
+import { until } from '../helpers/until.ts';
 
 const PROJECT = 'cancel-test';
 const emulator = await startGcloudEmulator('firestore', { project: PROJECT });
@@ -43,16 +44,6 @@ function alive(pid: number): boolean {
     return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return false;
-  }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -7,6 +7,7 @@ import t from 'tap';
 import { Executor, OperatorError } from '../../src/client/index.ts';
 import { type DevStack, startDev } from '../../src/dev.ts';
 import { freePort } from '../helpers/free-port.ts';
+import { until } from '../helpers/until.ts';
 
 const JOBS = fileURLToPath(new URL('../fixtures/tier-jobs.mjs', import.meta.url));
 const FAST = { minBackoff: '0.1s', maxBackoff: '0.2s', maxDoublings: 1, maxRetryDuration: '0s' };
@@ -31,16 +32,6 @@ async function stack(t: { teardown(fn: () => unknown): void }): Promise<{ s: Dev
     await s.stop();
   });
   return { s, exe };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const ended = (exe: Executor, id: string) =>

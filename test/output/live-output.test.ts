@@ -18,6 +18,7 @@ import { blobRefOf } from '../../src/output/blob-ref.ts';
 import { blobChunkStore } from '../../src/output/chunk-store.ts';
 import { createOutputHub } from '../../src/output/output-hub.ts';
 import { RecordingNotifier } from '../helpers/doubles.ts';
+import { until } from '../helpers/until.ts';
 
 const progressJob = defineJob({
   type: 'progress',
@@ -60,16 +61,6 @@ function setup(t: { teardown(fn: () => unknown): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'executor-output-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return { dir, ledger: createMemoryLedger() };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Follow and note when each output line arrived. */

@@ -12,6 +12,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { freePort } from '../helpers/free-port.ts';
+import { until as waitFor } from '../helpers/until.ts';
 
 // Installing a tarball with the Google clients takes a while on a busy machine.
 t.setTimeout(900_000);
@@ -53,16 +54,6 @@ function readmeBlock(section: string, lang: string, marker: string): string {
   const block = [...text.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]!).find((b) => b.includes(marker));
   if (!block) throw new Error(`README section "${section}" has no ${lang} block with ${marker}`);
   return block;
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 const work = mkdtempSync(join(tmpdir(), 'cte-consumer-'));
@@ -136,14 +127,17 @@ export default [shout, ...readmeJobs];
   t.teardown(() => {
     dev.kill('SIGTERM');
   });
-  await waitFor('executor dev from the installed bin', () =>
-    devOut.includes('executor dev is running')
-      ? true
-      : dev.exitCode !== null
-        ? (() => {
-            throw new Error(`dev exited: ${devOut}`);
-          })()
-        : undefined,
+  await waitFor(
+    'executor dev from the installed bin',
+    () =>
+      devOut.includes('executor dev is running')
+        ? true
+        : dev.exitCode !== null
+          ? (() => {
+              throw new Error(`dev exited: ${devOut}`);
+            })()
+          : undefined,
+    120_000,
   );
   const serviceUrl = `http://127.0.0.1:${port}`;
   const ports = (s: string) =>
@@ -275,11 +269,15 @@ export default [shout, ...readmeJobs];
     t.teardown(() => {
       dev22.kill('SIGTERM');
     });
-    await waitFor('executor dev under Node 22', () => {
-      if (out22.includes('executor dev is running')) return true;
-      if (dev22.exitCode !== null) throw new Error(`dev under Node 22 exited: ${out22}`);
-      return undefined;
-    });
+    await waitFor(
+      'executor dev under Node 22',
+      () => {
+        if (out22.includes('executor dev is running')) return true;
+        if (dev22.exitCode !== null) throw new Error(`dev under Node 22 exited: ${out22}`);
+        return undefined;
+      },
+      120_000,
+    );
     const script = sdk
       .replaceAll('127.0.0.1:8080', `127.0.0.1:${port22}`)
       .replaceAll('127.0.0.1:8123', `127.0.0.1:${emulator22}`)

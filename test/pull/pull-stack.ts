@@ -81,12 +81,5 @@ export async function startInProcess(env: Record<string, string>, opts: { regist
   return startPull(config, deps, {});
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Pull tests poll with the shared helper. */
+export { until } from '../helpers/until.ts';
