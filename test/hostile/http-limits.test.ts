@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import pino from 'pino';
 import t from 'tap';
 import { buildApp } from '../../src/app.ts';
@@ -85,6 +86,59 @@ t.test('a 10 MB Pub/Sub message (a 13.4 MB push body) runs its job', async (t) =
   const res = await post('/pubsub', push, { 'content-type': 'application/json' });
   t.equal(res.status, 200);
   t.match(JSON.parse(res.body), { id: 'pubsub-ten-mb', outcome: 'succeeded' });
+});
+
+t.test('compressed pushes are decoded over HTTP: gzip, deflate, br and layers run their job, on /tasks and /pubsub', async (t) => {
+  const codings: Array<[string, (b: Buffer) => Buffer]> = [
+    ['gzip', (b) => gzipSync(b)],
+    ['deflate', (b) => deflateSync(b)],
+    ['br', (b) => brotliCompressSync(b)],
+    ['gzip, br', (b) => brotliCompressSync(gzipSync(b))],
+  ];
+  for (const [coding, encode] of codings) {
+    const res = await post('/tasks', encode(envelope()), { 'content-encoding': coding, 'x-cloudtasks-taskname': `enc-${coding.replace(/\W/g, '')}` });
+    t.equal(res.status, 200, coding);
+    t.match(JSON.parse(res.body), { outcome: 'succeeded' }, `${coding} ran the job`);
+    const push = Buffer.from(JSON.stringify({ message: { data: envelope().toString('base64'), messageId: `enc-${coding.replace(/\W/g, '')}` } }));
+    const ps = await post('/pubsub', encode(push), { 'content-encoding': coding });
+    t.match(JSON.parse(ps.body), { outcome: 'succeeded' }, `/pubsub ${coding} ran the job`);
+  }
+});
+
+t.test('a gzip bomb is recorded by the hash of the bytes received and acknowledged, without inflating it', async (t) => {
+  const bomb = gzipSync(Buffer.alloc(256 * 1024 * 1024), { level: 9 });
+  t.ok(bomb.length < TASK_BODY_LIMIT, `${bomb.length} bytes on the wire`);
+  const before = process.memoryUsage().rss;
+  const named = await post('/tasks', bomb, { 'content-encoding': 'gzip', 'x-cloudtasks-taskname': 'bomb' });
+  t.equal(named.status, 200);
+  t.match(JSON.parse(named.body), { id: 'bomb', outcome: 'failed', error: { code: 'InvalidTask', message: /gzip body decodes to more than the limit/ } });
+  t.equal((await ledger.get('bomb'))?.state, 'failed');
+  const anon = await post('/tasks', bomb, { 'content-encoding': 'gzip' });
+  const sha = createHash('sha256').update(bomb).digest('hex');
+  t.match(JSON.parse(anon.body), { id: `invalid-${sha}`, outcome: 'failed' }, 'keyed by the hash of the compressed bytes');
+  const again = await post('/tasks', bomb, { 'content-encoding': 'gzip' });
+  t.equal(again.status, 200, 'a redelivery is acknowledged too');
+  t.ok(process.memoryUsage().rss - before < 128 * 1024 * 1024, 'far less memory than the 256 MiB it inflates to');
+});
+
+t.test('a corrupt gzip stream is an InvalidTask, an unknown coding an UnsupportedEncoding: both recorded and acknowledged', async (t) => {
+  const gz = gzipSync(envelope());
+  const cut = await post('/tasks', gz.subarray(0, gz.length >> 1), { 'content-encoding': 'gzip', 'x-cloudtasks-taskname': 'cut-gzip' });
+  t.equal(cut.status, 200);
+  t.match(JSON.parse(cut.body), { id: 'cut-gzip', outcome: 'failed', error: { code: 'InvalidTask', message: /gzip body is corrupt/, permanent: true } });
+  const plain = await post('/tasks', envelope(), { 'content-encoding': 'gzip' });
+  const sha = createHash('sha256').update(envelope()).digest('hex');
+  t.match(JSON.parse(plain.body), { id: `invalid-${sha}`, outcome: 'failed', error: { code: 'InvalidTask' } }, 'a plain body labelled gzip');
+  const zstd = await post('/tasks', envelope(), { 'content-encoding': 'zstd', 'x-cloudtasks-taskname': 'zstd' });
+  t.equal(zstd.status, 200);
+  t.match(JSON.parse(zstd.body), {
+    id: 'zstd',
+    outcome: 'failed',
+    error: { code: 'UnsupportedEncoding', message: /"zstd" is not supported/, permanent: true },
+  });
+  t.match(await ledger.get('zstd'), { state: 'failed', error: { code: 'UnsupportedEncoding' } });
+  const ps = await post('/pubsub', Buffer.from('{}'), { 'content-encoding': 'compress' });
+  t.match(JSON.parse(ps.body), { outcome: 'failed', error: { code: 'UnsupportedEncoding' } }, '/pubsub too');
 });
 
 t.test('a push over 64 KiB of headers is refused by Node (431) before the service sees it', async (t) => {
