@@ -6,14 +6,27 @@
 // the limit in memory and the time to inflate that much. Whatever cannot be
 // decoded is an unusable body, recorded and acknowledged, never retried.
 import { promisify } from 'node:util';
-import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+import { brotliDecompress, gunzip, inflate, inflateRaw } from 'node:zlib';
 
 type Decode = (buf: Buffer, opts: { maxOutputLength: number }) => Promise<Buffer>;
+
+const inflateZlib = promisify(inflate) as Decode;
+const inflateBare = promisify(inflateRaw) as Decode;
+
+/** HTTP's deflate is zlib-wrapped (RFC 9110), but some senders send bare deflate: accepted too, as browsers do. */
+const inflateEither: Decode = async (buf, opts) => {
+  try {
+    return await inflateZlib(buf, opts);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'Z_DATA_ERROR' || !/header check/.test((err as Error).message)) throw err;
+    return inflateBare(buf, opts);
+  }
+};
 
 const DECODERS: Record<string, Decode> = {
   gzip: promisify(gunzip) as Decode,
   'x-gzip': promisify(gunzip) as Decode,
-  deflate: promisify(inflate) as Decode,
+  deflate: inflateEither,
   br: promisify(brotliDecompress) as Decode,
 };
 

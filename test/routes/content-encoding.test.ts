@@ -1,7 +1,7 @@
 // content-encoding.ts: a compressed push body is decoded with its output
 // bounded at every step; what cannot be decoded says why, with the code it is
 // recorded under.
-import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import t from 'tap';
 import { contentCodings, decodeBody } from '../../src/routes/content-encoding.ts';
 
@@ -15,11 +15,12 @@ t.test('Content-Encoding is read as a list of codings, identity dropped, case ig
   t.same(contentCodings(['deflate', 'identity, br']), ['deflate', 'br']);
 });
 
-t.test('gzip, x-gzip, deflate, br and layers of them decode to the original bytes', async (t) => {
+t.test('gzip, x-gzip, deflate (zlib-wrapped or bare), br and layers of them decode to the original bytes', async (t) => {
   for (const [codings, bytes] of [
     [['gzip'], gzipSync(json)],
     [['x-gzip'], gzipSync(json)],
     [['deflate'], deflateSync(json)],
+    [['deflate'], deflateRawSync(json)],
     [['br'], brotliCompressSync(json)],
     [['gzip', 'br'], brotliCompressSync(gzipSync(json))],
   ] as Array<[string[], Buffer]>) {
@@ -33,6 +34,7 @@ t.test('a bomb stops at the limit, for every coding and for a bomb inside anothe
   for (const [codings, bytes] of [
     [['gzip'], gzipSync(zeros, { level: 9 })],
     [['deflate'], deflateSync(zeros, { level: 9 })],
+    [['deflate'], deflateRawSync(zeros, { level: 9 })],
     [['br'], brotliCompressSync(zeros)],
     [['gzip', 'gzip'], gzipSync(gzipSync(zeros, { level: 9 }), { level: 9 })],
   ] as Array<[string[], Buffer]>) {
