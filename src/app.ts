@@ -16,6 +16,7 @@ import type { NotificationSink } from './notifier/memory-sink.ts';
 import { startCancelWatch } from './operator/cancel-watch.ts';
 import { instrumentDelivery } from './operator/instrument-delivery.ts';
 import type { OutputHub } from './output/output-hub.ts';
+import { clientErrorHandler } from './routes/client-error.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { Metrics, metricsRoute, timedLedger } from './routes/metrics.ts';
@@ -81,9 +82,14 @@ export function buildApp(config: Config, deps: Deps): App {
     // Task ids and lineage ids are path params; keep them verbatim. Any id the
     // service stores (up to MAX_ID_LENGTH) must fit a param (default 100).
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2 * MAX_ID_LENGTH },
-    // Cloud Run forwards more header bytes than Node's default 16 KiB.
+    // Any header map Cloud Tasks accepts for a task must be accepted here (limits.ts).
     http: { maxHeaderSize: MAX_HEADER_BYTES },
+    clientErrorHandler: clientErrorHandler(deps.logger),
   }) as unknown as FastifyInstance;
+  // Node keeps only the first 2,000 headers and drops the rest silently: a task
+  // with many small headers would lose its X-CloudTasks-* headers (its name).
+  // MAX_HEADER_BYTES bounds the count instead.
+  app.server.maxHeadersCount = 0;
   let delivery: Delivery;
   const metrics = new Metrics({
     running: () => delivery.running,

@@ -15,8 +15,17 @@ export const MAX_RECORD_BYTES = 256 * 1024;
 export const TASK_BODY_LIMIT = 1024 * 1024 + 64 * 1024;
 /** Pub/Sub's 10 MB message, base64 in a JSON push body (4/3 larger), plus attributes. */
 export const PUBSUB_BODY_LIMIT = 14 * 1024 * 1024;
-/** Request headers in total (Node's default is 16 KiB; Cloud Run forwards more). */
-export const MAX_HEADER_BYTES = 64 * 1024;
+/** Cloud Tasks refuses a task whose headers (names and values) are 80 KB or more (HttpRequest.headers). */
+export const CLOUD_TASKS_HEADER_BYTES = 80 * 1024;
+/**
+ * Request headers in total, as Node counts them (names, `: `, values, CRLFs).
+ * On the wire each header costs 4 bytes more than Cloud Tasks counts; a task's
+ * header names are distinct, so most are 3 characters or more and 80 KB of
+ * them take about 200 KB at worst; 3x (240 KiB) bounds any header map, plus
+ * 16 KiB for what Cloud Tasks and Cloud Run add (X-CloudTasks-*,
+ * Authorization, X-Forwarded-*, traceparent). Node's default is 16 KiB.
+ */
+export const MAX_HEADER_BYTES = 3 * CLOUD_TASKS_HEADER_BYTES + 16 * 1024;
 /** Longest lineage id: Cloud Tasks task names and envelope ids. */
 export const MAX_ID_LENGTH = 500;
 

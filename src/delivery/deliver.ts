@@ -49,6 +49,8 @@ export interface DeliveryInput {
   body: Buffer | undefined;
   /** The route already found the body unusable (over its limit, a bad Pub/Sub wrapper). */
   rejected?: RejectedBody;
+  /** Hash of the body as received, when `body` is its decoding (Content-Encoding); else `body` is hashed. */
+  receivedSha256?: () => string;
   push: PushHeaders;
   /** Tier implied by the route (Pub/Sub subscription); else envelope.tier or the queue header. */
   tierHint?: number;
@@ -125,7 +127,7 @@ export function createDelivery(deps: DeliveryDeps): Delivery {
 
   async function deliver(input: DeliveryInput): Promise<DeliveryOutcome> {
     // 1. Parse whatever arrived (intake.ts). A bad body is a permanent failure, never a 4xx/5xx.
-    const intake = intakeTask(input.body, input.rejected);
+    const intake = intakeTask(input.body, input.rejected, input.receivedSha256);
     const envelope: TaskEnvelope | undefined = intake.ok ? intake.envelope : undefined;
     const invalid: ErrorInfo | undefined = intake.ok ? undefined : intake.error;
 

@@ -5,7 +5,7 @@
 // Unicode without NUL (Firestore refuses lone surrogates; NUL truncates C
 // strings downstream). The raw bytes are only ever hashed, never stored.
 import { createHash } from 'node:crypto';
-import { InvalidTask } from '../jobs/errors.ts';
+import { InvalidTask, UnsupportedEncoding } from '../jobs/errors.ts';
 import { MAX_JSON_DEPTH, MAX_KEY_BYTES, quote, truncateText } from '../limits.ts';
 import { checkEnvelope, type ErrorInfo, type TaskEnvelope } from '../schemas/index.ts';
 
@@ -18,6 +18,8 @@ export type IntakeResult =
 export interface RejectedBody {
   reason: string;
   sha256: string;
+  /** The error code it is recorded with; InvalidTask unless said. */
+  code?: 'InvalidTask' | 'UnsupportedEncoding';
 }
 
 export function sha256Hex(bytes: Buffer | undefined): string {
@@ -26,19 +28,25 @@ export function sha256Hex(bytes: Buffer | undefined): string {
     .digest('hex');
 }
 
-/** Parse and check one task body. Never throws. */
-export function intakeTask(body: Buffer | undefined, rejected?: RejectedBody): IntakeResult {
-  if (rejected) return invalid(rejected.reason, rejected.sha256);
-  if (!body || body.length === 0) return invalid('empty body', sha256Hex(body));
+/**
+ * Parse and check one task body. Never throws. `receivedSha256`: the hash of
+ * the bytes as received when `body` is their decoding (an unusable body is
+ * keyed by what was received).
+ */
+export function intakeTask(body: Buffer | undefined, rejected?: RejectedBody, receivedSha256?: () => string): IntakeResult {
+  if (rejected) return invalid(rejected.reason, rejected.sha256, rejected.code);
+  const hash = () => receivedSha256?.() ?? sha256Hex(body);
+  if (!body || body.length === 0) return invalid('empty body', hash());
   const parsed = parseJsonDefensively(body);
-  if (!parsed.ok) return invalid(parsed.reason, sha256Hex(body));
+  if (!parsed.ok) return invalid(parsed.reason, hash());
   const checked = checkEnvelope(parsed.value);
-  if (!checked.ok) return invalid(checked.reason, sha256Hex(body));
+  if (!checked.ok) return invalid(checked.reason, hash());
   return { ok: true, envelope: checked.envelope };
 }
 
-function invalid(reason: string, sha256: string): IntakeResult {
-  return { ok: false, error: new InvalidTask(truncateText(reason)).toInfo(), sha256 };
+function invalid(reason: string, sha256: string, code: RejectedBody['code'] = 'InvalidTask'): IntakeResult {
+  const error = code === 'UnsupportedEncoding' ? new UnsupportedEncoding(truncateText(reason)) : new InvalidTask(truncateText(reason));
+  return { ok: false, error: error.toInfo(), sha256 };
 }
 
 /**

@@ -59,6 +59,8 @@ export class CloudTasksService {
   // ------------------------------------------------------------ state
 
   snapshot(): ServiceSnapshot {
+    const now = this.#clock.now();
+    for (const q of this.#queues.values()) q.expireTasks(now);
     return {
       version: 1,
       queues: [...this.#queues.values()].map((q) => ({
@@ -76,7 +78,7 @@ export class CloudTasksService {
     if (s?.version !== 1 || !Array.isArray(s.queues)) throw new Error('not an emulator state file (version 1)');
     const now = this.#clock.now();
     for (const saved of s.queues) {
-      const q = new QueueRuntime({ ...defaultQueue(saved.config.name), ...saved.config }, now);
+      const q = new QueueRuntime({ ...defaultQueue(saved.config.name), ...saved.config }, now, this.#tombstoneMs);
       for (const t of saved.tasks) q.addTask({ ...t, inFlight: 0 });
       for (const [id, until] of saved.tombstones) if (until > now) q.tombstones.set(id, until);
       this.#queues.set(q.config.name, q);
@@ -88,9 +90,11 @@ export class CloudTasksService {
 
   // ------------------------------------------------------------ queues
 
+  /** The queue, its tasks past taskTtl deleted first (every method that reads or changes tasks comes through here). */
   queue(name: string): QueueRuntime {
     const q = this.#queues.get(name);
     if (!q) throw notFound(`Requested entity was not found. Queue ${name} does not exist.`);
+    if (q.expireTasks(this.#clock.now()) > 0) this.#changed();
     return q;
   }
 
@@ -104,7 +108,7 @@ export class CloudTasksService {
     if (!name.startsWith(`${parent}/queues/`)) throw invalidArgument(`Queue name ${name} is not in ${parent}`);
     if (this.#queues.has(name)) throw alreadyExists(`Queue already exists: ${name}`);
     const config = applyQueueBody(defaultQueue(name), body, undefined, true, this.#maxRate);
-    this.#queues.set(name, new QueueRuntime(config, this.#clock.now()));
+    this.#queues.set(name, new QueueRuntime(config, this.#clock.now(), this.#tombstoneMs));
     this.#changed();
     return config;
   }
@@ -119,7 +123,7 @@ export class CloudTasksService {
       existing.setConfig(config, this.#clock.now());
       this.#dispatcher.kick(existing);
     } else {
-      this.#queues.set(name, new QueueRuntime(config, this.#clock.now()));
+      this.#queues.set(name, new QueueRuntime(config, this.#clock.now(), this.#tombstoneMs));
     }
     this.#changed();
     return config;
@@ -145,7 +149,7 @@ export class CloudTasksService {
   purgeQueue(name: string): QueueConfig {
     const q = this.queue(name);
     const now = this.#clock.now();
-    for (const id of [...q.tasks.keys()]) q.removeTask(id, now, this.#tombstoneMs);
+    for (const id of [...q.tasks.keys()]) q.removeTask(id, now);
     q.due.clear();
     q.config = { ...q.config, purgeTime: now };
     this.#dispatcher.kick(q);
@@ -200,7 +204,7 @@ export class CloudTasksService {
 
   deleteTask(queueName: string, taskId: string): void {
     const { q } = this.task(queueName, taskId);
-    q.removeTask(taskId, this.#clock.now(), this.#tombstoneMs);
+    q.removeTask(taskId, this.#clock.now());
     this.#dispatcher.kick(q);
     this.#changed();
   }

@@ -19,7 +19,6 @@ export interface IdTokenSigner {
 export interface DispatcherOptions {
   clock: EmulatorClock;
   logger: Logger;
-  tombstoneMs: number;
   signer?: IdTokenSigner;
   /** Base URL App Engine tasks are pushed to. */
   appEngineUrl?: string;
@@ -49,7 +48,6 @@ const RPC_NAMES: Record<number, string> = {
 export class Dispatcher {
   readonly #clock: EmulatorClock;
   readonly #log: Logger;
-  readonly #tombstoneMs: number;
   readonly #signer?: IdTokenSigner;
   readonly #appEngineUrl?: string;
   readonly #onChange: () => void;
@@ -63,7 +61,6 @@ export class Dispatcher {
   constructor(opts: DispatcherOptions) {
     this.#clock = opts.clock;
     this.#log = opts.logger;
-    this.#tombstoneMs = opts.tombstoneMs;
     this.#signer = opts.signer;
     this.#appEngineUrl = opts.appEngineUrl;
     this.#onChange = opts.onChange ?? (() => {});
@@ -81,6 +78,8 @@ export class Dispatcher {
 
   /** Dispatch every due task the queue's limits allow now, and arm a timer for the next one. */
   pump(q: QueueRuntime): void {
+    // A task past the queue's taskTtl is deleted, never dispatched (also while the queue is paused).
+    if (!this.#closed && !q.deleted && q.expireTasks(this.#clock.now()) > 0) this.#onChange();
     if (this.#closed || q.deleted || q.config.state !== 'RUNNING') {
       this.#arm(q, undefined);
       return;
@@ -269,7 +268,7 @@ export class Dispatcher {
     }
     if (res.status !== undefined && res.status >= 200 && res.status < 300) {
       log.debug({ status: res.status }, 'task done');
-      q.removeTask(t.id, now, this.#tombstoneMs);
+      q.removeTask(t.id, now);
       this.kick(q);
       return;
     }
@@ -278,7 +277,7 @@ export class Dispatcher {
     const policy = q.config.retryConfig;
     if (retriesExhausted(policy, t.dispatchCount, now - (t.firstAttempt?.dispatchTime ?? now))) {
       log.info({ status: res.status, error: res.error }, 'retries exhausted; task deleted');
-      q.removeTask(t.id, now, this.#tombstoneMs);
+      q.removeTask(t.id, now);
       this.kick(q);
       return;
     }

@@ -19,7 +19,7 @@ export interface EmulatorOptions {
   port?: number;
   clock?: EmulatorClock;
   logger?: Logger | false;
-  /** How long a finished or deleted task's name stays taken (ALREADY_EXISTS); default 1 h. */
+  /** How long a finished or deleted task's name stays taken (ALREADY_EXISTS) in a queue that sets no tombstoneTtl; default 1 h. */
   tombstoneMs?: number;
   /** Base URL that App Engine tasks are pushed to (EMULATOR_APP_ENGINE_URL); without it they are refused. */
   appEngineUrl?: string;
@@ -68,7 +68,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Running
   const tombstoneMs = opts.tombstoneMs ?? DEFAULT_TOMBSTONE_MS;
   let state: StateFile | undefined;
   const changed = () => state?.changed();
-  const dispatcher = new Dispatcher({ clock, logger, tombstoneMs, signer: issuer, appEngineUrl: opts.appEngineUrl, onChange: changed });
+  const dispatcher = new Dispatcher({ clock, logger, signer: issuer, appEngineUrl: opts.appEngineUrl, onChange: changed });
   const service = new CloudTasksService({
     clock,
     dispatcher,

@@ -31,9 +31,13 @@ export interface QueueConfig {
   tombstoneTtlMs: number;
 }
 
-/** Cloud Tasks' defaults for v2beta3's taskTtl (31 days) and tombstoneTtl (1 hour). */
-const DEFAULT_TASK_TTL_MS = 31 * 24 * 3600 * 1000;
-const DEFAULT_TOMBSTONE_TTL_MS = 3600 * 1000;
+const HOUR_MS = 3600 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+/** Cloud Tasks' defaults and bounds for v2beta3's taskTtl and tombstoneTtl (queue.proto). */
+const DEFAULT_TASK_TTL_MS = 31 * DAY_MS;
+const TASK_TTL_RANGE = { min: 10 * DAY_MS, max: 3650 * DAY_MS, words: '10 days to 10 years' };
+const DEFAULT_TOMBSTONE_TTL_MS = HOUR_MS;
+const TOMBSTONE_TTL_RANGE = { min: HOUR_MS, max: 9 * DAY_MS, words: '1 hour to 9 days' };
 
 export const MAX_DISPATCHES_PER_SECOND = 500;
 export const MAX_CONCURRENT_DISPATCHES = 5000;
@@ -192,6 +196,12 @@ function isEmpty(v: unknown): boolean {
   return v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0);
 }
 
+function ttlIn(value: unknown, field: string, range: { min: number; max: number; words: string }): number {
+  const ms = parseDuration(value, field);
+  if (ms < range.min || ms > range.max) throw invalidArgument(`${field} must be from ${range.words}, got ${formatDuration(ms)}`);
+  return ms;
+}
+
 /** Rebuild the typed fields from `objects` after a change. */
 function applyObjects(q: QueueConfig, creating: boolean, previousType: QueueConfig['type']): void {
   const o = q.objects;
@@ -202,8 +212,8 @@ function applyObjects(q: QueueConfig, creating: boolean, previousType: QueueConf
   const targetSetsAnything = target && (target.uriOverride || target.httpMethod || target.headerOverrides.length > 0 || target.oidcToken || target.oauthToken);
   q.httpTarget = targetSetsAnything ? target : undefined;
   if (!targetSetsAnything) delete o.httpTarget;
-  q.taskTtlMs = o.taskTtl === undefined ? DEFAULT_TASK_TTL_MS : parseDuration(o.taskTtl, 'queue.task_ttl');
-  q.tombstoneTtlMs = o.tombstoneTtl === undefined ? DEFAULT_TOMBSTONE_TTL_MS : parseDuration(o.tombstoneTtl, 'queue.tombstone_ttl');
+  q.taskTtlMs = o.taskTtl === undefined ? DEFAULT_TASK_TTL_MS : ttlIn(o.taskTtl, 'queue.task_ttl', TASK_TTL_RANGE);
+  q.tombstoneTtlMs = o.tombstoneTtl === undefined ? DEFAULT_TOMBSTONE_TTL_MS : ttlIn(o.tombstoneTtl, 'queue.tombstone_ttl', TOMBSTONE_TTL_RANGE);
   const type = o.type === undefined || o.type === 'TYPE_UNSPECIFIED' ? 'PUSH' : (o.type as 'PUSH' | 'PULL');
   if (!creating && type !== previousType) throw invalidArgument('Queue.type is immutable: it cannot be changed after the queue is created.');
   q.type = type;

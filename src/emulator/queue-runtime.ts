@@ -1,5 +1,7 @@
 // The live state of one queue: its config, its tasks in creation order, the
 // waiting ones by due time, the names still tombstoned, and the dispatch limiter.
+// A task lives at most the queue's taskTtl from its creation; a removed task's
+// name stays taken for the queue's tombstoneTtl.
 
 import type { TimerHandle } from './clock.ts';
 import { DueHeap } from './due-heap.ts';
@@ -21,8 +23,12 @@ export class QueueRuntime {
   wakeAt?: number;
   deleted = false;
 
-  constructor(config: QueueConfig, now: number) {
+  /** The tombstone TTL of a queue that does not set tombstoneTtl (the emulator's tombstoneMs, default 1 h). */
+  readonly #defaultTombstoneMs: number;
+
+  constructor(config: QueueConfig, now: number, defaultTombstoneMs: number) {
     this.config = config;
+    this.#defaultTombstoneMs = defaultTombstoneMs;
     this.bucket = new TokenBucket(config.rateLimits.maxDispatchesPerSecond, config.rateLimits.maxBurstSize, now);
   }
 
@@ -42,12 +48,36 @@ export class QueueRuntime {
     if (!t.pullMessage && t.inFlight === 0) this.due.schedule(t);
   }
 
-  /** Remove a task for good (done, exhausted, deleted or purged); its name stays taken for tombstoneMs. */
-  removeTask(id: string, now: number, tombstoneMs: number): void {
+  /** How long a removed task's name stays taken: the queue's tombstoneTtl, if it set one. */
+  get tombstoneTtlMs(): number {
+    return this.config.objects.tombstoneTtl === undefined ? this.#defaultTombstoneMs : this.config.tombstoneTtlMs;
+  }
+
+  /** Remove a task for good (done, exhausted, deleted, purged or expired); its name stays taken for tombstoneTtlMs. */
+  removeTask(id: string, now: number): void {
     const t = this.tasks.get(id);
     if (t !== undefined) this.due.remove(t);
     this.tasks.delete(id);
-    this.tombstones.set(id, now + tombstoneMs);
+    this.tombstones.set(id, now + this.tombstoneTtlMs);
+  }
+
+  /**
+   * Delete the tasks that have lived for the queue's taskTtl, dispatched or
+   * not, as Cloud Tasks does. The map keeps creation order and every task of
+   * the queue has the same TTL, so the expired ones are at its front: a call
+   * that finds none costs one comparison, and every read of the queue can
+   * afford it (expiry needs no timer: nothing observes a task but through the
+   * queue). Returns how many went.
+   */
+  expireTasks(now: number): number {
+    const ttl = this.config.taskTtlMs;
+    let n = 0;
+    for (const t of this.tasks.values()) {
+      if (t.createTime + ttl > now) break;
+      this.removeTask(t.id, t.createTime + ttl);
+      n++;
+    }
+    return n;
   }
 
   isNameTaken(id: string, now: number): boolean {

@@ -189,7 +189,12 @@ export function googleErrorHandler(app: FastifyInstance): void {
     return reply.code(g.httpCode).type('application/json; charset=UTF-8').send(g.toJSON());
   });
   app.setNotFoundHandler((req, reply) => {
-    const g = notFound(`The requested URL ${req.url.split('?')[0]} was not found on this server.`);
+    const path = req.url.split('?')[0]!;
+    // gcloud alpha tasks speaks v2beta2 (pull-queue leases); say so rather than only "not found".
+    const why = path.startsWith('/v2beta2/')
+      ? ' This emulator serves Cloud Tasks v2 and v2beta3 (gcloud tasks, gcloud beta tasks), not v2beta2 (gcloud alpha tasks: lease, acknowledge, renew-lease, cancel-lease).'
+      : '';
+    const g = notFound(`The requested URL ${path} was not found on this server.${why}`);
     return reply.code(404).type('application/json; charset=UTF-8').send(g.toJSON());
   });
 }

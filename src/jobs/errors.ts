@@ -24,6 +24,7 @@ export type ServiceErrorCode =
   | 'RunTimeout'
   | 'JobNotFound'
   | 'InvalidTask'
+  | 'UnsupportedEncoding'
   | 'ShuttingDown'
   | 'Cancelled'
   | 'NoBlobStore'
@@ -124,6 +125,13 @@ export class JobNotFound extends JobError {
 export class InvalidTask extends JobError {
   constructor(message: string) {
     super('InvalidTask', message, true);
+  }
+}
+
+/** The push's Content-Encoding is not one the service decodes (gzip, deflate, br): the body cannot be read. */
+export class UnsupportedEncoding extends JobError {
+  constructor(message: string) {
+    super('UnsupportedEncoding', message, true);
   }
 }
 

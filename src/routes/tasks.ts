@@ -40,11 +40,16 @@ export async function taskRoutes(app: FastifyInstance, opts: TaskRouteOptions): 
   });
 }
 
-/** The delivery's view of a raw body: the bytes, or (over the limit) a rejection by hash. */
-export function bodyInput(raw: unknown): Pick<DeliveryInput, 'body' | 'rejected'> {
+/**
+ * The delivery's view of a raw body: the (decoded) bytes, keyed by the hash of
+ * what was received, or a rejection by that hash (over the limit, an unknown
+ * or corrupt Content-Encoding).
+ */
+export function bodyInput(raw: unknown): Pick<DeliveryInput, 'body' | 'rejected' | 'receivedSha256'> {
   if (!isRawBody(raw)) return { body: undefined };
-  if (raw.bytes) return { body: raw.bytes };
-  return { body: undefined, rejected: { reason: `body of ${raw.size} bytes is over the limit of ${raw.limit}`, sha256: raw.sha256 } };
+  if (raw.bytes) return { body: raw.bytes, receivedSha256: () => raw.sha256 };
+  const rejection = raw.rejection ?? { code: 'InvalidTask', reason: `body of ${raw.size} bytes is unusable` };
+  return { body: undefined, rejected: { reason: rejection.reason, code: rejection.code, sha256: raw.sha256 } };
 }
 
 /** What Cloud Tasks (and Pub/Sub) must do with the push: 2xx ends it, 429/5xx retry it. */

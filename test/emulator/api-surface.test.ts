@@ -105,11 +105,11 @@ t.test('v2beta3 is served beside v2 with its own shapes over the same queues', a
   const created = await call(emu.url, 'POST', `v2beta3/${PARENT}/queues`, {
     name: `${PARENT}/queues/b3`,
     appEngineHttpQueue: { appEngineRoutingOverride: { service: 'worker' } },
-    taskTtl: '86400s',
+    taskTtl: '864000s',
   });
   t.equal(created.status, 200, JSON.stringify(created.json));
   t.equal(created.json.type, 'PUSH');
-  t.equal(created.json.taskTtl, '86400s');
+  t.equal(created.json.taskTtl, '864000s');
   t.equal(created.json.tombstoneTtl, '3600s');
   t.same(created.json.appEngineHttpQueue, { appEngineRoutingOverride: { service: 'worker', host: 'worker.test-project.appspot.com' } });
   const v2 = await call(emu.url, 'GET', `v2/${PARENT}/queues/b3`);

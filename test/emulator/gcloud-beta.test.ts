@@ -37,3 +37,12 @@ t.test('gcloud beta tasks speaks v2beta3', async (t) => {
   await waitFor(() => target.pushes.some((p) => p.headers['x-appengine-taskname'] === 'b1'), 20_000);
   t.equal(target.pushes.find((p) => p.headers['x-appengine-taskname'] === 'b1')!.url, '/gae/beta');
 });
+
+t.test('gcloud alpha tasks (v2beta2, pull-queue leases) is refused at once, naming the versions served', async (t) => {
+  ok(t, await gcloud.run('beta', 'tasks', 'queues', 'create', 'pullq', LOC, '--type=pull'), 'beta create pull queue');
+  const started = Date.now();
+  const lease = await gcloud.run('alpha', 'tasks', 'lease', '--queue=pullq', LOC, '--lease-duration=60');
+  t.not(lease.code, 0);
+  t.match(lease.stderr, /NOT_FOUND.*serves Cloud Tasks v2 and v2beta3.*not v2beta2/s);
+  t.ok(Date.now() - started < 20_000, 'no retries: a 404, not a 501');
+});

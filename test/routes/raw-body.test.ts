@@ -30,3 +30,19 @@ t.test('only what readRawBody made is a RawBody', async (t) => {
   t.notOk(isRawBody({ size: 1, sha256: 'x', limit: 1 }));
   t.notOk(isRawBody(undefined));
 });
+
+t.test('a gzip body is decoded, and its hash stays that of the bytes received', async (t) => {
+  const { gzipSync } = await import('node:zlib');
+  const gz = gzipSync('{"type":"echo"}');
+  const body = await readRawBody(Readable.from([gz]), 64, 'gzip');
+  t.equal(body.bytes?.toString(), '{"type":"echo"}');
+  t.equal(body.size, gz.length);
+  t.equal(body.sha256, sha(gz));
+  const bomb = gzipSync(Buffer.alloc(10_000));
+  const over = await readRawBody(Readable.from([bomb]), 64, 'gzip');
+  t.equal(over.bytes, undefined);
+  t.match(over.rejection, { code: 'InvalidTask', reason: /decodes to more than the limit of 64/ });
+  t.equal(over.sha256, sha(bomb));
+  const unknown = await readRawBody(chunks('{}'), 64, 'zstd');
+  t.match(unknown.rejection, { code: 'UnsupportedEncoding' });
+});
