@@ -4,24 +4,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t, { type Test } from 'tap';
-import { startEmulator } from '../../src/emulator/index.ts';
-import { gcloudFor } from './gcloud-cli.ts';
-import { api, PARENT, startTarget } from './helpers.ts';
-
-const LOC = '--location=us-central1';
+import t from 'tap';
+import { gcloudFile, LOC, gcloudOk as ok } from './gcloud-cli.ts';
+import { api, PARENT } from './helpers.ts';
 
 // One emulator, one push target and one gcloud config for the file: each gcloud call costs about a second.
-const target = await startTarget();
-const emu = await startEmulator({ logger: false, appEngineUrl: `${target.url}/gae` });
-const gcloud = await gcloudFor(emu.url);
-t.teardown(async () => {
-  gcloud.cleanup();
-  await emu.close();
-  await target.close();
-});
-
-const ok = (t: Test, r: { code: number; stderr: string }, what: string) => t.equal(r.code, 0, `${what}: ${r.stderr}`);
+const { emu, gcloud } = await gcloudFile({ appEngine: true });
 
 t.test('IAM commands answer at once: get, add and remove a binding, set from a file', async (t) => {
   const iam = async () => {

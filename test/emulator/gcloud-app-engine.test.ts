@@ -1,23 +1,11 @@
 // The installed gcloud, unmodified: App Engine tasks and routing overrides. One
 // file per few gcloud calls: each costs seconds on a busy machine.
-import t, { type Test } from 'tap';
-import { startEmulator } from '../../src/emulator/index.ts';
-import { gcloudFor } from './gcloud-cli.ts';
-import { api, PARENT, startTarget, waitFor } from './helpers.ts';
-
-const LOC = '--location=us-central1';
+import t from 'tap';
+import { gcloudFile, LOC, gcloudOk as ok } from './gcloud-cli.ts';
+import { api, PARENT, waitFor } from './helpers.ts';
 
 // One emulator, one push target and one gcloud config for the file: each gcloud call costs about a second.
-const target = await startTarget();
-const emu = await startEmulator({ logger: false, appEngineUrl: `${target.url}/gae` });
-const gcloud = await gcloudFor(emu.url);
-t.teardown(async () => {
-  gcloud.cleanup();
-  await emu.close();
-  await target.close();
-});
-
-const ok = (t: Test, r: { code: number; stderr: string }, what: string) => t.equal(r.code, 0, `${what}: ${r.stderr}`);
+const { emu, gcloud, target } = await gcloudFile({ appEngine: true });
 
 t.test('create-app-engine-task reaches the local app with the App Engine headers; routing overrides', async (t) => {
   const [a, b] = await Promise.all([

@@ -4,6 +4,9 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import t, { type Test } from 'tap';
+import { type RunningEmulator, startEmulator } from '../../src/emulator/index.ts';
+import { startTarget, type Target } from './helpers.ts';
 
 export interface GcloudResult {
   code: number;
@@ -63,4 +66,29 @@ export async function gcloudFor(emulatorUrl: string, project = 'test-project'): 
     },
     cleanup: () => rmSync(config, { recursive: true, force: true }),
   };
+}
+
+export const LOC = '--location=us-central1';
+
+/** Assert a gcloud run exited 0, with its stderr in the message when not. */
+export const gcloudOk = (t: Test, r: GcloudResult, what: string) => t.equal(r.code, 0, `${what}: ${r.stderr}`);
+
+/**
+ * One emulator and one gcloud config for a test file (each gcloud call costs
+ * about a second, so files share them), torn down with the file. `target`
+ * starts a push target; `appEngine` also routes App Engine tasks to
+ * `<target>/gae`.
+ */
+export async function gcloudFile(opts: { target: true } | { appEngine: true }): Promise<{ emu: RunningEmulator; gcloud: Gcloud; target: Target }>;
+export async function gcloudFile(): Promise<{ emu: RunningEmulator; gcloud: Gcloud }>;
+export async function gcloudFile(opts: { target?: boolean; appEngine?: boolean } = {}): Promise<{ emu: RunningEmulator; gcloud: Gcloud; target?: Target }> {
+  const target = opts.target || opts.appEngine ? await startTarget() : undefined;
+  const emu = await startEmulator({ logger: false, ...(opts.appEngine ? { appEngineUrl: `${target!.url}/gae` } : {}) });
+  const gcloud = await gcloudFor(emu.url);
+  t.teardown(async () => {
+    gcloud.cleanup();
+    await emu.close();
+    await target?.close();
+  });
+  return { emu, gcloud, target };
 }

@@ -1,20 +1,10 @@
 // The installed gcloud, unmodified: cmek-config and locations. One file per few gcloud
 // calls: each costs seconds on a busy machine and a test file has 120 s.
-import t, { type Test } from 'tap';
-import { startEmulator } from '../../src/emulator/index.ts';
-import { gcloudFor } from './gcloud-cli.ts';
+import t from 'tap';
+import { gcloudFile, LOC, gcloudOk as ok } from './gcloud-cli.ts';
 import { api } from './helpers.ts';
 
-const LOC = '--location=us-central1';
-
-const emu = await startEmulator({ logger: false });
-const gcloud = await gcloudFor(emu.url);
-t.teardown(async () => {
-  gcloud.cleanup();
-  await emu.close();
-});
-
-const ok = (t: Test, r: { code: number; stderr: string }, what: string) => t.equal(r.code, 0, `${what}: ${r.stderr}`);
+const { emu, gcloud } = await gcloudFile();
 
 t.test('cmek-config update, describe and clear; locations list and describe', async (t) => {
   const cmek = async () => {

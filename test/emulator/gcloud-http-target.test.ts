@@ -1,24 +1,12 @@
 // The installed gcloud, unmodified: queue HTTP overrides and tasks buffer. One
 // file per few gcloud calls: each costs seconds on a busy machine.
-import t, { type Test } from 'tap';
-import { startEmulator } from '../../src/emulator/index.ts';
-import { gcloudFor } from './gcloud-cli.ts';
-import { startTarget, waitFor } from './helpers.ts';
-
-const LOC = '--location=us-central1';
+import t from 'tap';
+import { gcloudFile, LOC, gcloudOk as ok } from './gcloud-cli.ts';
+import { waitFor } from './helpers.ts';
 
 // One emulator, one push target and one gcloud config for the file: each gcloud call costs about a second.
-const target = await startTarget();
-const emu = await startEmulator({ logger: false });
-const gcloud = await gcloudFor(emu.url);
+const { gcloud, target } = await gcloudFile({ target: true });
 const port = new URL(target.url).port;
-t.teardown(async () => {
-  gcloud.cleanup();
-  await emu.close();
-  await target.close();
-});
-
-const ok = (t: Test, r: { code: number; stderr: string }, what: string) => t.equal(r.code, 0, `${what}: ${r.stderr}`);
 
 t.test('queue HTTP overrides on create and update redirect tasks; tasks buffer', async (t) => {
   const created = await gcloud.run(

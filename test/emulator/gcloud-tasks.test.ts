@@ -1,19 +1,11 @@
 // The installed gcloud CLI, unmodified: HTTP tasks (queues: gcloud.test.ts; one
 // file per few gcloud calls, as each costs seconds on a busy machine).
 import t from 'tap';
-import { startEmulator } from '../../src/emulator/index.ts';
-import { gcloudFor } from './gcloud-cli.ts';
+import { gcloudFile, LOC } from './gcloud-cli.ts';
 import { api, PARENT, startTarget, waitFor } from './helpers.ts';
 
-const LOC = '--location=us-central1';
-
 // One emulator and one gcloud config for the file: each gcloud call costs about a second.
-const emu = await startEmulator({ logger: false });
-const gcloud = await gcloudFor(emu.url);
-t.teardown(async () => {
-  gcloud.cleanup();
-  await emu.close();
-});
+const { emu, gcloud } = await gcloudFile();
 
 t.test('gcloud tasks create-http-task, list, describe, run and delete', async (t) => {
   const target = await startTarget(() => ({ status: 500 }));
