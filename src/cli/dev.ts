@@ -1,4 +1,5 @@
 import { DEV, loadConfig } from '../config.ts';
+import { installCrashHandlers } from '../delivery/crash-isolation.ts';
 import { devBanner, startDev } from '../dev.ts';
 import { createLogger } from '../logger.ts';
 import type { Command } from './command.ts';
@@ -7,6 +8,8 @@ import type { Command } from './command.ts';
 export const devCommand: Command = async (argv, io) => {
   // Human-readable logs on a terminal, JSON when piped or collected.
   const logger = createLogger({ level: loadConfig(io.env, 'dev').logLevel, pretty: Boolean(process.stdout.isTTY) });
+  // As in serve: an error escaping a job fails only its delivery; the process keeps running.
+  installCrashHandlers(logger);
   const env = { EMULATOR_STATE: DEV.EMULATOR_STATE, ...io.env };
   const stack = await startDev(env, logger, { handleSignals: false, fresh: argv.includes('--fresh') });
   io.out(devBanner(stack));

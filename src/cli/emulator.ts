@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from '../config.ts';
+import { installCrashHandlers } from '../delivery/crash-isolation.ts';
 import { StateFileError, startEmulator } from '../emulator/index.ts';
 import { createLogger } from '../logger.ts';
 import type { Command } from './command.ts';
@@ -7,6 +8,8 @@ import type { Command } from './command.ts';
 export const emulatorCommand: Command = async (argv, io) => {
   const config = loadConfig(io.env, 'emulator');
   const logger = createLogger({ level: config.logLevel, pretty: Boolean(process.stdout.isTTY) });
+  // A stray error is logged; the emulator keeps serving (its queues are the user's state).
+  installCrashHandlers(logger);
   let emu;
   try {
     emu = await startEmulator({

@@ -7,6 +7,7 @@ import { type App, buildApp } from '../app.ts';
 import { emulatorClientOptions } from '../auth/google-credentials.ts';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../config.ts';
+import { installCrashHandlers } from '../delivery/crash-isolation.ts';
 import type { CreatedDeps } from '../server.ts';
 import { createPullWorker, type PullWorker } from './pull-worker.ts';
 import { createTopicQueue, topicTarget } from './topic-queue.ts';
@@ -63,6 +64,9 @@ export async function startPull(
     })());
 
   if (opts.handleSignals) {
+    // As in serve (CLI only): an error escaping a job fails only its delivery
+    // (the message is nacked and redelivered); the process keeps pulling.
+    installCrashHandlers(deps.logger);
     const onSignal = (sig: NodeJS.Signals) => {
       deps.logger.info({ signal: sig }, 'signal received');
       void stop().then(

@@ -1,4 +1,4 @@
-// `executor pull` as a real process: SIGKILL mid-job then a restart, and SIGTERM drain.
+// `executor pull` as a real process: SIGKILL mid-job then a restart, SIGTERM drain, and a job crashing outside its promise.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { startGcloudEmulator } from '../helpers/gcloud-emulator.ts';
 import { chainEnv, collectNotifications, createChain, names, PROJECT, pullEnv, until } from './pull-stack.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));
+const CRASH_JOBS = fileURLToPath(new URL('../fixtures/crash-jobs.mjs', import.meta.url));
 // Starts the Java emulator and (here) real processes, and waits for Pub/Sub
 // redeliveries: on a busy 2-core machine that outlasts tap's default per file.
 t.setTimeout(360_000);
@@ -91,4 +92,24 @@ t.test('SIGTERM drains: the running job finishes, its notification goes out, the
   t.equal(await child.exited, 0, child.output().slice(-2000));
   await until('the succeeded notification', () => notes.events.find((e) => e.subject === 'drained-1' && e.type === 'executor.task.succeeded'));
   t.match(child.output(), /"acked":1/, 'the message was acked before the exit');
+});
+
+t.test('a job that throws outside its promise fails only its delivery; the process keeps pulling', async (t) => {
+  const n = names(1);
+  await createChain(pubsub, n);
+  const notes = collectNotifications(pubsub, n);
+  t.teardown(() => notes.close());
+  const child = await startChild(pullEnv(n, chainEnv(n, [2]), { JOBS_MODULE: CRASH_JOBS }));
+  t.teardown(() => child.proc.kill('SIGKILL'));
+  await pubsub.topic(n.topics[0]!).publishMessage({ json: { id: 'crash-1', type: 'timer-throw' } });
+  const failed = await until('the crashing lineage failed after its 2 attempts', () =>
+    notes.events.find((e) => e.subject === 'crash-1' && e.type === 'executor.task.failed'),
+  );
+  t.match(failed.data.error, { code: 'JobCrashed', permanent: false }, 'recorded as JobCrashed');
+  t.equal(child.proc.exitCode, null, 'the process is still running');
+  await pubsub.topic(n.topics[0]!).publishMessage({ json: { id: 'after-crash', type: 'slow', args: { ms: 1 } } });
+  await until('a later message succeeds on the same process', () =>
+    notes.events.find((e) => e.subject === 'after-crash' && e.type === 'executor.task.succeeded'),
+  );
+  t.equal(child.proc.exitCode, null, 'still the same process');
 });

@@ -1,6 +1,6 @@
-// The process stays up: real `executor serve` processes with a JOBS_MODULE
-// whose jobs throw outside their promise, and Google backends without
-// credentials. Each misbehaviour fails only its own delivery (retryable,
+// The process stays up: real `executor serve` and `executor dev` processes
+// with a JOBS_MODULE whose jobs throw outside their promise, and Google
+// backends without credentials. (`executor pull`: test/pull/pull-signals.test.ts.) Each misbehaviour fails only its own delivery (retryable,
 // recorded), other jobs finish, and the process keeps answering.
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -14,7 +14,7 @@ import { freePort } from '../helpers/free-port.ts';
 const BIN = fileURLToPath(new URL('../../bin/executor.js', import.meta.url));
 const JOBS = fileURLToPath(new URL('../fixtures/crash-jobs.mjs', import.meta.url));
 
-async function serve(t: { teardown(fn: () => unknown): void }, extra: Record<string, string>) {
+async function serve(t: { teardown(fn: () => unknown): void }, extra: Record<string, string>, command: 'serve' | 'dev' = 'serve') {
   const port = await freePort();
   const home = mkdtempSync(join(tmpdir(), 'no-creds-'));
   const env: Record<string, string> = {
@@ -33,9 +33,15 @@ async function serve(t: { teardown(fn: () => unknown): void }, extra: Record<str
     CHAIN: 'incoming:3',
     JOBS_MODULE: JOBS,
     SHUTDOWN_GRACE: '2s',
+    ...(command === 'dev' ? { EMULATOR_PORT: String(await freePort()) } : {}),
     ...extra,
   };
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // dev keeps its emulator state under the working directory: a fresh one per test.
+  const child: ChildProcess = spawn(process.execPath, [BIN, command, ...(command === 'dev' ? ['--fresh'] : [])], {
+    env,
+    cwd: home,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let logs = '';
   child.stdout!.on('data', (b) => (logs += b));
   child.stderr!.on('data', (b) => (logs += b));
@@ -60,29 +66,34 @@ async function serve(t: { teardown(fn: () => unknown): void }, extra: Record<str
   return { url, child, push, logs: () => logs };
 }
 
-t.test('a job that throws outside its promise fails only its delivery (JobCrashed, retryable); the process and other jobs carry on', async (t) => {
-  const s = await serve(t, {});
-  const slow = s.push('slow-1', { type: 'slow', args: { ms: 1500 } });
-  for (const [name, type] of [
-    ['crash-throw', 'timer-throw'],
-    ['crash-reject', 'timer-reject'],
-    ['crash-emitter', 'emitter-error'],
-  ] as const) {
-    const res = await s.push(name, { type });
-    t.equal(res.status, 503, `${type}: 503 so Cloud Tasks retries`);
-    const body = await res.json();
-    t.equal(body.outcome, 'retry', `${type}: retry`);
-    t.match(body.error, { code: 'JobCrashed', permanent: false }, `${type}: JobCrashed`);
-    const rec = await (await fetch(`${s.url}/v1/tasks/${name}`)).json();
-    t.match(rec, { state: 'retrying', error: { code: 'JobCrashed' } }, `${type}: recorded`);
-  }
-  const done = await slow;
-  t.equal(done.status, 200, 'the job running beside them finished');
-  t.equal((await done.json()).outcome, 'succeeded');
-  t.equal(s.child.exitCode, null, 'the process is still running');
-  t.equal((await fetch(`${s.url}/healthz`)).status, 200);
-  t.match(s.logs(), /a job crashed outside its promise/);
-});
+for (const command of ['serve', 'dev'] as const) {
+  t.test(
+    `executor ${command}: a job that throws outside its promise fails only its delivery (JobCrashed, retryable); the process and other jobs carry on`,
+    async (t) => {
+      const s = await serve(t, {}, command);
+      const slow = s.push('slow-1', { type: 'slow', args: { ms: 1500 } });
+      for (const [name, type] of [
+        ['crash-throw', 'timer-throw'],
+        ['crash-reject', 'timer-reject'],
+        ['crash-emitter', 'emitter-error'],
+      ] as const) {
+        const res = await s.push(name, { type });
+        t.equal(res.status, 503, `${type}: 503 so Cloud Tasks retries`);
+        const body = await res.json();
+        t.equal(body.outcome, 'retry', `${type}: retry`);
+        t.match(body.error, { code: 'JobCrashed', permanent: false }, `${type}: JobCrashed`);
+        const rec = await (await fetch(`${s.url}/v1/tasks/${name}`)).json();
+        t.match(rec, { state: 'retrying', error: { code: 'JobCrashed' } }, `${type}: recorded`);
+      }
+      const done = await slow;
+      t.equal(done.status, 200, 'the job running beside them finished');
+      t.equal((await done.json()).outcome, 'succeeded');
+      t.equal(s.child.exitCode, null, 'the process is still running');
+      t.equal((await fetch(`${s.url}/healthz`)).status, 200);
+      t.match(s.logs(), /a job crashed outside its promise/);
+    },
+  );
+}
 
 t.test('Pub/Sub without credentials: the notification is owed (500, kept), one log line names what is missing, the process stays up', async (t) => {
   const s = await serve(t, { NOTIFY_ON: 'all' });
