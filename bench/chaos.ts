@@ -303,7 +303,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
     const procs: Array<ChildProcess | undefined> = [undefined, undefined];
     let stopping = false;
     let workerRestarts = 0;
-    const deaths: Array<{ pid: number; at: number }> = [];
+    const deaths: Array<{ pid: number; at: number; signal: NodeJS.Signals | null }> = [];
     /** Each chaos SIGKILL of worker 0: when, and which process was the other worker then; `backAt` when worker 0 served again. */
     const killEvents: KillEvent[] = [];
     const { freePort } = await import('../test/helpers/free-port.ts');
@@ -344,7 +344,7 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
         log(`worker ${i} (pid ${child.pid}) exited (${signal ?? code})${stopping ? '' : '; restarting'}`);
         liveChildren.delete(child);
         alive[i] = false;
-        deaths.push({ pid: child.pid!, at: Date.now() });
+        deaths.push({ pid: child.pid!, at: Date.now(), signal });
         if (!stopping) {
           workerRestarts++;
           void startWorker(i);
@@ -541,7 +541,10 @@ export async function runChaos(opts: { tasks?: number; seed?: number; stallMs?: 
     const { details, ...otherWorker } = otherWorkerCheck({
       kills: killEvents,
       runs,
-      deaths,
+      // Only the poison job's kills excuse a run: the chaos SIGKILLs worker 0 alone, so a
+      // SIGKILL of the other worker is the poison's. Any other exit (a crash of its own)
+      // does not excuse the runs it took down: that is what the check is for.
+      deaths: deaths.filter((d) => d.signal === 'SIGKILL'),
       outcome: (id, tier, attempt) => records.get(id)?.history.find((h) => h.tier === tier && h.attempt === attempt)?.outcome,
       now: settledAt,
     });
