@@ -40,6 +40,8 @@ export interface Deps {
   sink?: NotificationSink;
   /** Live output of running jobs; without it GET /v1/tasks/:id/output has nothing to serve. */
   output?: OutputHub;
+  /** Why this process cannot take work, if it cannot (pull mode's subscriptions): /readyz answers 503 with it. */
+  unready?: () => string | undefined;
 }
 
 export interface App {
@@ -145,7 +147,7 @@ export function buildApp(config: Config, deps: Deps): App {
   let shuttingDown = false;
 
   // Health and metrics stay open: probes carry no identity.
-  app.register(healthRoutes, { ledger: deps.ledger, isShuttingDown: () => shuttingDown });
+  app.register(healthRoutes, { ledger: deps.ledger, isShuttingDown: () => shuttingDown, ...(deps.unready ? { unready: deps.unready } : {}) });
   app.register(metricsRoute, { metrics });
 
   // Everything that runs work or reads state is authenticated when AUTH=oidc.

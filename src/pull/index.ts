@@ -34,8 +34,10 @@ export async function startPull(
   const topics = createTopicQueue(pubsub);
   // A pull tier's "push target" is its topic: forwarding publishes there.
   const chain = config.chain.map((t) => ({ ...t, url: topicTarget(t.queue) }));
-  const built = buildApp({ ...config, chain }, { ...deps, queue: topics });
-  const worker = createPullWorker({
+  // /readyz reports the subscriptions' health: a worker that cannot pull must not look ready.
+  let worker: ReturnType<typeof createPullWorker> | undefined;
+  const built = buildApp({ ...config, chain }, { ...deps, queue: topics, unready: () => worker?.unready() });
+  worker = createPullWorker({
     pubsub,
     delivery: built.delivery,
     chain,

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Delivery, OutcomeKind } from '../delivery/deliver.ts';
 import type { PushHeaders } from '../delivery/push-headers.ts';
 import type { Tier } from '../interfaces.ts';
+import { MissingCredentials } from '../jobs/errors.ts';
 
 /** Outcomes after which the message is done with: the ledger holds the rest. */
 const ACK: ReadonlySet<OutcomeKind> = new Set(['succeeded', 'failed', 'forwarded', 'cancelled', 'duplicate']);
@@ -26,6 +27,8 @@ export interface PullWorkerOptions {
   maxMessages: number;
   jobTimeoutMs: number;
   logger: Logger;
+  /** First pause before a failed subscription is checked again (doubles up to 30 s). Default 1 s. */
+  recoverMs?: number;
 }
 
 export interface PullStats {
@@ -42,6 +45,13 @@ export interface PullWorker {
   start(): void;
   stats(): PullStats;
   /**
+   * Why the worker cannot pull right now (for /readyz), or undefined when
+   * every subscription is healthy: a missing credential, a subscription that
+   * does not exist, a permission denied. Each is checked again with backoff
+   * until it clears; nothing needs a restart.
+   */
+  unready(): string | undefined;
+  /**
    * Graceful stop: stop pulling, nack what waits for a slot, let running jobs
    * finish within graceMs, then abort the rest (their messages are nacked).
    */
@@ -51,7 +61,8 @@ export interface PullWorker {
 export function createPullWorker(opts: PullWorkerOptions): PullWorker {
   const tiers = opts.chain.filter((t) => t.subscription);
   if (tiers.length === 0) throw new Error('no CHAIN tier names a subscription (queue#subscription)');
-  const subscriptions: Array<{ tier: Tier; sub: Subscription }> = [];
+  const subscriptions: Array<{ tier: Tier; sub: Subscription; problem?: string; failures: number; timer?: NodeJS.Timeout }> = [];
+  const recoverMs = opts.recoverMs ?? 1000;
   const waiting: Array<{ resume: (go: boolean) => void }> = [];
   let running = 0;
   let peak = 0;
@@ -128,6 +139,40 @@ export function createPullWorker(opts: PullWorkerOptions): PullWorker {
     });
   }
 
+  /** A subscription failed (stream error or check): say so once per distinct problem, and check again later. */
+  function failed(entry: (typeof subscriptions)[number], err: unknown): void {
+    const problem = describe(entry.tier.subscription!, err);
+    if (problem !== entry.problem) opts.logger.error({ subscription: entry.tier.subscription }, problem);
+    entry.problem = problem;
+    if (stopping || entry.timer) return;
+    const delay = Math.min(30_000, recoverMs * 2 ** Math.min(entry.failures++, 15));
+    entry.timer = setTimeout(() => {
+      entry.timer = undefined;
+      void check(entry);
+    }, delay);
+    entry.timer.unref();
+  }
+
+  /**
+   * Ask Pub/Sub whether this process may consume the subscription; when it
+   * may, the problem is cleared and the stream reopened if it closed. The
+   * backoff only resets when a message arrives: a check that passes while the
+   * stream keeps failing (IAM answers may fail open) slows down too.
+   */
+  async function check(entry: (typeof subscriptions)[number]): Promise<void> {
+    if (stopping) return;
+    try {
+      await mayConsume(entry.sub);
+    } catch (err) {
+      failed(entry, err);
+      return;
+    }
+    if (stopping) return;
+    if (!entry.sub.isOpen) entry.sub.open();
+    if (entry.problem) opts.logger.info({ subscription: entry.tier.subscription }, 'subscription reachable again; pulling');
+    entry.problem = undefined;
+  }
+
   return {
     start() {
       // Leases are extended for as long as a job may take, plus the time it may wait for a slot.
@@ -139,18 +184,31 @@ export function createPullWorker(opts: PullWorkerOptions): PullWorker {
           // close() waits for held messages to be acked or nacked (stop() settles every one).
           closeOptions: { behavior: 'WAIT', timeout: Duration.from({ minutes: maxExtensionMinutes }) },
         });
-        sub.on('message', (message: Message) => void handle(tier, message));
-        sub.on('error', (err: Error) => opts.logger.error({ err: { message: err.message }, subscription: tier.subscription }, 'subscription error'));
-        subscriptions.push({ tier, sub });
+        const entry: (typeof subscriptions)[number] = { tier, sub, failures: 0 };
+        sub.on('message', (message: Message) => {
+          entry.problem = undefined;
+          entry.failures = 0;
+          void handle(tier, message);
+        });
+        sub.on('error', (err: Error) => failed(entry, err));
+        subscriptions.push(entry);
         opts.logger.info({ subscription: tier.subscription, queue: tier.queue, maxMessages: opts.maxMessages }, 'pulling');
+        // A missing credential or subscription shows in /readyz at once, not only when the stream fails.
+        void check(entry);
       }
     },
 
     stats: () => ({ running, waiting: waiting.length, peak, acked, nacked }),
 
+    unready() {
+      const sick = subscriptions.find((e) => e.problem);
+      return sick?.problem;
+    },
+
     async stop(graceMs) {
       if (stopping) return;
       stopping = true;
+      for (const e of subscriptions) clearTimeout(e.timer);
       for (const w of waiting.splice(0)) w.resume(false);
       const closing = Promise.all(subscriptions.map(({ sub }) => sub.close().catch(() => {})));
       if (!(await waitIdle(graceMs))) {
@@ -163,4 +221,37 @@ export function createPullWorker(opts: PullWorkerOptions): PullWorker {
       opts.logger.info({ acked, nacked, peak }, 'pull stopped');
     },
   };
+}
+
+/**
+ * Resolves when the caller may consume the subscription. testIamPermissions
+ * needs no permission of its own, unlike subscriptions.get, which
+ * roles/pubsub.subscriber does not grant; a subscription that does not exist
+ * answers an empty set. The Pub/Sub emulator has no IAM (UNIMPLEMENTED): there
+ * the subscription is read instead.
+ */
+async function mayConsume(sub: Subscription): Promise<void> {
+  const consume = 'pubsub.subscriptions.consume';
+  let granted: boolean | undefined;
+  try {
+    granted = (await sub.iam.testPermissions([consume]))[0][consume];
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 12) throw err;
+    await sub.getMetadata();
+    return;
+  }
+  if (!granted) throw Object.assign(new Error(`no ${consume}`), { code: 'NoConsume' });
+}
+
+/** One line a platform engineer can act on, for the errors a subscription meets before it pulls anything. */
+function describe(subscription: string, err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown };
+  const message = String(e?.message ?? err);
+  if (/default credentials/i.test(message)) return new MissingCredentials('Pub/Sub', 'PUBSUB_EMULATOR_HOST').message;
+  if (e?.code === 5) return `Pub/Sub subscription "${subscription}" does not exist (create it: README "Pull mode")`;
+  if (e?.code === 'NoConsume') {
+    return `Pub/Sub subscription "${subscription}" does not exist, or this service account may not consume it (it needs roles/pubsub.subscriber on it)`;
+  }
+  if (e?.code === 7) return `Pub/Sub: permission denied on subscription "${subscription}" (the service account needs roles/pubsub.subscriber on it)`;
+  return `Pub/Sub subscription "${subscription}": ${message.split('\n')[0]}`;
 }

@@ -1,6 +1,9 @@
 // `executor pull` as a real process: SIGKILL mid-job then a restart, SIGTERM drain, and a job crashing outside its promise.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PubSub } from '@google-cloud/pubsub';
 import t from 'tap';
@@ -112,4 +115,34 @@ t.test('a job that throws outside its promise fails only its delivery; the proce
     notes.events.find((e) => e.subject === 'after-crash' && e.type === 'executor.task.succeeded'),
   );
   t.equal(child.proc.exitCode, null, 'still the same process');
+});
+
+t.test('no Google credentials: the process stays up, /readyz 503 names what is missing, one log line however often it retries', async (t) => {
+  const n = names(1);
+  const home = mkdtempSync(join(tmpdir(), 'pull-no-creds-'));
+  t.teardown(() => rmSync(home, { recursive: true, force: true }));
+  const child = await startChild(
+    pullEnv(n, chainEnv(n, [3]), {
+      // Not the emulator, no Application Default Credentials, no metadata server: "not on GCP".
+      PUBSUB_EMULATOR_HOST: '',
+      HOME: home,
+      GCE_METADATA_HOST: `127.0.0.1:${await freePort()}`,
+      GCE_METADATA_IP: `127.0.0.1:${await freePort()}`,
+      LOG_LEVEL: 'info',
+    }),
+  );
+  t.teardown(() => child.proc.kill('SIGKILL'));
+  const body = await until('/readyz 503', async () => {
+    const res = await fetch(`${child.url}/readyz`);
+    return res.status === 503 ? ((await res.json()) as { error: string }) : undefined;
+  });
+  t.match(body.error, /no Google credentials .*PUBSUB_EMULATOR_HOST/, 'names what is missing');
+  await new Promise((r) => setTimeout(r, 4000)); // the check is retried at 1 s, 2 s, ...
+  t.equal(child.proc.exitCode, null, 'the process is still running');
+  t.equal((await fetch(`${child.url}/healthz`)).status, 200);
+  const lines = child
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('no Google credentials'));
+  t.equal(lines.length, 1, 'one log line, not one per retry');
 });

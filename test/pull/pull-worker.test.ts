@@ -131,3 +131,29 @@ t.test('attempts count Pub/Sub deliveryAttempt (dead-letter policy) as well as t
   t.ok(record.attempts['0'] >= 3, `attempt ${record.attempts['0']} >= 3: the third delivery, not the ledger's first`);
   t.equal(record.history.length, 1, 'the job ran once: failUntilAttempt 3 was met on its first run');
 });
+
+t.test('a subscription that does not exist yet: /readyz 503 naming it; once created, pulling starts without a restart', async (t) => {
+  const n = names(1);
+  // The chain's topics and the notify topic exist; the tier's subscription does not.
+  await pubsub.createTopic(n.topics[0]!);
+  const [notifyTopic] = await pubsub.createTopic(n.notify);
+  await notifyTopic.createSubscription(`${n.notify}-read`);
+  const notes = collectNotifications(pubsub, n);
+  t.teardown(() => notes.close());
+  const pull = await startInProcess(pullEnv(n, chainEnv(n, [3])));
+  t.teardown(() => pull.stop());
+  const ready = () => pull.app.app.inject({ method: 'GET', url: '/readyz' });
+  const unready = await until('/readyz 503', async () => {
+    const r = await ready();
+    return r.statusCode === 503 ? (r.json() as { error: string }) : undefined;
+  });
+  t.match(unready.error, new RegExp(`subscription "${n.subs[0]}" does not exist`), 'says which subscription is missing');
+
+  await pubsub.topic(n.topics[0]!).createSubscription(n.subs[0]!, { ackDeadlineSeconds: 10 });
+  await until('/readyz 200 once the subscription exists', async () => (await ready()).statusCode === 200);
+  await publish(n.topics[0]!, { id: 'after-create', type: 'echo' });
+  const ok = await until('the message pulled by the same worker', () =>
+    notes.events.find((e) => e.subject === 'after-create' && e.type === 'executor.task.succeeded'),
+  );
+  t.equal(ok.data.state, 'succeeded');
+});
