@@ -22,7 +22,7 @@ export const jobCommand: Command = async (argv, io) => {
   const config = cliConfig(io.env);
   const status = await operatorClient(config, io.env).job(id, size);
   if (!status) {
-    io.err(`executor job: no job "${id}" (no task of it seen yet; --size N lists its pending tasks)`);
+    io.err(`executor: no job "${id}" (no task of it seen yet; --size N lists its pending tasks)`);
     return 1;
   }
   if (values.json) io.out(JSON.stringify(status));
