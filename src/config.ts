@@ -120,6 +120,9 @@ const EnvSchema = Type.Object({
 });
 type RawEnv = Static<typeof EnvSchema>;
 
+/** Every variable loadConfig reads (README "Configuration" lists each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.properties);
+
 export interface Config {
   mode: Mode;
   port: number;
