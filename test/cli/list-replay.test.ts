@@ -42,7 +42,10 @@ t.test('list prints a table newest first, filters, --json; replay starts a finis
 t.test('every command that takes an id fails on an unknown one with one line in the documented shape', async (t) => {
   const s = await devStack(t);
   // A task cancelled while queued never ran: replay has no payload to use.
-  t.equal(await main(['enqueue', '--type', 'echo', '--name', 'q-1', '--schedule-time', new Date(Date.now() + 3_600_000).toISOString()], captureIo(cliEnv(s))), 0);
+  t.equal(
+    await main(['enqueue', '--type', 'echo', '--name', 'q-1', '--schedule-time', new Date(Date.now() + 3_600_000).toISOString()], captureIo(cliEnv(s))),
+    0,
+  );
   t.equal(await main(['cancel', 'q-1'], captureIo(cliEnv(s))), 0);
   const cases: Array<[string[], RegExp]> = [
     [['status', 'nobody'], /no task lineage "nobody"/],
