@@ -236,8 +236,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch (err) {
     const first = (err as { errors?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }> }).errors?.[0];
     const variable = first?.instancePath.replace(/^\//, '') || 'environment';
-    const allowed = first?.params?.allowedValues ?? (first?.params as { allowedValue?: unknown })?.allowedValue;
     const got = data[variable];
+    // A union of literals fails on its first branch ("must be equal to constant"): name every choice instead.
+    const choices = (EnvSchema.properties as Record<string, { anyOf?: Array<{ const?: unknown }> }>)[variable]?.anyOf?.map((branch) => branch.const);
+    if (choices?.length && choices.every((c) => typeof c === 'string')) throw new ConfigError(variable, `must be one of ${choices.join(', ')}, got "${got}"`);
+    const allowed = first?.params?.allowedValues ?? (first?.params as { allowedValue?: unknown })?.allowedValue;
     throw new ConfigError(
       variable,
       `${first?.message ?? 'invalid'}${allowed ? ` (${JSON.stringify(allowed)})` : ''}${got !== undefined ? `, got "${got}"` : ''}`,
