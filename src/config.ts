@@ -12,8 +12,8 @@ export type Mode = 'serve' | 'dev' | 'emulator' | 'cli' | 'pull';
 
 export class ConfigError extends Error {
   readonly variable: string;
-  constructor(variable: string, problem: string) {
-    super(`${variable}: ${problem}`);
+  constructor(variable: string, problem: string, options?: ErrorOptions) {
+    super(`${variable}: ${problem}`, options);
     this.name = 'ConfigError';
     this.variable = variable;
   }

@@ -1,7 +1,10 @@
 // JOBS_MODULE: a user's module of extra job types. Its default export or its
 // `jobs` export is a JobFactory (what defineJob returns) or an array of them.
+// A module that cannot be used is a configuration error: start-up stops with
+// one line naming JOBS_MODULE (exit 2), like any other bad variable.
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { ConfigError } from '../config.ts';
 import type { JobFactory } from './define-job.ts';
 
 const SHAPE = 'a default or `jobs` export that is a job factory (defineJob(...)) or an array of them';
@@ -13,18 +16,18 @@ export async function loadJobsModule(path: string): Promise<JobFactory[]> {
   try {
     mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new Error(`JOBS_MODULE "${path}" cannot be loaded: ${(err as Error).message}`, { cause: err });
+    throw new ConfigError('JOBS_MODULE', `"${path}" cannot be loaded: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
   const exported = mod.jobs ?? mod.default;
-  if (exported === undefined) throw new Error(`JOBS_MODULE "${path}" has no jobs: expected ${SHAPE}`);
+  if (exported === undefined) throw new ConfigError('JOBS_MODULE', `"${path}" has no jobs: expected ${SHAPE}`);
   const list = Array.isArray(exported) ? exported : [exported];
   list.forEach((f, i) => {
     if (!isJobFactory(f)) {
       const where = Array.isArray(exported) ? `item ${i} of the export` : 'the export';
-      throw new Error(`JOBS_MODULE "${path}": ${where} is not a job factory (needs a string \`type\` and a \`make()\` function); expected ${SHAPE}`);
+      throw new ConfigError('JOBS_MODULE', `"${path}": ${where} is not a job factory (needs a string \`type\` and a \`make()\` function); expected ${SHAPE}`);
     }
   });
-  if (list.length === 0) throw new Error(`JOBS_MODULE "${path}" exports an empty list of jobs`);
+  if (list.length === 0) throw new ConfigError('JOBS_MODULE', `"${path}" exports an empty list of jobs`);
   return list as JobFactory[];
 }
 

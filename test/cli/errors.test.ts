@@ -69,6 +69,12 @@ t.test('usage and configuration failures exit 2 with one line', async (t) => {
     ['bad LOG_LEVEL for dev', ['dev'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     ['bad PORT for dev', ['dev'], { PORT: 'eighty' }, /PORT/],
     ['serve without a project', ['serve'], {}, /GOOGLE_CLOUD_PROJECT: required/],
+    [
+      'dev with a JOBS_MODULE that is not there',
+      ['dev', '--fresh'],
+      { PORT: '0', EMULATOR_PORT: '0', JOBS_MODULE: join(work, 'no-such-jobs.mjs'), LOG_LEVEL: 'silent' },
+      /configuration error: JOBS_MODULE: ".*no-such-jobs\.mjs" cannot be loaded: .*\(fix JOBS_MODULE/,
+    ],
     ['serve with AUTH=none', ['serve'], { GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', AUTH: 'none' }, /ALLOW_UNAUTHENTICATED/],
     ['SERVICE_URL not a URL', ['status', 'abc'], { SERVICE_URL: 'nope' }, /SERVICE_URL: "nope" is not a URL/],
     ['enqueue without SERVICE_URL', ['enqueue', '--type', 'echo'], { CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:1' }, /SERVICE_URL/],
