@@ -58,6 +58,8 @@ export function explainError(err: unknown, ctx: ErrorContext): Explained {
   if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
     return { line: `executor: ${ctx.command}: ${parseArgsMessage(e.code, message)} (${help})`, exitCode: 2 };
   }
+  // Already `<what> (<what to do>)`: no Google credentials (src/jobs/errors.ts).
+  if (e.code === 'MissingCredentials') return { line: `executor: ${message}`, exitCode: 1 };
   if (e.code === 'EADDRINUSE') {
     return { line: `executor: ${ctx.command}: ${message} (another process uses that port; set PORT or EMULATOR_PORT to a free one)`, exitCode: 2 };
   }

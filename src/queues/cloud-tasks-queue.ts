@@ -6,6 +6,7 @@ import { CloudTasksClient } from '@google-cloud/tasks';
 import { PassThroughClient } from 'google-auth-library';
 import type { Logger } from 'pino';
 import type { CreatedTask, CreateTaskInput, QueuedTask, QueueInfo, TaskQueue } from '../interfaces.ts';
+import { MissingCredentials } from '../jobs/errors.ts';
 
 /** gRPC status codes the client's errors carry (REST errors are mapped to them too). */
 const NOT_FOUND = 5;
@@ -83,7 +84,13 @@ export function createCloudTasksQueue(opts: CloudTasksQueueOptions): TaskQueue {
   // credentials each call would add an unhandled rejection, which ends the
   // process (a user's script, or the worker). Awaiting the stub first turns
   // that into an error the caller handles, and the method is never called.
-  const ready = () => client.initialize();
+  // Off the emulator, a stub that cannot come up means no credentials: say so.
+  const ready = opts.emulatorHost
+    ? () => client.initialize()
+    : () =>
+        client.initialize().catch((err: unknown) => {
+          throw new MissingCredentials('Cloud Tasks', 'CLOUD_TASKS_EMULATOR_HOST', err);
+        });
 
   return {
     async createTask(input: CreateTaskInput): Promise<CreatedTask> {

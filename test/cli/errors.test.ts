@@ -144,6 +144,24 @@ t.test('operations that fail exit 1 with one line naming what to check', async (
   t.equal(tooLarge.code, 1, 'a too-large task');
   t.match(oneLine(t, tooLarge, 'too large'), /Task size too large.*\(set BLOB_DIR or BUCKET/);
 
+  // No Google credentials (off the emulator): one line saying so, for Cloud Tasks and for ID tokens.
+  const noCreds = { GOOGLE_APPLICATION_CREDENTIALS: join(work, 'no-such-key.json'), GCE_METADATA_HOST: `127.0.0.1:${closed}` };
+  const enqNoCreds = await cli(['enqueue', '--type', 'echo'], {
+    ...noCreds,
+    GOOGLE_CLOUD_PROJECT: 'p',
+    LOCATION: 'us-central1',
+    SERVICE_URL: 'http://127.0.0.1:1',
+  });
+  t.equal(enqNoCreds.code, 1, 'enqueue without credentials');
+  t.match(oneLine(t, enqNoCreds, 'enqueue without credentials'), /^executor: Cloud Tasks: no Google credentials \(.*CLOUD_TASKS_EMULATOR_HOST\)$/);
+  const doctorNoCreds = await cli(['doctor'], { ...noCreds, GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'us-central1' });
+  t.equal(doctorNoCreds.code, 1, 'doctor without credentials');
+  t.match(doctorNoCreds.stdout, /FAIL\s+queue incoming \(tier 0\): cannot read it: Cloud Tasks: no Google credentials/, 'doctor reports it as a check');
+  t.equal(doctorNoCreds.stderr, '', 'doctor without credentials: no stack trace');
+  const statusNoCreds = await cli(['status', 'abc'], { ...noCreds, AUTH: 'oidc', SERVICE_URL: 'http://127.0.0.1:1' });
+  t.equal(statusNoCreds.code, 1, 'status with AUTH=oidc without credentials');
+  t.match(oneLine(t, statusNoCreds, 'status without credentials'), /ID token for http:\/\/127\.0\.0\.1:1: no Google credentials/);
+
   const missing = await cli(['enqueue', '--type', 'echo', '--queue', 'no-such-queue'], env);
   t.equal(missing.code, 2, 'a queue that does not exist is a configuration error');
   t.match(oneLine(t, missing, 'missing queue'), /no-such-queue/);
