@@ -5,7 +5,7 @@
 // start nothing.
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,10 @@ function oneLine(t: Test, r: Ran, what: string): string {
 
 const work = mkdtempSync(join(tmpdir(), 'cli-errors-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
+// A project made with `npm init -y` ("type": "commonjs") and an ES-module jobs.ts.
+mkdirSync(join(work, 'cjs-app'));
+writeFileSync(join(work, 'cjs-app', 'package.json'), JSON.stringify({ name: 'app', type: 'commonjs' }));
+writeFileSync(join(work, 'cjs-app', 'jobs.ts'), "import { readFile } from 'node:fs/promises';\nexport default [readFile];\n");
 
 t.test('usage and configuration failures exit 2 with one line', async (t) => {
   const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
@@ -74,6 +78,12 @@ t.test('usage and configuration failures exit 2 with one line', async (t) => {
       ['dev', '--fresh'],
       { PORT: '0', EMULATOR_PORT: '0', JOBS_MODULE: join(work, 'no-such-jobs.mjs'), LOG_LEVEL: 'silent' },
       /configuration error: JOBS_MODULE: ".*no-such-jobs\.mjs" cannot be loaded: .*\(fix JOBS_MODULE/,
+    ],
+    [
+      'dev with an ES-module JOBS_MODULE in a "type": "commonjs" project',
+      ['dev', '--fresh'],
+      { PORT: '0', EMULATOR_PORT: '0', JOBS_MODULE: join(work, 'cjs-app', 'jobs.ts'), LOG_LEVEL: 'silent', NODE_NO_WARNINGS: '1' },
+      /configuration error: JOBS_MODULE: ".*jobs\.ts" cannot be loaded: .*; Node loads it as CommonJS: .*\.mts.*npm pkg set type=module.*\(fix JOBS_MODULE/,
     ],
     ['serve with AUTH=none', ['serve'], { GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', AUTH: 'none' }, /ALLOW_UNAUTHENTICATED/],
     ['SERVICE_URL not a URL', ['status', 'abc'], { SERVICE_URL: 'nope' }, /SERVICE_URL: "nope" is not a URL/],
