@@ -155,7 +155,10 @@ export function devBanner(stack: DevStack): string {
       .join(' ')}`,
     `  ${CLI} enqueue --type echo --data '{"hello":"world"}' --watch`,
     '',
-    `Notifications: curl ${server.url}/v1/notifications`,
+    // Under AUTH=oidc a bare curl gets 401: the CLI, with the line above, carries an ID token.
+    config.auth.mode === 'oidc'
+      ? `Notifications: ${CLI} tail   (with the export line above; /v1 needs an ID token under AUTH=oidc)`
+      : `Notifications: curl ${server.url}/v1/notifications`,
     '',
   ].join('\n');
 }

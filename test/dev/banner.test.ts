@@ -67,4 +67,12 @@ t.test('AUTH=oidc npm start: the banner line lets enqueue --watch and status aut
   const st = captureIo(env);
   t.equal(await main(['status', 'banner-1'], st), 0, st.stderr);
   t.match(st.stdout, /attempts\s+incoming 1\/3/, 'the maximum comes from the CHAIN the banner passed');
+
+  // The notifications hint works under AUTH=oidc: not a bare curl (401), the CLI's tail.
+  const hint = banner.split('\n').find((l) => l.startsWith('Notifications: '));
+  t.notMatch(hint, /curl/, 'no curl without a token');
+  t.match(hint, / tail /);
+  const tail = captureIo(env);
+  t.equal(await main(['tail', '--once', '--id', 'banner-1'], tail), 0, tail.stderr);
+  t.match(tail.stdout, /succeeded banner-1/, 'the notification is there');
 });
