@@ -31,7 +31,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   pull: {
     summary: 'run the worker from Pub/Sub subscriptions (streaming pull)',
-    usage: `usage: executor pull\n\nRuns the delivery decision from the Pub/Sub subscription of each CHAIN tier (queue#subscription),\nat most MAX_CONCURRENCY jobs at once (PULL_MAX_MESSAGES outstanding per subscription). An exhausted\nmessage is published to the next tier's topic before it is acked. Serves /healthz and /readyz on\nHOST:PORT for probes. SIGTERM stops pulling and drains within SHUTDOWN_GRACE.`,
+    usage: `usage: executor pull\n\nRuns the delivery decision from the Pub/Sub subscription of each CHAIN tier (queue#subscription),\nat most MAX_CONCURRENCY jobs at once (PULL_MAX_MESSAGES outstanding per subscription). An exhausted\nmessage is published to the next tier's topic before it is acked. Serves /healthz, /readyz,\n/metrics and the /v1 operator API on HOST:PORT (AUTH as in serve). SIGTERM stops pulling and\ndrains within SHUTDOWN_GRACE.`,
     load: async () => (await import('./pull.ts')).pullCommand,
   },
   emulator: {
