@@ -52,7 +52,7 @@ export function explainError(err: unknown, ctx: ErrorContext): Explained {
   const { serviceUrl, cloudTasksEmulatorHost: emulatorHost } = endpointVariables(ctx.env);
 
   if (err instanceof ConfigError) {
-    return { line: `executor: configuration error: ${err.message} (fix ${err.variable}; see README "Configuration")`, exitCode: 2 };
+    return { line: `executor: configuration error: ${oneLine(err.message)} (fix ${err.variable}; see README "Configuration")`, exitCode: 2 };
   }
   if (err instanceof UsageError) return { line: `executor: ${ctx.command}: ${message} (${help})`, exitCode: 2 };
   if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {

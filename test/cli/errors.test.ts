@@ -49,6 +49,8 @@ function oneLine(t: Test, r: Ran, what: string): string {
 
 const work = mkdtempSync(join(tmpdir(), 'cli-errors-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
+const notJson = join(work, 'not-json-state.json');
+writeFileSync(notJson, 'not json\nat all\n');
 // A project made with `npm init -y` ("type": "commonjs") and an ES-module jobs.ts.
 mkdirSync(join(work, 'cjs-app'));
 writeFileSync(join(work, 'cjs-app', 'package.json'), JSON.stringify({ name: 'app', type: 'commonjs' }));
@@ -73,6 +75,18 @@ t.test('usage and configuration failures exit 2 with one line', async (t) => {
     ['bad LOG_LEVEL for dev', ['dev'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     ['bad PORT for dev', ['dev'], { PORT: 'eighty' }, /PORT/],
     ['serve without a project', ['serve'], {}, /GOOGLE_CLOUD_PROJECT: required/],
+    // The server commands refuse what they do not know instead of starting without it.
+    ['dev with an unknown option', ['dev', '--frseh'], { PORT: '0', EMULATOR_PORT: '0' }, /dev: unknown option --frseh.*executor help dev/],
+    ['emulator with an unknown option', ['emulator', '--bogus'], { EMULATOR_PORT: '0' }, /emulator: unknown option --bogus/],
+    ['serve with an argument', ['serve', 'now'], {}, /serve: unexpected argument now/],
+    ['pull with an unknown option', ['pull', '--bogus'], {}, /pull: unknown option --bogus/],
+    // A state file that is not JSON: Node's parse error quotes the text, newline included; still one line.
+    [
+      'emulator with a state file that is not JSON',
+      ['emulator'],
+      { EMULATOR_PORT: '0', EMULATOR_STATE: notJson },
+      /EMULATOR_STATE: cannot read .*not valid JSON.*--fresh/,
+    ],
     [
       'dev with a JOBS_MODULE that is not there',
       ['dev', '--fresh'],
