@@ -56,6 +56,9 @@ t.test('every command that takes an id fails on an unknown one with one line in 
     [['job', 'nobody'], /no job "nobody"/],
     [['replay', 'q-1'], /"q-1" kept no payload to replay.*executor enqueue/],
   ];
+  const jobJson = captureIo(cliEnv(s));
+  t.equal(await main(['job', 'nobody', '--json'], jobJson), 1);
+  t.same(JSON.parse(jobJson.stdout), { id: 'nobody', error: { code: 'NotFound', message: 'no job "nobody"' } }, 'job --json answers JSON like status --json');
   for (const [argv, what] of cases) {
     const io = captureIo(cliEnv(s));
     t.equal(await main(argv, io), 1, `${argv.join(' ')}: exit 1`);
