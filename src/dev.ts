@@ -136,7 +136,11 @@ export function devBanner(stack: DevStack): string {
     `executor dev is running`,
     `  worker       ${server.url}   (POST /tasks, GET /v1/tasks/ID, GET /v1/notifications)`,
     `  emulator     ${emulator.url}   (Cloud Tasks v2 REST, OIDC issuer)`,
-    ...(config.ui ? [`  dashboard    ${server.url}/ui`] : []),
+    ...(config.ui
+      ? [
+          `  dashboard    ${server.url}/ui${config.auth.mode === 'oidc' ? '   (behind AUTH=oidc: a browser cannot send the ID token; use AUTH=none to browse it)' : ''}`,
+        ]
+      : []),
     `  chain        ${config.chain.map((t) => `${t.queue}:${t.maxAttempts ?? 'unlimited'}`).join(' -> ')}   notifications -> ${config.notify.queue ?? 'log'} -> sink`,
     `  auth         ${config.auth.mode}`,
     `  blobs        ${config.blobs.bucket ? `gs://${config.blobs.bucket}` : (config.blobs.dir ?? 'none (data over OFFLOAD_THRESHOLD is refused)')}`,

@@ -48,6 +48,9 @@ t.test('AUTH=oidc npm start: the banner line lets enqueue --watch and status aut
   t.same(Object.keys(env).sort(), ['AUTH', 'BLOB_DIR', 'CHAIN', 'CLOUD_TASKS_EMULATOR_HOST', 'GCE_METADATA_HOST', 'INVOKER_SERVICE_ACCOUNT', 'SERVICE_URL']);
   t.equal(env.BLOB_DIR, blobs);
   t.match(banner, /--oidc-service-account-email=/, 'the gcloud example signs its pushes too');
+  // The dashboard sits behind the same auth: a browser gets 401, and the banner says so.
+  t.equal((await fetch(`${s.server.url}/ui`)).status, 401);
+  t.match(banner, /dashboard .*\/ui .*a browser cannot send the ID token/);
 
   // google-auth-library reads GCE_METADATA_HOST from the process environment.
   const saved = { host: process.env.GCE_METADATA_HOST, creds: process.env.GOOGLE_APPLICATION_CREDENTIALS };
