@@ -1,5 +1,6 @@
 // buildApp(config, deps): the Fastify instance. It reads no env, never listens
 // and installs no signal handlers (server.ts does); tests build one per test.
+
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { authHook } from './auth/auth-hook.ts';
@@ -25,6 +26,7 @@ import { pubsubRoutes } from './routes/pubsub.ts';
 import { sinkRoutes } from './routes/sink.ts';
 import { taskRoutes } from './routes/tasks.ts';
 import { uiRoutes } from './routes/ui.ts';
+import { validationErrorHandler } from './routes/validation-error.ts';
 
 export interface Deps {
   ledger: AttemptLedger;
@@ -153,6 +155,7 @@ export function buildApp(config: Config, deps: Deps): App {
   // Everything that runs work or reads state is authenticated when AUTH=oidc.
   app.register(async (secured) => {
     if (deps.verifier) secured.addHook('onRequest', authHook(deps.verifier));
+    secured.setErrorHandler(validationErrorHandler);
     secured.register(taskRoutes, { delivery, project: config.project, metrics });
     secured.register(pubsubRoutes, { delivery, project: config.project, metrics, chain: config.chain });
     secured.register(operatorRoutes, {

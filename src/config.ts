@@ -12,8 +12,8 @@ export type Mode = 'serve' | 'dev' | 'emulator' | 'cli' | 'pull';
 
 export class ConfigError extends Error {
   readonly variable: string;
-  constructor(variable: string, problem: string) {
-    super(`${variable}: ${problem}`);
+  constructor(variable: string, problem: string, options?: ErrorOptions) {
+    super(`${variable}: ${problem}`, options);
     this.name = 'ConfigError';
     this.variable = variable;
   }
@@ -119,6 +119,9 @@ const EnvSchema = Type.Object({
   ),
 });
 type RawEnv = Static<typeof EnvSchema>;
+
+/** Every variable loadConfig reads (README "Configuration" lists each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(EnvSchema.properties);
 
 export interface Config {
   mode: Mode;
@@ -233,8 +236,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch (err) {
     const first = (err as { errors?: Array<{ instancePath: string; message?: string; params?: Record<string, unknown> }> }).errors?.[0];
     const variable = first?.instancePath.replace(/^\//, '') || 'environment';
-    const allowed = first?.params?.allowedValues ?? (first?.params as { allowedValue?: unknown })?.allowedValue;
     const got = data[variable];
+    // A union of literals fails on its first branch ("must be equal to constant"): name every choice instead.
+    const choices = (EnvSchema.properties as Record<string, { anyOf?: Array<{ const?: unknown }> }>)[variable]?.anyOf?.map((branch) => branch.const);
+    if (choices?.length && choices.every((c) => typeof c === 'string')) throw new ConfigError(variable, `must be one of ${choices.join(', ')}, got "${got}"`);
+    const allowed = first?.params?.allowedValues ?? (first?.params as { allowedValue?: unknown })?.allowedValue;
     throw new ConfigError(
       variable,
       `${first?.message ?? 'invalid'}${allowed ? ` (${JSON.stringify(allowed)})` : ''}${got !== undefined ? `, got "${got}"` : ''}`,

@@ -136,7 +136,11 @@ export function devBanner(stack: DevStack): string {
     `executor dev is running`,
     `  worker       ${server.url}   (POST /tasks, GET /v1/tasks/ID, GET /v1/notifications)`,
     `  emulator     ${emulator.url}   (Cloud Tasks v2 REST, OIDC issuer)`,
-    ...(config.ui ? [`  dashboard    ${server.url}/ui`] : []),
+    ...(config.ui
+      ? [
+          `  dashboard    ${server.url}/ui${config.auth.mode === 'oidc' ? '   (behind AUTH=oidc: a browser cannot send the ID token; use AUTH=none to browse it)' : ''}`,
+        ]
+      : []),
     `  chain        ${config.chain.map((t) => `${t.queue}:${t.maxAttempts ?? 'unlimited'}`).join(' -> ')}   notifications -> ${config.notify.queue ?? 'log'} -> sink`,
     `  auth         ${config.auth.mode}`,
     `  blobs        ${config.blobs.bucket ? `gs://${config.blobs.bucket}` : (config.blobs.dir ?? 'none (data over OFFLOAD_THRESHOLD is refused)')}`,
@@ -155,7 +159,10 @@ export function devBanner(stack: DevStack): string {
       .join(' ')}`,
     `  ${CLI} enqueue --type echo --data '{"hello":"world"}' --watch`,
     '',
-    `Notifications: curl ${server.url}/v1/notifications`,
+    // Under AUTH=oidc a bare curl gets 401: the CLI, with the line above, carries an ID token.
+    config.auth.mode === 'oidc'
+      ? `Notifications: ${CLI} tail   (with the export line above; /v1 needs an ID token under AUTH=oidc)`
+      : `Notifications: curl ${server.url}/v1/notifications`,
     '',
   ].join('\n');
 }

@@ -92,7 +92,8 @@ export function formatRecord(record: TaskStatus, chain: Tier[]): string[] {
     .filter((n) => Number.isInteger(n))
     .sort((a, b) => a - b);
   const attempts = tiers.map((t) => {
-    const max = chain[t]?.maxAttempts;
+    // The service's own limit for the tier the lineage is in (its CHAIN); this shell's CHAIN for the others.
+    const max = t === record.tier && record.maxAttempts !== undefined ? record.maxAttempts : chain[t]?.maxAttempts;
     const of = max === undefined ? '' : `/${max === null ? 'unlimited' : max}`;
     return `${tierLabel(chain, t)} ${record.attempts[String(t)]}${of}`;
   });

@@ -45,14 +45,13 @@ export const doctorCommand: Command = async (argv, io) => {
     if (config.serviceUrl) {
       checks.push(await checkService(config.serviceUrl));
       checks.push(await checkPushRoute(config.serviceUrl));
-    }
-    if (config.notify.url) checks.push(await checkNotifyUrl(config.notify.url));
-    else
+    } else
       checks.push({
         level: 'WARN',
         what: 'SERVICE_URL is not set: enqueue, status, cancel and forwarding need the service URL',
         fix: 'export SERVICE_URL=https://<your service>',
       });
+    if (config.notify.url) checks.push(await checkNotifyUrl(config.notify.url));
   } finally {
     await queue.close();
   }

@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config.ts';
 import { installCrashHandlers } from '../delivery/crash-isolation.ts';
 import { StateFileError, startEmulator } from '../emulator/index.ts';
@@ -6,6 +7,7 @@ import type { Command } from './command.ts';
 
 /** `executor emulator`: the Cloud Tasks emulator alone, on EMULATOR_PORT. */
 export const emulatorCommand: Command = async (argv, io) => {
+  const { values } = parseArgs({ args: argv, options: { fresh: { type: 'boolean' } }, strict: true });
   const config = loadConfig(io.env, 'emulator');
   const logger = createLogger({ level: config.logLevel, pretty: Boolean(process.stdout.isTTY) });
   // A stray error is logged; the emulator keeps serving (its queues are the user's state).
@@ -20,7 +22,7 @@ export const emulatorCommand: Command = async (argv, io) => {
       locations: [config.location],
       statePath: config.emulatorState,
       maxDispatchesPerSecond: config.emulatorMaxRate,
-      fresh: argv.includes('--fresh'),
+      fresh: values.fresh === true,
     });
   } catch (err) {
     if (err instanceof StateFileError) throw new ConfigError('EMULATOR_STATE', err.message);

@@ -52,12 +52,14 @@ export function explainError(err: unknown, ctx: ErrorContext): Explained {
   const { serviceUrl, cloudTasksEmulatorHost: emulatorHost } = endpointVariables(ctx.env);
 
   if (err instanceof ConfigError) {
-    return { line: `executor: configuration error: ${err.message} (fix ${err.variable}; see README "Configuration")`, exitCode: 2 };
+    return { line: `executor: configuration error: ${oneLine(err.message)} (fix ${err.variable}; see README "Configuration")`, exitCode: 2 };
   }
   if (err instanceof UsageError) return { line: `executor: ${ctx.command}: ${message} (${help})`, exitCode: 2 };
   if (typeof e.code === 'string' && e.code.startsWith('ERR_PARSE_ARGS')) {
     return { line: `executor: ${ctx.command}: ${parseArgsMessage(e.code, message)} (${help})`, exitCode: 2 };
   }
+  // Already `<what> (<what to do>)`: no Google credentials (src/jobs/errors.ts).
+  if (e.code === 'MissingCredentials') return { line: `executor: ${message}`, exitCode: 1 };
   if (e.code === 'EADDRINUSE') {
     return { line: `executor: ${ctx.command}: ${message} (another process uses that port; set PORT or EMULATOR_PORT to a free one)`, exitCode: 2 };
   }

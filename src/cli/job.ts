@@ -22,7 +22,9 @@ export const jobCommand: Command = async (argv, io) => {
   const config = cliConfig(io.env);
   const status = await operatorClient(config, io.env).job(id, size);
   if (!status) {
-    io.err(`executor job: no job "${id}" (no task of it seen yet; --size N lists its pending tasks)`);
+    // --json answers on stdout either way, as status, cancel and replay do.
+    if (values.json) io.out(JSON.stringify({ id, error: { code: 'NotFound', message: `no job "${id}"` } }));
+    io.err(`executor: no job "${id}" (no task of it seen yet; --size N lists its pending tasks)`);
     return 1;
   }
   if (values.json) io.out(JSON.stringify(status));

@@ -44,7 +44,7 @@ export async function logsCommand(argv: string[], io: CliIo, stop?: AbortSignal)
     }
   } catch (err) {
     if (err instanceof OperatorError && err.status === 404) {
-      io.err(`executor logs: no task lineage "${id}" (not started yet, unknown, or expired)`);
+      io.err(`executor: no task lineage "${id}" (not started yet, unknown, or expired; executor list shows the runs)`);
       return 1;
     }
     throw err;

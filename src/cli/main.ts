@@ -31,7 +31,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   pull: {
     summary: 'run the worker from Pub/Sub subscriptions (streaming pull)',
-    usage: `usage: executor pull\n\nRuns the delivery decision from the Pub/Sub subscription of each CHAIN tier (queue#subscription),\nat most MAX_CONCURRENCY jobs at once (PULL_MAX_MESSAGES outstanding per subscription). An exhausted\nmessage is published to the next tier's topic before it is acked. Serves /healthz and /readyz on\nHOST:PORT for probes. SIGTERM stops pulling and drains within SHUTDOWN_GRACE.`,
+    usage: `usage: executor pull\n\nRuns the delivery decision from the Pub/Sub subscription of each CHAIN tier (queue#subscription),\nat most MAX_CONCURRENCY jobs at once (PULL_MAX_MESSAGES outstanding per subscription). An exhausted\nmessage is published to the next tier's topic before it is acked. Serves /healthz, /readyz,\n/metrics and the /v1 operator API on HOST:PORT (AUTH as in serve). SIGTERM stops pulling and\ndrains within SHUTDOWN_GRACE.`,
     load: async () => (await import('./pull.ts')).pullCommand,
   },
   emulator: {
@@ -41,7 +41,7 @@ export const COMMANDS: Record<string, CommandSpec> = {
   },
   enqueue: {
     summary: 'submit one task',
-    usage: `usage: executor enqueue --type T [--args JSON] [--data JSON|@file|-] [--name ID] [--queue Q]\n                        [--schedule-time RFC3339] [--watch] [--json]\n\n  --type T               the job type (echo, http, exec, or one of JOBS_MODULE)\n  --args JSON            the job's arguments, a JSON object\n  --data JSON|@file|-    the job's data: inline JSON, a JSON file, or JSON on stdin\n  --name ID              the lineage id (default: a new UUID); reusing one is refused\n  --queue Q              the queue to submit to (default: the first of CHAIN)\n  --schedule-time T      run no earlier than T (RFC 3339)\n  --watch                wait until the task ends: exit 0 succeeded, 1 failed or cancelled\n  --json                 print JSON instead of text\n\nPrints the lineage id. Needs SERVICE_URL, and CLOUD_TASKS_EMULATOR_HOST or GOOGLE_CLOUD_PROJECT and\nLOCATION. Data over OFFLOAD_THRESHOLD goes to BLOB_DIR or BUCKET.`,
+    usage: `usage: executor enqueue --type T [--args JSON] [--data JSON|@file|-] [--name ID] [--queue Q]\n                        [--schedule-time RFC3339] [--watch] [--json]\n\n  --type T               the job type (echo, http, exec, or one of JOBS_MODULE)\n  --args JSON            the job's arguments, a JSON object\n  --data JSON|@file|-    the job's data: inline JSON, a JSON file, or JSON on stdin\n  --name ID              the lineage id (default: a new UUID); a name in use creates nothing\n                         (said on stderr, exit 0: a retried submission is not run twice)\n  --queue Q              the queue to submit to (default: the first of CHAIN)\n  --schedule-time T      run no earlier than T (RFC 3339)\n  --watch                wait until the task ends: exit 0 succeeded, 1 failed or cancelled\n  --json                 print JSON instead of text\n\nPrints the lineage id. Needs SERVICE_URL, and CLOUD_TASKS_EMULATOR_HOST or GOOGLE_CLOUD_PROJECT and\nLOCATION. Data over OFFLOAD_THRESHOLD goes to BLOB_DIR or BUCKET.`,
     load: async () => (await import('./enqueue.ts')).enqueueCommand,
   },
   status: {

@@ -1,10 +1,12 @@
+import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { createDeps } from '../server.ts';
 import type { Command } from './command.ts';
 
 /** `executor pull`: pull mode (Pub/Sub streaming pull). Resolves only when it stops. */
-export const pullCommand: Command = async (_argv, io) => {
+export const pullCommand: Command = async (argv, io) => {
+  parseArgs({ args: argv, options: {}, strict: true }); // no options: a stray one is a usage error, not ignored
   const config = loadConfig(io.env, 'pull');
   const logger = createLogger({ level: config.logLevel });
   const { startPull } = await import('../pull/index.ts');

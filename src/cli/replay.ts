@@ -17,10 +17,20 @@ export const replayCommand: Command = async (argv, io) => {
   } catch (err) {
     if (err instanceof OperatorError && (err.status === 404 || err.status === 409)) {
       if (values.json) io.out(JSON.stringify({ id, error: { code: err.code, message: err.message } }));
-      const body = err.body as { error?: { message?: string } } | undefined;
-      io.err(`executor replay: ${body?.error?.message ?? err.message}`);
+      io.err(`executor: ${replayRefusal(id, err)}`);
       return 1;
     }
     throw err;
   }
 };
+
+/** The refusal as `<what went wrong> (<what to do>)`, by the API's error code. */
+function replayRefusal(id: string, err: OperatorError): string {
+  const body = err.body as { error?: { message?: string } } | undefined;
+  const message = body?.error?.message ?? err.message;
+  if (err.code === 'NotEnded') return `${message} (wait until it ends: executor logs ${id} --follow; or executor cancel ${id})`;
+  if (err.code === 'NotReplayable')
+    return `"${id}" kept no payload to replay: offloaded, over 64 KiB, or no job of it ever ran (submit it again with executor enqueue)`;
+  if (err.status === 404) return `no task lineage "${id}" (unknown, or expired; executor list shows the runs)`;
+  return `${message} (executor status ${id})`;
+}

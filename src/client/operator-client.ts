@@ -5,6 +5,7 @@
 // the emulator answers the metadata identity call when GCE_METADATA_HOST
 // points at it).
 import type { CloudEvent, LineageState } from '../interfaces.ts';
+import { MissingCredentials } from '../jobs/errors.ts';
 import type { JobStatus } from '../schemas/index.ts';
 import type { CancelReply, DeadLetterSummary, OutputEvent, RedriveReply, ReplayReply, TaskList, TaskStatus } from '../schemas/operator.ts';
 import { OperatorError } from './errors.ts';
@@ -53,7 +54,13 @@ export function googleIdTokenSource(): IdTokenSource {
       client = import('google-auth-library').then(({ GoogleAuth }) => new GoogleAuth().getIdTokenClient(audience));
       clients.set(audience, client);
     }
-    const headers = await (await client).getRequestHeaders(audience);
+    let headers: unknown;
+    try {
+      headers = await (await client).getRequestHeaders(audience);
+    } catch (err) {
+      clients.delete(audience); // ask again next time: credentials may have been provided since
+      throw new MissingCredentials(`ID token for ${audience}`, 'GCE_METADATA_HOST (executor dev with AUTH=oidc)', err);
+    }
     const value =
       headers instanceof Headers
         ? headers.get('authorization')

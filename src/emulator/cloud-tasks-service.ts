@@ -75,7 +75,7 @@ export class CloudTasksService {
 
   /** Load a snapshot into an empty service; a push that was out when it was taken is made again. */
   restore(s: ServiceSnapshot): void {
-    if (s?.version !== 1 || !Array.isArray(s.queues)) throw new Error('not an emulator state file (version 1)');
+    if (s?.version !== 1 || !Array.isArray(s.queues)) throw new Error('expected {version: 1, queues: [...]}');
     const now = this.#clock.now();
     for (const saved of s.queues) {
       const q = new QueueRuntime({ ...defaultQueue(saved.config.name), ...saved.config }, now, this.#tombstoneMs);

@@ -56,7 +56,13 @@ export async function replayLineage(deps: ReplayDeps, id: string): Promise<{ id:
   if (!record) throw new ReplayRefused('NotFound', `no task lineage "${id}"`);
   if (!isEnded(record.state)) throw new ReplayRefused('NotEnded', `"${id}" is ${record.state}; only a finished lineage can be replayed`, record.state);
   const source = record.source;
-  if (!source || source.omitted) {
+  if (!source)
+    throw new ReplayRefused(
+      'NotReplayable',
+      `"${id}" kept no payload to replay (no job of it ever ran: cancelled while queued, or not a usable task); enqueue it again`,
+      record.state,
+    );
+  if (source.omitted) {
     throw new ReplayRefused(
       'NotReplayable',
       `"${id}" kept no replayable payload (offloaded, or args and data above ${REPLAY_SOURCE_LIMIT} bytes); enqueue it again`,

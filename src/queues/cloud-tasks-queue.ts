@@ -6,6 +6,7 @@ import { CloudTasksClient } from '@google-cloud/tasks';
 import { PassThroughClient } from 'google-auth-library';
 import type { Logger } from 'pino';
 import type { CreatedTask, CreateTaskInput, QueuedTask, QueueInfo, TaskQueue } from '../interfaces.ts';
+import { MissingCredentials } from '../jobs/errors.ts';
 
 /** gRPC status codes the client's errors carry (REST errors are mapped to them too). */
 const NOT_FOUND = 5;
@@ -78,9 +79,22 @@ export function createCloudTasksQueue(opts: CloudTasksQueueOptions): TaskQueue {
   const client = opts.client ?? createCloudTasksClient(opts.emulatorHost);
   const log = opts.logger;
   const qpath = (queue: string) => queuePath(opts.project, opts.location, queue);
+  // Every generated method starts initialize() and rethrows its rejection in a
+  // promise nobody handles (`initialize().catch(err => { throw err })`): without
+  // credentials each call would add an unhandled rejection, which ends the
+  // process (a user's script, or the worker). Awaiting the stub first turns
+  // that into an error the caller handles, and the method is never called.
+  // Off the emulator, a stub that cannot come up means no credentials: say so.
+  const ready = opts.emulatorHost
+    ? () => client.initialize()
+    : () =>
+        client.initialize().catch((err: unknown) => {
+          throw new MissingCredentials('Cloud Tasks', 'CLOUD_TASKS_EMULATOR_HOST', err);
+        });
 
   return {
     async createTask(input: CreateTaskInput): Promise<CreatedTask> {
+      await ready();
       const name = input.taskName ? `${qpath(input.queue)}/tasks/${input.taskName}` : undefined;
       const headers: Record<string, string> = { ...(input.headers ?? {}) };
       const task = {
@@ -118,6 +132,7 @@ export function createCloudTasksQueue(opts: CloudTasksQueueOptions): TaskQueue {
     },
 
     async deleteTask(queue: string, taskName: string): Promise<boolean> {
+      await ready();
       try {
         await client.deleteTask({ name: `${qpath(queue)}/tasks/${taskName}` });
         return true;
@@ -128,10 +143,7 @@ export function createCloudTasksQueue(opts: CloudTasksQueueOptions): TaskQueue {
     },
 
     async getTask(queue: string, taskName: string): Promise<QueuedTask | undefined> {
-      // The generated method starts initialize() without handling its rejection
-      // (no credentials = an unhandled rejection that ends the process); awaiting
-      // it here first turns that into an error the caller handles.
-      await client.initialize();
+      await ready();
       try {
         const [t] = await client.getTask({ name: `${qpath(queue)}/tasks/${taskName}`, responseView: 'FULL' });
         const body = t.httpRequest?.body;
@@ -148,6 +160,7 @@ export function createCloudTasksQueue(opts: CloudTasksQueueOptions): TaskQueue {
     },
 
     async getQueue(queue: string): Promise<QueueInfo | undefined> {
+      await ready();
       try {
         const [q] = await client.getQueue({ name: qpath(queue) });
         return {
@@ -163,7 +176,10 @@ export function createCloudTasksQueue(opts: CloudTasksQueueOptions): TaskQueue {
     },
 
     async close(): Promise<void> {
-      await client.close();
+      // The client's close() waits for its stub, which rejects when the stub
+      // never came up (no credentials): then there is nothing to release, and
+      // the failure was already reported by the call that needed the stub.
+      await client.close().catch(() => undefined);
     },
   };
 }

@@ -13,6 +13,16 @@ t.test('doctor is OK against the dev emulator queues with lined-up timeouts', as
   t.match(io.stdout, /OK\s+notifier queue notifier: exists/);
   t.match(io.stdout, /OK\s+timeouts: JOB_TIMEOUT 60s < dispatchDeadline 90s <= REQUEST_TIMEOUT 300s/);
   t.notMatch(io.stdout, /FAIL/);
+  // SERVICE_URL is set (NOTIFY_URL is not): no warning that it is missing.
+  t.notMatch(io.stdout, /SERVICE_URL is not set/);
+});
+
+t.test('doctor warns when SERVICE_URL is not set, and only then', async (t) => {
+  const s = await devStack(t);
+  const io = captureIo({ ...cliEnv(s), SERVICE_URL: '' });
+  t.equal(await main(['doctor'], io), 0, io.stdout);
+  t.match(io.stdout, /WARN\s+SERVICE_URL is not set/);
+  t.notMatch(io.stdout, /push route/, 'no service to probe');
 });
 
 t.test('doctor fails when a queue has fewer attempts than CHAIN, and says how to fix it', async (t) => {

@@ -104,3 +104,14 @@ t.test('enqueue with --schedule-time in the future creates the task but it does 
   t.equal(await main(['cancel', 'later'], c), 0, 'a queued task can be cancelled');
   t.match(c.stdout, /cancelled later/);
 });
+
+t.test('enqueue with a --name in use creates nothing, says so on stderr and exits 0 (help: "a name in use creates nothing")', async (t) => {
+  const s = await devStack(t);
+  t.equal(await main(['enqueue', '--type', 'echo', '--name', 'twice', '--watch'], captureIo(cliEnv(s))), 0);
+  const again = captureIo(cliEnv(s));
+  t.equal(await main(['enqueue', '--type', 'echo', '--name', 'twice', '--json'], again), 0, again.stderr);
+  t.equal(JSON.parse(again.stdout).alreadyExisted, true);
+  t.match(again.stderr, /^executor: task "twice" already exists .*\(use another --name\)$/);
+  const record = await (await fetch(`${s.server.url}/v1/tasks/twice`)).json();
+  t.equal(record.attempts['0'], 1, 'it ran once');
+});

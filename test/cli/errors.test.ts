@@ -5,7 +5,7 @@
 // start nothing.
 
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +49,12 @@ function oneLine(t: Test, r: Ran, what: string): string {
 
 const work = mkdtempSync(join(tmpdir(), 'cli-errors-'));
 t.teardown(() => rmSync(work, { recursive: true, force: true }));
+const notJson = join(work, 'not-json-state.json');
+writeFileSync(notJson, 'not json\nat all\n');
+// A project made with `npm init -y` ("type": "commonjs") and an ES-module jobs.ts.
+mkdirSync(join(work, 'cjs-app'));
+writeFileSync(join(work, 'cjs-app', 'package.json'), JSON.stringify({ name: 'app', type: 'commonjs' }));
+writeFileSync(join(work, 'cjs-app', 'jobs.ts'), "import { readFile } from 'node:fs/promises';\nexport default [readFile];\n");
 
 t.test('usage and configuration failures exit 2 with one line', async (t) => {
   const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
@@ -69,6 +75,30 @@ t.test('usage and configuration failures exit 2 with one line', async (t) => {
     ['bad LOG_LEVEL for dev', ['dev'], { LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     ['bad PORT for dev', ['dev'], { PORT: 'eighty' }, /PORT/],
     ['serve without a project', ['serve'], {}, /GOOGLE_CLOUD_PROJECT: required/],
+    // The server commands refuse what they do not know instead of starting without it.
+    ['dev with an unknown option', ['dev', '--frseh'], { PORT: '0', EMULATOR_PORT: '0' }, /dev: unknown option --frseh.*executor help dev/],
+    ['emulator with an unknown option', ['emulator', '--bogus'], { EMULATOR_PORT: '0' }, /emulator: unknown option --bogus/],
+    ['serve with an argument', ['serve', 'now'], {}, /serve: unexpected argument now/],
+    ['pull with an unknown option', ['pull', '--bogus'], {}, /pull: unknown option --bogus/],
+    // A state file that is not JSON: Node's parse error quotes the text, newline included; still one line.
+    [
+      'emulator with a state file that is not JSON',
+      ['emulator'],
+      { EMULATOR_PORT: '0', EMULATOR_STATE: notJson },
+      /EMULATOR_STATE: cannot read .*not valid JSON.*--fresh/,
+    ],
+    [
+      'dev with a JOBS_MODULE that is not there',
+      ['dev', '--fresh'],
+      { PORT: '0', EMULATOR_PORT: '0', JOBS_MODULE: join(work, 'no-such-jobs.mjs'), LOG_LEVEL: 'silent' },
+      /configuration error: JOBS_MODULE: ".*no-such-jobs\.mjs" cannot be loaded: .*\(fix JOBS_MODULE/,
+    ],
+    [
+      'dev with an ES-module JOBS_MODULE in a "type": "commonjs" project',
+      ['dev', '--fresh'],
+      { PORT: '0', EMULATOR_PORT: '0', JOBS_MODULE: join(work, 'cjs-app', 'jobs.ts'), LOG_LEVEL: 'silent', NODE_NO_WARNINGS: '1' },
+      /configuration error: JOBS_MODULE: ".*jobs\.ts" cannot be loaded: .*; Node loads it as CommonJS: .*\.mts.*npm pkg set type=module.*\(fix JOBS_MODULE/,
+    ],
     ['serve with AUTH=none', ['serve'], { GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'l', AUTH: 'none' }, /ALLOW_UNAUTHENTICATED/],
     ['SERVICE_URL not a URL', ['status', 'abc'], { SERVICE_URL: 'nope' }, /SERVICE_URL: "nope" is not a URL/],
     ['enqueue without SERVICE_URL', ['enqueue', '--type', 'echo'], { CLOUD_TASKS_EMULATOR_HOST: '127.0.0.1:1' }, /SERVICE_URL/],
@@ -137,6 +167,24 @@ t.test('operations that fail exit 1 with one line naming what to check', async (
   const tooLarge = await cli(['enqueue', '--type', 'echo', '--data', `@${big}`], env);
   t.equal(tooLarge.code, 1, 'a too-large task');
   t.match(oneLine(t, tooLarge, 'too large'), /Task size too large.*\(set BLOB_DIR or BUCKET/);
+
+  // No Google credentials (off the emulator): one line saying so, for Cloud Tasks and for ID tokens.
+  const noCreds = { GOOGLE_APPLICATION_CREDENTIALS: join(work, 'no-such-key.json'), GCE_METADATA_HOST: `127.0.0.1:${closed}` };
+  const enqNoCreds = await cli(['enqueue', '--type', 'echo'], {
+    ...noCreds,
+    GOOGLE_CLOUD_PROJECT: 'p',
+    LOCATION: 'us-central1',
+    SERVICE_URL: 'http://127.0.0.1:1',
+  });
+  t.equal(enqNoCreds.code, 1, 'enqueue without credentials');
+  t.match(oneLine(t, enqNoCreds, 'enqueue without credentials'), /^executor: Cloud Tasks: no Google credentials \(.*CLOUD_TASKS_EMULATOR_HOST\)$/);
+  const doctorNoCreds = await cli(['doctor'], { ...noCreds, GOOGLE_CLOUD_PROJECT: 'p', LOCATION: 'us-central1' });
+  t.equal(doctorNoCreds.code, 1, 'doctor without credentials');
+  t.match(doctorNoCreds.stdout, /FAIL\s+queue incoming \(tier 0\): cannot read it: Cloud Tasks: no Google credentials/, 'doctor reports it as a check');
+  t.equal(doctorNoCreds.stderr, '', 'doctor without credentials: no stack trace');
+  const statusNoCreds = await cli(['status', 'abc'], { ...noCreds, AUTH: 'oidc', SERVICE_URL: 'http://127.0.0.1:1' });
+  t.equal(statusNoCreds.code, 1, 'status with AUTH=oidc without credentials');
+  t.match(oneLine(t, statusNoCreds, 'status without credentials'), /ID token for http:\/\/127\.0\.0\.1:1: no Google credentials/);
 
   const missing = await cli(['enqueue', '--type', 'echo', '--queue', 'no-such-queue'], env);
   t.equal(missing.code, 2, 'a queue that does not exist is a configuration error');

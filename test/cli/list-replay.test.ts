@@ -35,7 +35,37 @@ t.test('list prints a table newest first, filters, --json; replay starts a finis
   t.match(rp.stdout, /^replayed li-ok as li-ok-replay-[0-9a-f]+ \(queue incoming\)/);
   const unknown = captureIo(cliEnv(s));
   t.equal(await main(['replay', 'never-was'], unknown), 1);
-  t.match(unknown.stderr, /^executor replay: no task lineage "never-was"$/);
+  t.match(unknown.stderr, /^executor: no task lineage "never-was" \(/);
+});
+
+// README "CLI": a failure is one line, `executor: <what went wrong> (<what to do>)`.
+t.test('every command that takes an id fails on an unknown one with one line in the documented shape', async (t) => {
+  const s = await devStack(t);
+  // A task cancelled while queued never ran: replay has no payload to use.
+  t.equal(
+    await main(['enqueue', '--type', 'echo', '--name', 'q-1', '--schedule-time', new Date(Date.now() + 3_600_000).toISOString()], captureIo(cliEnv(s))),
+    0,
+  );
+  t.equal(await main(['cancel', 'q-1'], captureIo(cliEnv(s))), 0);
+  const cases: Array<[string[], RegExp]> = [
+    [['status', 'nobody'], /no task lineage "nobody"/],
+    [['cancel', 'nobody'], /no task lineage "nobody"/],
+    [['logs', 'nobody'], /no task lineage "nobody"/],
+    [['logs', 'nobody', '--follow'], /no task lineage "nobody"/],
+    [['replay', 'nobody'], /no task lineage "nobody"/],
+    [['job', 'nobody'], /no job "nobody"/],
+    [['replay', 'q-1'], /"q-1" kept no payload to replay.*executor enqueue/],
+  ];
+  const jobJson = captureIo(cliEnv(s));
+  t.equal(await main(['job', 'nobody', '--json'], jobJson), 1);
+  t.same(JSON.parse(jobJson.stdout), { id: 'nobody', error: { code: 'NotFound', message: 'no job "nobody"' } }, 'job --json answers JSON like status --json');
+  for (const [argv, what] of cases) {
+    const io = captureIo(cliEnv(s));
+    t.equal(await main(argv, io), 1, `${argv.join(' ')}: exit 1`);
+    t.equal(io.errLines.length, 1, `${argv.join(' ')}: one line, got ${io.stderr}`);
+    t.match(io.errLines[0], /^executor: .+ \(.+\)$/, `${argv.join(' ')}: the documented shape`);
+    t.match(io.errLines[0], what, argv.join(' '));
+  }
 });
 
 t.test('list --watch prints the runs there, then each new run as it appears', async (t) => {
@@ -68,5 +98,5 @@ t.test('logs prints a run’s output; --follow streams it until the run ends', a
   t.equal(plain.stdout, '--- incoming attempt 1 (tier 0) ---\ntick 1\ntick 2\ntick 3\ntick 4\ntick 5');
   const unknown = captureIo(cliEnv(s));
   t.equal(await main(['logs', 'nobody'], unknown), 1);
-  t.match(unknown.stderr, /^executor logs: no task lineage "nobody"/);
+  t.match(unknown.stderr, /^executor: no task lineage "nobody"/);
 });

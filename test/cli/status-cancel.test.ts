@@ -20,6 +20,11 @@ t.test('status prints state, tier, attempts per tier and the last error', async 
   t.match(io.stdout, /tier\s+0 \(incoming\)/);
   t.match(io.stdout, /attempts\s+incoming 1\/2/);
   t.match(io.stdout, /error\s+EchoFailed: .*\(permanent\)/);
+  // A shell without the service's CHAIN (default incoming:7) still shows the service's limit of the tier.
+  const { CHAIN: _chain, ...withoutChain } = cliEnv(s);
+  const bare = captureIo(withoutChain);
+  t.equal(await main(['status', 'st-1'], bare), 0, bare.stderr);
+  t.match(bare.stdout, /attempts\s+incoming 1\/2/, "the service's maxAttempts, not this shell's CHAIN");
   const json = captureIo(cliEnv(s));
   t.equal(await main(['status', 'st-1', '--json'], json), 0);
   const record = JSON.parse(json.stdout);

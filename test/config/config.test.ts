@@ -76,6 +76,19 @@ t.test('bad values stop start-up with the variable named', async (t) => {
   }
 });
 
+t.test('a variable with a fixed set of values names every one of them when the value is not one', async (t) => {
+  const cases: Array<[string, string, string]> = [
+    ['LEDGER', 'redis', 'memory, firestore'],
+    ['AUTH', 'iam', 'oidc, none'],
+    ['UI', 'yes', 'on, off'],
+    ['LOG_LEVEL', 'loud', 'fatal, error, warn, info, debug, trace, silent'],
+  ];
+  for (const [variable, value, choices] of cases) {
+    const err = configError(() => loadConfig({ ...serveEnv, [variable]: value }, 'serve'));
+    t.equal(err.message, `${variable}: must be one of ${choices}, got "${value}"`, variable);
+  }
+});
+
 t.test('serve requires the project, location and invokers', async (t) => {
   t.equal(configError(() => loadConfig({ ...serveEnv, GOOGLE_CLOUD_PROJECT: '' }, 'serve')).variable, 'GOOGLE_CLOUD_PROJECT');
   t.equal(configError(() => loadConfig({ ...serveEnv, OIDC_INVOKERS: '' }, 'serve')).variable, 'OIDC_INVOKERS');

@@ -48,6 +48,9 @@ t.test('AUTH=oidc npm start: the banner line lets enqueue --watch and status aut
   t.same(Object.keys(env).sort(), ['AUTH', 'BLOB_DIR', 'CHAIN', 'CLOUD_TASKS_EMULATOR_HOST', 'GCE_METADATA_HOST', 'INVOKER_SERVICE_ACCOUNT', 'SERVICE_URL']);
   t.equal(env.BLOB_DIR, blobs);
   t.match(banner, /--oidc-service-account-email=/, 'the gcloud example signs its pushes too');
+  // The dashboard sits behind the same auth: a browser gets 401, and the banner says so.
+  t.equal((await fetch(`${s.server.url}/ui`)).status, 401);
+  t.match(banner, /dashboard .*\/ui .*a browser cannot send the ID token/);
 
   // google-auth-library reads GCE_METADATA_HOST from the process environment.
   const saved = { host: process.env.GCE_METADATA_HOST, creds: process.env.GOOGLE_APPLICATION_CREDENTIALS };
@@ -67,4 +70,12 @@ t.test('AUTH=oidc npm start: the banner line lets enqueue --watch and status aut
   const st = captureIo(env);
   t.equal(await main(['status', 'banner-1'], st), 0, st.stderr);
   t.match(st.stdout, /attempts\s+incoming 1\/3/, 'the maximum comes from the CHAIN the banner passed');
+
+  // The notifications hint works under AUTH=oidc: not a bare curl (401), the CLI's tail.
+  const hint = banner.split('\n').find((l) => l.startsWith('Notifications: '));
+  t.notMatch(hint, /curl/, 'no curl without a token');
+  t.match(hint, / tail /);
+  const tail = captureIo(env);
+  t.equal(await main(['tail', '--once', '--id', 'banner-1'], tail), 0, tail.stderr);
+  t.match(tail.stdout, /succeeded banner-1/, 'the notification is there');
 });

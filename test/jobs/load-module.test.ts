@@ -46,12 +46,20 @@ t.test('a module of the wrong shape is refused with a clear error', async (t) =>
   await writeFile(join(dir, 'none.mjs'), 'export const other = 1;');
   await writeFile(join(dir, 'bad.mjs'), 'export default [{ type: "x", make() {} }, { name: "y" }];');
   await writeFile(join(dir, 'string.mjs'), 'export default "jobs";');
-  await t.rejects(loadJobsModule(join(dir, 'none.mjs')), /has no jobs: expected a default or `jobs` export/);
+  await t.rejects(loadJobsModule(join(dir, 'none.mjs')), {
+    name: 'ConfigError',
+    variable: 'JOBS_MODULE',
+    message: /has no jobs: expected a default or `jobs` export/,
+  });
   await t.rejects(loadJobsModule(join(dir, 'bad.mjs')), /item 1 of the export is not a job factory/);
   await t.rejects(loadJobsModule(join(dir, 'string.mjs')), /the export is not a job factory/);
 });
 
 t.test('a module that cannot be imported names the path in the error', async (t) => {
   const dir = await tempDir(t);
-  await t.rejects(loadJobsModule(join(dir, 'missing.mjs')), /JOBS_MODULE ".*missing\.mjs" cannot be loaded/);
+  await t.rejects(loadJobsModule(join(dir, 'missing.mjs')), {
+    name: 'ConfigError',
+    variable: 'JOBS_MODULE',
+    message: /^JOBS_MODULE: ".*missing\.mjs" cannot be loaded/,
+  });
 });
