@@ -10,6 +10,7 @@ import { createDelivery, type Delivery } from './delivery/deliver.ts';
 import { createEffects, type Effects } from './delivery/effects.ts';
 import { createJobCompletion, type JobCompletion } from './delivery/job-completion.ts';
 import type { AttemptLedger, BlobStore, Clock, JobRegistry, Notifier, TaskQueue } from './interfaces.ts';
+import { lazySerializerBuilder, lazyValidatorBuilder } from './lazy-schema-compilers.ts';
 import { MAX_HEADER_BYTES, MAX_ID_LENGTH } from './limits.ts';
 import { requestChildLogger } from './logger.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
@@ -83,6 +84,10 @@ export function buildApp(config: Config, deps: Deps): App {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2 * MAX_ID_LENGTH },
     // Cloud Run forwards more header bytes than Node's default 16 KiB.
     http: { maxHeaderSize: MAX_HEADER_BYTES },
+    // Validators and serialisers compiled on a route's first use (idle RSS).
+    schemaController: {
+      compilersFactory: { buildValidator: lazyValidatorBuilder(), buildSerializer: lazySerializerBuilder() },
+    } as unknown as FastifyServerOptions['schemaController'],
   }) as unknown as FastifyInstance;
   let delivery: Delivery;
   const metrics = new Metrics({
