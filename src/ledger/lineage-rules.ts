@@ -4,6 +4,7 @@
 
 import type { AttemptEntry, AttemptOutcome, BeginInput, BeginResult, FinishInput, LineageRecord, LineageState } from '../interfaces.ts';
 import { ENDED_STATES } from '../interfaces.ts';
+import { isoTime } from './iso-time.ts';
 
 export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_MAX_HISTORY = 100;
@@ -36,9 +37,7 @@ export function isExpired(record: LineageRecord, now: number): boolean {
   return record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
+const iso = isoTime;
 
 function trimHistory(history: AttemptEntry[], max: number): AttemptEntry[] {
   return history.length > max ? history.slice(history.length - max) : history;
