@@ -11,6 +11,7 @@ import { createDelivery, type Delivery } from './delivery/deliver.ts';
 import { createEffects, type Effects } from './delivery/effects.ts';
 import { createJobCompletion, type JobCompletion } from './delivery/job-completion.ts';
 import type { AttemptLedger, BlobStore, Clock, JobRegistry, Notifier, TaskQueue } from './interfaces.ts';
+import { lazySerializerBuilder, lazyValidatorBuilder } from './lazy-schema-compilers.ts';
 import { MAX_HEADER_BYTES, MAX_ID_LENGTH } from './limits.ts';
 import { requestChildLogger } from './logger.ts';
 import type { NotificationSink } from './notifier/memory-sink.ts';
@@ -89,6 +90,10 @@ export function buildApp(config: Config, deps: Deps): App {
     // Any header map Cloud Tasks accepts for a task must be accepted here (limits.ts).
     http: { maxHeaderSize: MAX_HEADER_BYTES },
     clientErrorHandler: clientErrorHandler(deps.logger),
+    // Validators and serialisers compiled on a route's first use (idle RSS).
+    schemaController: {
+      compilersFactory: { buildValidator: lazyValidatorBuilder(), buildSerializer: lazySerializerBuilder() },
+    } as unknown as FastifyServerOptions['schemaController'],
   }) as unknown as FastifyInstance;
   // Node keeps only the first 2,000 headers and drops the rest silently: a task
   // with many small headers would lose its X-CloudTasks-* headers (its name).

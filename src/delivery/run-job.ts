@@ -75,6 +75,39 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     r.fail();
   }
 
+  // JOB_TIMEOUT of every running attempt on one timer instead of a setTimeout
+  // and clearTimeout per delivery (PROFILE.md round 3). Every attempt gets the
+  // same timeout on a monotonic clock, so the Map's insertion order is the
+  // order of the deadlines: the timer waits for the first one, aborts what is
+  // due and waits for the next. A finished attempt only leaves the Map; the
+  // timer holds the process open only while an attempt runs, as one timer per
+  // attempt did.
+  const deadlines = new Map<Running, number>();
+  let timeouts: NodeJS.Timeout | undefined;
+  function expire(): void {
+    const now = performance.now();
+    for (const [r, at] of deadlines) {
+      if (at > now) break;
+      deadlines.delete(r);
+      abortRun(r, new RunTimeout(timeoutSeconds));
+    }
+    const next = deadlines.values().next();
+    if (next.done) {
+      timeouts = undefined;
+      return;
+    }
+    timeouts = setTimeout(expire, Math.max(1, Math.ceil(next.value - now)));
+  }
+  function startDeadline(r: Running): void {
+    deadlines.set(r, performance.now() + deps.jobTimeoutMs);
+    if (timeouts === undefined) timeouts = setTimeout(expire, deps.jobTimeoutMs);
+    else if (deadlines.size === 1) timeouts.ref();
+  }
+  function endDeadline(r: Running): void {
+    deadlines.delete(r);
+    if (deadlines.size === 0) timeouts?.unref();
+  }
+
   async function run(input: RunInput): Promise<JobRun> {
     const { id, envelope, log } = input;
     let result: JobResult | undefined;
@@ -85,7 +118,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     let out: ReturnType<OutputHub['start']> | undefined;
     const r: Running = { ctl: new AbortController(), fail: () => {} };
     track(id, r);
-    const timer = setTimeout(() => abortRun(r, new RunTimeout(timeoutSeconds)), deps.jobTimeoutMs);
+    startDeadline(r);
     try {
       if (shuttingDown) r.ctl.abort(new ShuttingDown());
       const job = deps.registry.make(envelope.type);
@@ -130,7 +163,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
       retryAfterSeconds = retryAfterOf(err);
       abortedByShutdown = failure.code === 'ShuttingDown';
     } finally {
-      clearTimeout(timer);
+      endDeadline(r);
       untrack(id, r);
       input.release();
       await out?.end(); // before the ledger records the end: readers then know all output is stored

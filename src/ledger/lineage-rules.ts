@@ -4,6 +4,7 @@
 
 import type { AttemptEntry, AttemptOutcome, BeginInput, BeginResult, FinishInput, LineageRecord, LineageState } from '../interfaces.ts';
 import { ENDED_STATES } from '../interfaces.ts';
+import { isoTime } from './iso-time.ts';
 
 export const DEFAULT_TTL_MS = 24 * 60 * 60 * 1000;
 export const DEFAULT_MAX_HISTORY = 100;
@@ -36,9 +37,7 @@ export function isExpired(record: LineageRecord, now: number): boolean {
   return record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now;
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
+const iso = isoTime;
 
 function trimHistory(history: AttemptEntry[], max: number): AttemptEntry[] {
   return history.length > max ? history.slice(history.length - max) : history;
@@ -174,14 +173,17 @@ export function applyFinish(current: LineageRecord, input: FinishInput, rules: L
   if (index >= 0) history[index] = entry;
   else history.push(entry);
 
-  const record: LineageRecord = { ...current, history: trimHistory(history, rules.maxHistory), updatedAt: now };
-  if (
-    current.lease &&
+  const releases =
+    current.lease !== undefined &&
     !input.keepLease &&
-    (input.holder === undefined ? current.lease.tier === input.tier && current.lease.attempt === input.attempt : current.lease.holder === input.holder)
-  ) {
-    delete record.lease;
-  }
+    (input.holder === undefined ? current.lease.tier === input.tier && current.lease.attempt === input.attempt : current.lease.holder === input.holder);
+  // The lease is left out by a rest copy, not `delete`: deleting a key turns
+  // the object into a slow dictionary, on every finish (PROFILE.md round 3).
+  let record: LineageRecord;
+  if (releases) {
+    const { lease: _released, ...rest } = current;
+    record = { ...rest, history: trimHistory(history, rules.maxHistory), updatedAt: now };
+  } else record = { ...current, history: trimHistory(history, rules.maxHistory), updatedAt: now };
   const key = String(input.tier);
   if (input.outcome === 'throttled') {
     // A refused push is no attempt: give the count back and discount the header.
@@ -196,7 +198,7 @@ export function applyFinish(current: LineageRecord, input: FinishInput, rules: L
       record.expiresAt = iso(input.now + rules.ttlMs);
     }
     // A success supersedes the error of an earlier attempt.
-    if (input.outcome === 'succeeded' && input.error === undefined) delete record.error;
+    if (input.outcome === 'succeeded' && input.error === undefined && record.error !== undefined) delete record.error;
   }
   if (input.tier >= current.tier) {
     if (input.error !== undefined) record.error = input.error;

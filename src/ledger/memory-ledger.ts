@@ -80,8 +80,10 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
   const clock = options.clock ?? systemClock;
   const records = new Map<string, LineageRecord>();
   const compactor = createRecordCompactor();
-  /** The sum of approxBytes of the records held (a record's share is computed again when it goes: no per-record number kept). */
+  /** The sum of approxBytes of the records held (a finished record's share is computed again when it goes). */
   let totalBytes = 0;
+  /** approxBytes of each stored record that has not finished (running, retrying, throttled). */
+  const unfinishedBytes = new Map<string, number>();
   const deadLetters = new Map<string, DeadLetter>();
   // Jobs are bounded like records; a completed job expires with its tasks.
   const jobs = new Map<string, JobRecord>();
@@ -93,26 +95,38 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
   }
 
   /**
-   * Store a record the rules built: bounded (limits.ts), compacted, frozen
-   * (frozen.ts) and counted. One walk gives its heap share and an upper bound
-   * of its JSON size, so a small record is neither serialised to check
-   * MAX_RECORD_BYTES nor walked again after compaction (which keeps every
-   * value; it only drops undefined keys, which count nothing).
+   * Store a record the rules built: bounded (limits.ts), frozen (frozen.ts),
+   * compacted unless it is a running attempt's record, and counted. One walk
+   * gives its heap share and an upper bound of its JSON size, so a small
+   * record is neither serialised to check MAX_RECORD_BYTES nor walked again
+   * after compaction (which keeps every value; it only drops undefined keys,
+   * which count nothing). The share of an unfinished record is kept in
+   * `unfinishedBytes`, so the finish that replaces it does not walk it again;
+   * a finished record keeps no number (its share is walked when it goes).
+   *
+   * A begin's running record is not compacted: the finish replaces it within
+   * the job's run (or its lease's expiry), and compacting it cost as much as
+   * compacting the finished one (PROFILE.md round 3). It is frozen all the same.
    */
-  function put(record: LineageRecord, bound = true): LineageRecord {
+  function put(record: LineageRecord, bound = true, compact = true): LineageRecord {
     const { heap, jsonAtMost } = measureRecord(record);
     const bounded = bound ? boundRecord(record, jsonAtMost) : record;
-    const stored = compactor.compact(bounded);
-    const old = records.get(stored.id);
-    totalBytes += (bounded === record ? heap : approxBytes(stored)) - (old === undefined ? 0 : approxBytes(old));
-    records.set(stored.id, stored);
+    const stored = compact ? compactor.compact(bounded) : deepFreeze(bounded);
+    const id = stored.id;
+    const share = bounded === record ? heap : approxBytes(stored);
+    const old = records.get(id);
+    totalBytes += share - (old === undefined ? 0 : (unfinishedBytes.get(id) ?? approxBytes(old)));
+    if (stored.finishedAt === undefined) unfinishedBytes.set(id, share);
+    else unfinishedBytes.delete(id);
+    records.set(id, stored);
     return stored;
   }
 
   function drop(id: string): void {
     const old = records.get(id);
     if (old === undefined) return;
-    totalBytes -= approxBytes(old);
+    totalBytes -= unfinishedBytes.get(id) ?? approxBytes(old);
+    unfinishedBytes.delete(id);
     records.delete(id);
   }
 
@@ -207,7 +221,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
       // copy of the input; freezing it walks only its new parts.
       const { result, write } = applyBegin(current, frozenCopy(input), rules);
       if (!write) return result;
-      const record = put(write);
+      const record = put(write, true, result.duplicate);
       if (current === undefined) enforceBound(input.now);
       return { ...result, record };
     },
@@ -313,6 +327,7 @@ export function createMemoryLedger(options: MemoryLedgerOptions = {}): MemoryLed
     async close(): Promise<void> {
       closed = true;
       records.clear();
+      unfinishedBytes.clear();
       totalBytes = 0;
       deadLetters.clear();
       jobs.clear();

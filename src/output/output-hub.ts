@@ -20,6 +20,15 @@ export interface OutputHubOptions {
   statusIntervalMs?: number;
 }
 
+interface AttemptInput {
+  id: string;
+  createdAt: string;
+  tier: number;
+  attempt: number;
+  job?: Job;
+  log: Logger;
+}
+
 export interface AttemptOutput {
   /** ctx.log for the job: every line also goes to the output. */
   log: Logger;
@@ -200,31 +209,49 @@ export function createOutputHub(opts: OutputHubOptions) {
     }
   }
 
+  /**
+   * One attempt's handle. A class: an object literal with a `log` getter and
+   * an async closure per attempt was ~1% of a push's CPU (PROFILE.md round 3).
+   */
+  class Attempt implements AttemptOutput {
+    readonly #w: Writer;
+    readonly #input: AttemptInput;
+    readonly #key: string;
+    readonly #startedAt = performance.now();
+    #tee: Logger | undefined;
+    constructor(w: Writer, input: AttemptInput, key: string) {
+      this.#w = w;
+      this.#input = input;
+      this.#key = key;
+    }
+    // The tee is made when the job first uses ctx.log.
+    get log(): Logger {
+      this.#tee ??= teeLogger(this.#input.log, this.#w);
+      return this.#tee;
+    }
+    /** Bound: handed to the job as ctx.setStatus. */
+    readonly setStatus = (text: string): void => this.#w.setStatus(String(text));
+    async end(): Promise<void> {
+      const w = this.#w;
+      const input = this.#input;
+      unpoll(w);
+      const seconds = (performance.now() - this.#startedAt) / 1000;
+      for (const l of jobEndListeners) l({ type: input.job?.type ?? 'unknown', tier: input.tier, seconds });
+      await w.end();
+      if (active.get(input.id) === w) active.delete(input.id);
+      byAttempt.delete(this.#key);
+    }
+  }
+
   return {
     /** `createdAt`: the lineage record's (readers find the chunks through it). */
-    start(input: { id: string; createdAt: string; tier: number; attempt: number; job?: Job; log: Logger }): AttemptOutput {
+    start(input: AttemptInput): AttemptOutput {
       const w = new Writer(input.id, input.createdAt, input.tier, input.attempt);
-      const startedAt = performance.now();
+      const key = `${input.id}/${input.tier}/${input.attempt}`;
       active.set(input.id, w);
-      byAttempt.set(`${input.id}/${input.tier}/${input.attempt}`, w);
+      byAttempt.set(key, w);
       poll(w, input.job);
-      let tee: Logger | undefined;
-      return {
-        // The tee is made when the job first uses ctx.log.
-        get log() {
-          tee ??= teeLogger(input.log, w);
-          return tee;
-        },
-        setStatus: (text) => w.setStatus(String(text)),
-        async end() {
-          unpoll(w);
-          const seconds = (performance.now() - startedAt) / 1000;
-          for (const l of jobEndListeners) l({ type: input.job?.type ?? 'unknown', tier: input.tier, seconds });
-          await w.end();
-          if (active.get(input.id) === w) active.delete(input.id);
-          byAttempt.delete(`${input.id}/${input.tier}/${input.attempt}`);
-        },
-      };
+      return new Attempt(w, input, key);
     },
 
     /** Exec output of the lineage's attempt running here (ExecJobOptions.onOutput). */

@@ -406,6 +406,35 @@ t.test('a job that ignores its signal cannot hold the reply past the timeout', a
   t.equal(res.json().error.code, 'RunTimeout');
 });
 
+t.test('each running job times out on its own deadline, whatever started and finished between', async (t) => {
+  const timeoutMs = 200;
+  const s = setup(t, {
+    env: { JOB_TIMEOUT: `${timeoutMs}ms` },
+    behaviour: (_a, data) => ((data as { hang?: boolean }).hang ? new Promise(() => {}) : Promise.resolve({ state: 'succeeded' })),
+  });
+  const timed = async (name: string, hang: boolean) => {
+    const started = performance.now();
+    const res = await s.push({ type: 'work', data: { hang } }, { 'x-cloudtasks-taskname': name });
+    return { res, ms: performance.now() - started, started };
+  };
+  const first = timed('slow-1', true);
+  await new Promise((r) => setTimeout(r, 80));
+  const quick = await timed('quick', false);
+  const second = timed('slow-2', true);
+  const [a, b] = await Promise.all([first, second]);
+  t.equal(quick.res.statusCode, 200, 'a job that finished in between succeeded');
+  for (const [name, r] of [
+    ['first', a],
+    ['second', b],
+  ] as const) {
+    t.equal(r.res.statusCode, 503, `${name}: 503`);
+    t.equal(r.res.json().error.code, 'RunTimeout', `${name}: RunTimeout`);
+    // Never before its own deadline (1 ms of rounding allowed).
+    t.ok(r.ms >= timeoutMs - 1, `${name}: aborted after ${r.ms.toFixed(0)} ms, not before its ${timeoutMs} ms`);
+  }
+  t.ok(b.started + b.ms > a.started + a.ms, 'the later job is aborted later');
+});
+
 t.test('shutting down aborts a running job, which answers 503 so Cloud Tasks retries', async (t) => {
   let started!: () => void;
   const running = new Promise<void>((r) => (started = r));

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
+import { approxBytes } from '../../src/ledger/record-size.ts';
 import { beginInput, finishInput, ledgerContract, T0, TTL_MS } from './contract.ts';
 
 ledgerContract(t, 'memory ledger', async () => {
@@ -174,4 +175,40 @@ t.test('bytes() follows what is held: it grows with payloads, and falls as recor
   t.ok(ledger.bytes() < 3 * small, `the expired large record no longer counts (${ledger.bytes()})`);
   await ledger.close();
   t.equal(ledger.bytes(), 0);
+});
+
+t.test('bytes() is the sum of approxBytes of the records held, through begin, busy, finish, retry, status, cancel and expiry', async (t) => {
+  const clock = manualClock();
+  const ledger = createMemoryLedger({ ttlMs: TTL_MS, pruneIntervalMs: 1, clock });
+  const held = async (ids: string[]) => {
+    let sum = 0;
+    for (const id of ids) {
+      const r = await ledger.get(id);
+      if (r) sum += approxBytes(r);
+    }
+    return sum;
+  };
+  const ids = ['a', 'b', 'c', 'd'];
+  const lease = { holder: 'h', ms: 60_000 };
+  await ledger.begin(beginInput({ id: 'a', lease }));
+  t.equal(ledger.bytes(), await held(ids), 'a running record');
+  await ledger.begin(beginInput({ id: 'a', lease: { holder: 'other', ms: 60_000 } }));
+  t.equal(ledger.bytes(), await held(ids), 'a busy refusal counted in skipped');
+  await ledger.finish(finishInput({ id: 'a', outcome: 'retry', holder: 'h', error: { code: 'E', message: 'x'.repeat(300), permanent: false } }));
+  t.equal(ledger.bytes(), await held(ids), 'a retrying record');
+  await ledger.begin(beginInput({ id: 'a', headerAttempt: 2, lease, now: T0 + 2000 }));
+  await ledger.finish(finishInput({ id: 'a', attempt: 2, outcome: 'succeeded', holder: 'h', result: { r: 'y'.repeat(500) }, now: T0 + 3000 }));
+  t.equal(ledger.bytes(), await held(ids), 'a finished record after two attempts');
+  await ledger.begin(beginInput({ id: 'b', lease }));
+  await ledger.setStatusText('b', 'half way', T0);
+  t.equal(ledger.bytes(), await held(ids), 'a running record with its status text');
+  await ledger.cancel('b', T0 + 10);
+  await ledger.cancel('c', T0 + 10, { queue: 'incoming', type: 'echo' });
+  t.equal(ledger.bytes(), await held(ids), 'cancelled, running and never run');
+  await ledger.begin(beginInput({ id: 'd', lease }));
+  await ledger.finish(finishInput({ id: 'd', outcome: 'throttled', holder: 'h' }));
+  t.equal(ledger.bytes(), await held(ids), 'a throttled record');
+  clock.set(T0 + TTL_MS + 10_000);
+  await ledger.begin(beginInput({ id: 'e', now: clock.now() }));
+  t.equal(ledger.bytes(), await held([...ids, 'e']), 'after the finished ones expired');
 });
