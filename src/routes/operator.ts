@@ -224,9 +224,14 @@ export async function operatorRoutes(app: FastifyInstance, opts: OperatorRouteOp
     return { deadLetters: letters.map((d) => ({ key: d.key, lineageId: d.lineageId, kind: d.kind, tier: d.tier, error: d.error, createdAt: d.createdAt })) };
   });
 
-  app.post<{ Body: { id?: string } | undefined }>('/v1/dead-letters/redrive', { schema: { response: { 200: RedriveReplySchema } } }, async (req) => {
+  app.post<{ Body: { id?: string } | undefined }>('/v1/dead-letters/redrive', { schema: { response: { 200: RedriveReplySchema } } }, async (req, reply) => {
     const id = req.body && typeof req.body === 'object' ? req.body.id : undefined;
-    return opts.effects.redriveAll(id, opts.logger);
+    const outcome = await opts.effects.redriveAll(id, opts.logger);
+    // Nothing to redrive for an id no lineage has is a mistyped id, not "all clear".
+    if (id !== undefined && outcome.redriven === 0 && outcome.failed === 0 && !(await opts.ledger.get(id))) {
+      return reply.code(404).send({ error: { code: 'NotFound', message: `no task lineage "${id}"` } });
+    }
+    return outcome;
   });
 }
 

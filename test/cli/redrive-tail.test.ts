@@ -7,9 +7,19 @@ t.test('redrive --all with no dead letters exits 0 and says there was nothing to
   const io = captureIo(cliEnv(s));
   t.equal(await main(['redrive', '--all'], io), 0, io.stderr);
   t.match(io.stdout, /nothing to redrive/);
+  t.equal(await main(['enqueue', '--type', 'echo', '--name', 'clean-run', '--watch'], captureIo(cliEnv(s))), 0);
   const json = captureIo(cliEnv(s));
-  t.equal(await main(['redrive', 'some-id', '--json'], json), 0);
+  t.equal(await main(['redrive', 'clean-run', '--json'], json), 0, 'a lineage with no dead letters');
   t.same(JSON.parse(json.stdout), { redriven: 0, failed: 0, permanent: 0 });
+});
+
+t.test('redrive of an id no lineage has is an error (exit 1, one line), not "nothing to redrive"', async (t) => {
+  const s = await devStack(t);
+  const io = captureIo(cliEnv(s));
+  t.equal(await main(['redrive', 'mistyped-id'], io), 1);
+  t.equal(io.stdout, '');
+  t.match(io.stderr, /^executor: no task lineage "mistyped-id"/);
+  t.equal(io.stderr.trim().split('\n').length, 1, 'one line');
 });
 
 t.test('redrive needs exactly one of ID or --all', async (t) => {
