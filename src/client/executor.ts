@@ -156,10 +156,13 @@ export class Executor {
     try {
       if (!TASK_ID.test(id)) throw new InvalidJobError(`id "${id}" is not a valid task name (letters, digits, - and _, at most 500)`);
       const scheduleTime = parseScheduleTime(job.scheduleTime);
+      // A type this SDK knows has its args checked here, as execute() does: a
+      // wrong arg is an error now, not a permanent failure on the worker later.
+      const args = typeof job.type === 'string' && this.#registry.has(job.type) ? this.#checkedArgs(job.type, job.args, '') : job.args;
       const envelope: TaskEnvelope = {
         id,
         type: job.type,
-        ...(job.args !== undefined ? { args: job.args } : {}),
+        ...(args !== undefined ? { args } : {}),
         ...(job.notify !== undefined ? { notify: job.notify } : {}),
       };
       const checked = checkEnvelope(envelope);
@@ -288,20 +291,23 @@ export class Executor {
     return this.#pubsub;
   }
 
+  /** A known type's args through its create() + serialize(); InvalidJobError (prefixed with `where`) when they are wrong. */
+  #checkedArgs(type: string, args: Record<string, unknown> | undefined, where: string): Record<string, unknown> {
+    try {
+      const impl = this.#registry.make(type);
+      impl.create(args ?? {});
+      return JSON.parse(impl.serialize().toString('utf8')) as Record<string, unknown>;
+    } catch (err) {
+      const info = toErrorInfo(err);
+      throw new InvalidJobError(`${where}${info.code}: ${info.message}`);
+    }
+  }
+
   /** The envelope of one task of a job; InvalidJobError naming the task when its type or args are wrong. */
   #taskEnvelope(job: Job, task: Job['tasks'][number]): TaskEnvelope {
     const where = `job ${job.id}, ${task.label}`;
     if (typeof task.type !== 'string' || task.type === '') throw new InvalidJobError(`${where}: type is required`);
-    if (this.#registry.has(task.type)) {
-      try {
-        const impl = this.#registry.make(task.type);
-        impl.create(task.args ?? {});
-        task.args = JSON.parse(impl.serialize().toString('utf8')) as Record<string, unknown>;
-      } catch (err) {
-        const info = toErrorInfo(err);
-        throw new InvalidJobError(`${where}: ${info.code}: ${info.message}`);
-      }
-    }
+    if (this.#registry.has(task.type)) task.args = this.#checkedArgs(task.type, task.args, `${where}: `);
     const envelope: TaskEnvelope = {
       id: task.id,
       type: task.type,

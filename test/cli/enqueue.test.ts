@@ -69,6 +69,7 @@ t.test('enqueue usage errors exit 2 without creating anything', async (t) => {
     ['bad --schedule-time', ['enqueue', '--type', 'echo', '--schedule-time', 'tomorrow'], /not an RFC 3339 time/],
     ['bad --name', ['enqueue', '--type', 'echo', '--name', 'has space'], /not a valid task name/],
     ['unknown option', ['enqueue', '--type', 'echo', '--bogus'], /bogus/],
+    ['a built-in job with a wrong arg', ['enqueue', '--type', 'echo', '--args', '{"sleepMs":"x"}'], /WrongArgType/],
   ];
   for (const [what, argv, message] of cases) {
     const io = captureIo(env);

@@ -128,7 +128,13 @@ t.test('the envelope: id, type, args, notify; the task carries OIDC, deadline, s
 t.test('a job that cannot be submitted comes back with Result.error and watch rejects with it', async (t) => {
   const queue = new RecordingQueue();
   const exe = new Executor({ project: 'p', location: 'l', serviceUrl: 'http://127.0.0.1:1', taskQueue: queue });
-  for (const job of [{ type: 'echo', id: 'no spaces' }, { type: '' }, { type: 'echo', scheduleTime: 'someday' }]) {
+  for (const job of [
+    { type: 'echo', id: 'no spaces' },
+    { type: '' },
+    { type: 'echo', scheduleTime: 'someday' },
+    // A built-in's args are checked before sending, as execute() does (found by the README walk).
+    { type: 'echo', args: { sleepMs: 'x' } },
+  ]) {
     const r = await exe.enqueue(job);
     t.ok(r.error instanceof InvalidJobError, JSON.stringify(job));
     await t.rejects(r.watch(), InvalidJobError);
