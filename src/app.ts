@@ -153,6 +153,12 @@ export function buildApp(config: Config, deps: Deps): App {
   }
   let shuttingDown = false;
 
+  // An unknown route answers in the API's error shape too (the SDK reads `error.message`),
+  // naming the method and path, not echoing a query string that may carry a secret.
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: 'NotFound', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` } }),
+  );
+
   // Health and metrics stay open: probes carry no identity.
   app.register(healthRoutes, { ledger: deps.ledger, isShuttingDown: () => shuttingDown, ...(deps.unready ? { unready: deps.unready } : {}) });
   app.register(metricsRoute, { metrics });

@@ -25,3 +25,12 @@ t.test('/v1 requests the schemas refuse answer 400 {error: {code: InvalidArgumen
   const push = await fetch(`${s.server.url}/tasks`, { method: 'POST', body: 'not json' });
   t.equal(push.status, 200, 'a malformed push is acknowledged, never refused');
 });
+
+t.test('an unknown route answers 404 in the API error shape, naming method and path but not the query', async (t) => {
+  const s = await devStack(t);
+  const res = await fetch(`${s.server.url}/v2/nothing-here?token=secret`, { method: 'DELETE' });
+  t.equal(res.status, 404);
+  const body = await res.json();
+  t.same(body, { error: { code: 'NotFound', message: 'no route DELETE /v2/nothing-here' } });
+  t.notMatch(JSON.stringify(body), /secret/);
+});
