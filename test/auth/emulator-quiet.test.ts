@@ -47,6 +47,13 @@ t.test('the Firestore ledger and the Pub/Sub notifier work without asking the me
 
   const topic = await fetch(`http://${pubsub.host}/v1/projects/${PROJECT}/topics/quiet`, { method: 'PUT' });
   t.ok(topic.ok, 'topic created over REST (no client of its own)');
+  const base = `http://${pubsub.host}/v1/projects/${PROJECT}/subscriptions/quiet-read`;
+  const sub = await fetch(base, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ topic: `projects/${PROJECT}/topics/quiet` }),
+  });
+  t.ok(sub.ok, 'subscription created over REST');
   const notifier = createPubSubNotifier({ projectId: PROJECT });
   t.teardown(() => notifier.close());
   const event = buildCloudEvent({
@@ -67,7 +74,10 @@ t.test('the Firestore ledger and the Pub/Sub notifier work without asking the me
     },
   });
   await notifier.send(event, { topic: 'quiet' });
-  t.pass('published to the emulator');
+  const pulled = (await (
+    await fetch(`${base}:pull`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ maxMessages: 10 }) })
+  ).json()) as { receivedMessages?: Array<{ message: { attributes: Record<string, string> } }> };
+  t.equal(pulled.receivedMessages?.[0]?.message.attributes['ce-id'], event.id, 'the event reached the emulator');
 
   await new Promise((r) => setTimeout(r, 200)); // a warning is emitted on the next tick
   t.same(asked, [], 'the metadata server was never asked');

@@ -4,8 +4,6 @@
 // headers) and a task created with Content-Encoding: gzip and a gzipped body
 // both run.
 import { gzipSync } from 'node:zlib';
-import { CloudTasksClient } from '@google-cloud/tasks';
-import { PassThroughClient } from 'google-auth-library';
 import pino from 'pino';
 import t from 'tap';
 import { buildApp } from '../../src/app.ts';
@@ -16,6 +14,7 @@ import { builtinJobs } from '../../src/jobs/index.ts';
 import { createRegistry } from '../../src/jobs/registry.ts';
 import { createMemoryLedger } from '../../src/ledger/memory-ledger.ts';
 import { CLOUD_TASKS_HEADER_BYTES } from '../../src/limits.ts';
+import { createCloudTasksClient } from '../../src/queues/cloud-tasks-queue.ts';
 import { PARENT } from '../emulator/helpers.ts';
 import { RecordingNotifier } from '../helpers/doubles.ts';
 
@@ -30,13 +29,8 @@ const built = buildApp(loadConfig({ CHAIN: 'incoming:3' }, 'dev'), {
 await built.app.listen({ port: 0, host: '127.0.0.1' });
 const serviceUrl = `http://127.0.0.1:${(built.app.server.address() as { port: number }).port}/tasks`;
 const emu = await startEmulator({ logger: false });
-const client = new CloudTasksClient({
-  fallback: true,
-  apiEndpoint: '127.0.0.1',
-  port: emu.port,
-  protocol: 'http',
-  auth: new PassThroughClient(),
-} as unknown as ConstructorParameters<typeof CloudTasksClient>[0]);
+// The official client, set up for the emulator as the product sets it up (REST, no credentials).
+const client = createCloudTasksClient(`127.0.0.1:${emu.port}`);
 t.teardown(async () => {
   await client.close();
   await emu.close();
